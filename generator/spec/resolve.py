@@ -1,0 +1,247 @@
+"""Fill in every default, so templates and auditors see one complete spec.
+
+Each default here is the one the schema's description documents. The resolved
+spec is itself a valid spec (tests check this), so `platformgen show` prints
+something a reader can paste back as platform.yaml.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+TIER_BY_NAME = {"dev": "development", "staging": "staging", "prod": "production"}
+TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
+
+DEFAULT_KUBERNETES_VERSION = "1.33"
+DEFAULT_MYSQL_VERSION = "8.0.42"
+
+
+def tier_of(name: str, env: dict[str, Any]) -> str | None:
+    tier = env.get("tier") or TIER_BY_NAME.get(name)
+    return str(tier) if tier else None
+
+
+def environment_order(environments: dict[str, Any]) -> list[str]:
+    """Promotion order: development tier first, then staging, then production; by name within a tier."""
+
+    def key(name: str) -> tuple[int, str]:
+        tier = tier_of(name, environments[name]) or "development"
+        return (TIER_ORDER[tier], name)
+
+    return sorted(environments, key=key)
+
+
+def _resolve_environment(
+    name: str, env: dict[str, Any], project: dict[str, Any], has_database: bool
+) -> dict[str, Any]:
+    tier = tier_of(name, env) or "development"
+    production = tier == "production"
+    deletion_protection = env.get("deletionProtection", tier != "development")
+    cluster = env.get("cluster", {})
+    min_nodes = cluster.get("minNodes", 3 if production else 2)
+    out: dict[str, Any] = {
+        "tier": tier,
+        "account": env["account"],
+        "region": env.get("region", project["region"]),
+        "domain": env.get(
+            "domain", project["domain"] if production else f"{name}.{project['domain']}"
+        ),
+        "vpcCidr": env["vpcCidr"],
+        "natGateways": env.get("natGateways", "perAz" if production else "single"),
+        "deletionProtection": deletion_protection,
+        "approval": env.get("approval", production),
+        "cluster": {
+            "instanceTypes": list(
+                cluster.get("instanceTypes", ["m6i.large"] if production else ["t3.large"])
+            ),
+            "minNodes": min_nodes,
+            "maxNodes": cluster.get("maxNodes", 3 * min_nodes),
+            "capacityType": cluster.get("capacityType", "ON_DEMAND"),
+        },
+    }
+    if has_database:
+        db = env.get("database", {})
+        out["database"] = {
+            "instanceClass": db.get(
+                "instanceClass", "db.r6g.large" if production else "db.t4g.medium"
+            ),
+            "multiAz": db.get("multiAz", production),
+            "deletionProtection": db.get("deletionProtection", deletion_protection),
+            "backupRetentionDays": db.get(
+                "backupRetentionDays", {"production": 14, "staging": 7}.get(tier, 1)
+            ),
+            "readReplicas": db.get("readReplicas", 0),
+        }
+    return out
+
+
+def _replicas(
+    given: dict[str, Any] | None, base: dict[str, Any] | None, tier: str
+) -> dict[str, int]:
+    given = given or {}
+    base = base or {}
+    minimum = given.get("min", base.get("min", {"production": 3, "staging": 2}.get(tier, 1)))
+    maximum = given.get("max", base.get("max", 3 * minimum))
+    return {"min": minimum, "max": maximum}
+
+
+def _resources(given: dict[str, Any] | None, base: dict[str, Any] | None) -> dict[str, str]:
+    merged = {"cpu": "250m", "memory": "512Mi", **(base or {}), **(given or {})}
+    return dict(sorted(merged.items()))
+
+
+def _resolve_app(
+    app: dict[str, Any], environments: dict[str, dict[str, Any]], has_database: bool
+) -> dict[str, Any]:
+    kind = app["kind"]
+    hosting = app.get("hosting", "static" if kind == "web" else "container")
+    container = hosting == "container"
+    out: dict[str, Any] = {
+        "name": app["name"],
+        "kind": kind,
+        "description": app.get("description", ""),
+        "hosting": hosting,
+        "public": app.get("public", kind == "web"),
+    }
+    if container:
+        out["port"] = app.get("port", {"api": 8000, "web": 8080}.get(kind, 8000))
+        out["health"] = {
+            "liveness": app.get("health", {}).get("liveness", "/livez"),
+            "readiness": app.get("health", {}).get("readiness", "/readyz"),
+        }
+    if kind != "worker":
+        out["path"] = app.get("path", "/" if kind == "web" else "/api")
+    base_env = dict(sorted(app.get("env", {}).items()))
+    out["env"] = base_env
+    out["secrets"] = {
+        name: {"secret": ref["secret"], **({"key": ref["key"]} if "key" in ref else {})}
+        for name, ref in sorted(app.get("secrets", {}).items())
+    }
+    out["database"] = app.get("database", has_database and kind != "web")
+    if container:
+        out["replicas"] = _replicas(app.get("replicas"), None, "development")
+        out["resources"] = _resources(app.get("resources"), None)
+    per_env: dict[str, Any] = {}
+    overrides = app.get("environments", {})
+    for env_name, env in environments.items():
+        override = overrides.get(env_name, {})
+        resolved: dict[str, Any] = {
+            "env": dict(sorted({**base_env, **override.get("env", {})}.items())),
+        }
+        if container:
+            resolved["replicas"] = _replicas(
+                override.get("replicas"), app.get("replicas"), env["tier"]
+            )
+            resolved["resources"] = _resources(override.get("resources"), app.get("resources"))
+        per_env[env_name] = resolved
+    out["environments"] = per_env
+    return out
+
+
+def resolve(spec: dict[str, Any]) -> dict[str, Any]:
+    """Return a new spec with every default filled in. `spec` must already be schema-valid."""
+    spec = copy.deepcopy(spec)
+    project_in = spec["project"]
+    project = {
+        "name": project_in["name"],
+        "organisation": project_in["organisation"],
+        "repository": project_in.get("repository", project_in["name"]),
+        "domain": project_in["domain"],
+        "region": project_in["region"],
+        "description": project_in.get("description", ""),
+        "owner": project_in.get("owner", "platform"),
+        "costCentre": project_in.get("costCentre", project_in["name"]),
+    }
+    has_database = "database" in spec
+    environments = {
+        name: _resolve_environment(name, spec["environments"][name], project, has_database)
+        for name in environment_order(spec["environments"])
+    }
+    out: dict[str, Any] = {
+        "apiVersion": spec["apiVersion"],
+        "project": project,
+        "kubernetes": {
+            "version": spec.get("kubernetes", {}).get("version", DEFAULT_KUBERNETES_VERSION)
+        },
+        "environments": environments,
+        "apps": [
+            _resolve_app(app, environments, has_database)
+            for app in sorted(spec["apps"], key=lambda a: a["name"])
+        ],
+    }
+    if has_database:
+        db = spec["database"]
+        allocated = db.get("storage", {}).get("allocatedGb", 50)
+        out["database"] = {
+            "engine": db.get("engine", "mysql"),
+            "version": db.get("version", DEFAULT_MYSQL_VERSION),
+            "name": db.get("name", project["name"].replace("-", "_")),
+            "storage": {
+                "allocatedGb": allocated,
+                "maxAllocatedGb": db.get("storage", {}).get("maxAllocatedGb", 4 * allocated),
+            },
+            "publiclyAccessible": db.get("publiclyAccessible", False),
+            "parameters": dict(sorted(db.get("parameters", {}).items())),
+            "backupWindow": db.get("backupWindow", "16:00-17:00"),
+            "maintenanceWindow": db.get("maintenanceWindow", "sun:17:00-sun:18:00"),
+        }
+    edge = spec.get("edge", {})
+    out["edge"] = {
+        "waf": {
+            "enabled": edge.get("waf", {}).get("enabled", True),
+            "rateLimit": edge.get("waf", {}).get("rateLimit", 2000),
+        },
+        "tls": {
+            "enabled": edge.get("tls", {}).get("enabled", True),
+            "minimumProtocol": edge.get("tls", {}).get("minimumProtocol", "TLSv1.2"),
+        },
+    }
+    pipelines = spec.get("pipelines", {})
+    providers = pipelines.get("providers", ["github"])
+    order = ["github", "bitbucket", "codepipeline"]
+    out["pipelines"] = {
+        "providers": sorted(providers, key=order.index),
+        "branch": pipelines.get("branch", "main"),
+    }
+    if "migration" in spec:
+        migration = spec["migration"]
+        source = migration["source"]
+        dms = migration.get("dms", {})
+        production = [n for n, e in environments.items() if e["tier"] == "production"]
+        out["migration"] = {
+            "source": {
+                "provider": source.get("provider", "digitalocean"),
+                "host": source["host"],
+                "port": source.get("port", 25060),
+                "database": source["database"],
+                "user": source["user"],
+                "passwordSecret": source["passwordSecret"],
+                "tls": source.get("tls", "verify-full"),
+            },
+            "targetEnvironment": migration.get(
+                "targetEnvironment", production[0] if production else list(environments)[-1]
+            ),
+            "dms": {
+                "instanceClass": dms.get("instanceClass", "dms.c6i.large"),
+                "allocatedStorageGb": dms.get("allocatedStorageGb", 50),
+                "multiAz": dms.get("multiAz", False),
+                "migrationType": dms.get("migrationType", "full-load-and-cdc"),
+                "lobMode": dms.get("lobMode", "full"),
+                "lobMaxSizeKb": dms.get("lobMaxSizeKb", 64),
+                "validation": dms.get("validation", True),
+            },
+        }
+    observability = spec.get("observability", {})
+    out["observability"] = {
+        "provider": observability.get("provider", "cloudwatch"),
+        "logRetentionDays": observability.get("logRetentionDays", 90),
+        "alarmEmails": sorted(observability.get("alarmEmails", [])),
+    }
+    if "datadog" in observability:
+        out["observability"]["datadog"] = {
+            "site": observability["datadog"].get("site", "datadoghq.com"),
+            "apiKeySecret": observability["datadog"]["apiKeySecret"],
+        }
+    out["localChanges"] = sorted(spec.get("localChanges", []))
+    return out
