@@ -84,6 +84,13 @@ def apply_operations(root: Path, operations: list[Operation]) -> None:
                 if path.exists() or path.is_symlink():
                     path.unlink()
                 _prune_empty(path.parent, root)
+    except OSError as exc:
+        _rollback(root, saved, done, created_dirs)
+        where = exc.filename or (done[-1] if done else root)
+        raise EngineError(
+            f"cannot write {where}: {exc.strerror or exc}; every change was rolled back",
+            "check the permissions and free space of the repository, then run again",
+        ) from exc
     except BaseException:
         _rollback(root, saved, done, created_dirs)
         raise

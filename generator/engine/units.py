@@ -139,5 +139,22 @@ def _unit(area: Area, key: str, sliced: Spec) -> Unit:
     if dest.is_absolute() or ".." in dest.parts:
         raise EngineError(f"area {area.name} puts unit {key!r} outside the repository: {dest}")
     return Unit(
-        area=area.name, key=key, dest=dest, answers={"area": area.name, "key": key, "spec": sliced}
+        area=area.name,
+        key=key,
+        dest=dest,
+        answers=canonical({"area": area.name, "key": key, "spec": sliced}),
     )
+
+
+def canonical(value: Any) -> Any:
+    """Mappings with sorted keys, all the way down.
+
+    Copier stores answers with sorted keys, so plain `copier update` renders from
+    sorted mappings. Rendering from the same order keeps both routes byte-identical;
+    templates that need an order use explicit lists (for example spec.promotion).
+    """
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value

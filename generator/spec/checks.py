@@ -27,7 +27,8 @@ _PRIVATE_NETWORKS = [
     ipaddress.ip_network("192.168.0.0/16"),
 ]
 _SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL|DSN)", re.IGNORECASE
+    r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SECRET_KEY"
+    r"|CREDENTIALS?|DSN)$"
 )
 _SECRET_VALUE = [
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
@@ -217,6 +218,45 @@ def environment_references(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def promotion_order(ctx: Context) -> Iterator[Diagnostic]:
+    if "promotion" not in ctx.raw:
+        return
+    order = ctx.raw["promotion"]
+    known = list(ctx.raw["environments"])
+    for i, name in enumerate(order):
+        if name not in known:
+            yield ctx.finding(
+                "error",
+                "semantic.unknown-environment",
+                ("promotion", i),
+                f"promotion lists '{name}', which is not a defined environment",
+                f"use only: {', '.join(known)}",
+            )
+    missing = [name for name in known if name not in order]
+    if missing:
+        yield ctx.finding(
+            "error",
+            "semantic.promotion-incomplete",
+            ("promotion",),
+            f"promotion does not list {', '.join(missing)}",
+            "list every environment once, in the order changes reach them",
+        )
+    tiers = [
+        ctx.resolved["environments"][n]["tier"] for n in order if n in ctx.resolved["environments"]
+    ]
+    for i, tier in enumerate(tiers):
+        if tier == "production" and any(t != "production" for t in tiers[i + 1 :]):
+            yield ctx.finding(
+                "error",
+                "policy.promotion-order",
+                ("promotion", i),
+                f"'{order[i]}' is production tier but comes before non-production environments",
+                "promote through development and staging first; put production environments last",
+            )
+            break
+
+
+@check
 def ranges(ctx: Context) -> Iterator[Diagnostic]:
     for i, app in enumerate(ctx.raw["apps"]):
         blocks: list[tuple[SpecPath, dict[str, Any]]] = [
@@ -237,13 +277,22 @@ def ranges(ctx: Context) -> Iterator[Diagnostic]:
                 )
     for app in ctx.resolved["apps"]:
         i = ctx.raw_app_index(app["name"])
+        base = ctx.raw["apps"][i].get("replicas", {})
+        if base.get("min", 0) > base.get("max", base.get("min", 0)):
+            continue  # already reported on the app's own replicas
         for env_name, env in app["environments"].items():
             replicas = env.get("replicas")
+            override = ctx.raw["apps"][i].get("environments", {}).get(env_name, {})
+            path: SpecPath = (
+                ("apps", i, "environments", env_name, "replicas")
+                if "replicas" in override
+                else ("apps", i, "replicas")
+            )
             if replicas and replicas["min"] > replicas["max"]:
                 yield ctx.finding(
                     "error",
                     "semantic.range",
-                    ("apps", i, "environments", env_name, "replicas"),
+                    path,
                     f"in {env_name}, replicas min ({replicas['min']}) exceeds max ({replicas['max']})",
                     f"set replicas.max for {env_name} to at least {replicas['min']}",
                 )
@@ -459,7 +508,10 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
                 f"production environment '{name}' has a single-AZ database",
                 "set multiAz: true (a standby in another zone takes over in about a minute)",
             )
-        if not settings["deletionProtection"]:
+        inherited = "deletionProtection" not in ctx.raw["environments"][name].get("database", {})
+        if not settings["deletionProtection"] and not (
+            inherited and "deletionProtection" in ctx.raw["environments"][name]
+        ):
             yield ctx.finding(
                 "error",
                 "policy.prod-deletion-protection",

@@ -114,10 +114,11 @@ def _resolve_app(
         out["path"] = app.get("path", "/" if kind == "web" else "/api")
     base_env = dict(sorted(app.get("env", {}).items()))
     out["env"] = base_env
-    out["secrets"] = {
-        name: {"secret": ref["secret"], **({"key": ref["key"]} if "key" in ref else {})}
-        for name, ref in sorted(app.get("secrets", {}).items())
-    }
+    if container:
+        out["secrets"] = {
+            name: {"secret": ref["secret"], **({"key": ref["key"]} if "key" in ref else {})}
+            for name, ref in sorted(app.get("secrets", {}).items())
+        }
     out["database"] = app.get("database", has_database and kind != "web")
     if container:
         out["replicas"] = _replicas(app.get("replicas"), None, "development")
@@ -165,6 +166,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             "version": spec.get("kubernetes", {}).get("version", DEFAULT_KUBERNETES_VERSION)
         },
         "environments": environments,
+        "promotion": list(spec.get("promotion", environments)),
         "apps": [
             _resolve_app(app, environments, has_database)
             for app in sorted(spec["apps"], key=lambda a: a["name"])

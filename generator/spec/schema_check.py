@@ -83,9 +83,18 @@ def _translate(error: ValidationError, doc: LoadedYaml, file: str) -> Diagnostic
     fix: str
     value = error.instance
 
-    if validator == "required":
+    if "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad mapping key as an error of the parent, with the key as
+        # the instance; point at the key itself.
+        offending = str(error.instance)
+        path = (*path, offending)
+        key_position = True
+        message = f"the name {offending!r} is not allowed in {where}"
+        fix = _description(schema) or field_description(path[:-1])
+    elif validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         props = schema.get("properties", {})
+        key_position = bool(path)
         message = f"{where} is missing the required field '{missing}'"
         hint = _first_sentence(_description(props.get(missing, {})))
         fix = f"add '{missing}:' under {where}" + (f" ({hint})" if hint else "")
@@ -101,19 +110,6 @@ def _translate(error: ValidationError, doc: LoadedYaml, file: str) -> Diagnostic
             fix = f"did you mean '{close[0]}'? Fields allowed here: {', '.join(allowed)}"
         else:
             fix = f"remove it; fields allowed here: {', '.join(allowed)}"
-    elif validator == "propertyNames":
-        # The offending name is in the error's context; point at the key itself.
-        bad = error.instance
-        names = [k for k in bad if isinstance(bad, dict)]
-        pattern = schema.get("propertyNames", {})
-        offending = next(
-            (k for k in names if not Draft202012Validator(pattern).is_valid(k)),
-            names[0] if names else "?",
-        )
-        path = (*path, offending)
-        key_position = True
-        message = f"the name '{offending}' is not allowed in {where}"
-        fix = _description(pattern) or f"use a name matching {pattern.get('pattern', '')}"
     elif validator == "type":
         expected = error.validator_value
         expected_list = expected if isinstance(expected, list) else [expected]
@@ -167,7 +163,9 @@ def _translate(error: ValidationError, doc: LoadedYaml, file: str) -> Diagnostic
         line=position.line,
         column=position.column,
         severity="error",
-        code=f"schema.{validator}",
+        code="schema.name"
+        if "propertyNames" in error.relative_schema_path
+        else f"schema.{validator}",
         path=dotted(path),
         message=message,
         fix=fix,

@@ -1,0 +1,93 @@
+"""Shared fixtures: paths, a CLI runner, and template repositories for update tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = ROOT / "examples" / "getprospa"
+REFERENCE_SPEC = REFERENCE_DIR / "platform.yaml"
+SPECS = ROOT / "tests" / "specs"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "platformgen tests",
+    "GIT_AUTHOR_EMAIL": "tests@platformgen.invalid",
+    "GIT_COMMITTER_NAME": "platformgen tests",
+    "GIT_COMMITTER_EMAIL": "tests@platformgen.invalid",
+}
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLATFORMGEN_TEMPLATE_URL", raising=False)
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    )
+    assert proc.returncode == 0, f"git {args} failed: {proc.stderr}"
+    return proc.stdout
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None):
+    """Run the real `platformgen` CLI in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--no-color", *map(str, args)],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, bool]]:
+    """Every file under root (except .git) with its bytes and executable bit."""
+    out: dict[str, tuple[bytes, bool]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if ".git" in rel.parts or not path.is_file():
+            continue
+        out[rel.as_posix()] = (path.read_bytes(), bool(path.stat().st_mode & 0o100))
+    return out
+
+
+@dataclass
+class TemplateRepo:
+    """A git repository of the template set, for update tests: tag, change, tag again."""
+
+    path: Path
+
+    def tag(self, name: str, message: str = "release") -> None:
+        git(self.path, "add", "--all")
+        git(self.path, "commit", "--quiet", "--allow-empty", "-m", message)
+        git(self.path, "tag", name)
+
+    def edit(self, rel: str, fn: Callable[[str], str]) -> None:
+        target = self.path / rel
+        new = fn(target.read_text())
+        assert new != target.read_text(), f"edit of {rel} changed nothing"
+        target.write_text(new)
+
+
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Iterator[TemplateRepo]:
+    """The checkout's template set as a fresh git repository tagged v1.0.0."""
+    repo = tmp_path / "templates-repo"
+    repo.mkdir()
+    shutil.copy2(ROOT / "copier.yml", repo / "copier.yml")
+    shutil.copytree(ROOT / "templates", repo / "templates")
+    shutil.copytree(ROOT / "schema", repo / "schema")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    result = TemplateRepo(repo)
+    result.tag("v1.0.0", "templates v1.0.0")
+    yield result

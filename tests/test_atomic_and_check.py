@@ -1,0 +1,176 @@
+"""A failed render leaves everything as it was; `check` finds drift; the CLI is documented."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE_SPEC, SPECS, TemplateRepo, git, run_cli, tree
+
+SPEC = SPECS / "small.yaml"
+
+
+def _break_template(template_repo: TemplateRepo, tag: str) -> None:
+    """A template whose last file fails to render (an undefined variable)."""
+    (template_repo.path / "templates" / "repo" / "zz-last.md.jinja").write_text(
+        "{{ spec.project.name }} {{ spec.no_such_field.anything }}\n"
+    )
+    template_repo.tag(tag)
+
+
+def test_new_that_fails_mid_render_leaves_no_folder(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    _break_template(template_repo, "v1.1.0")
+    parent = tmp_path / "out"
+    parent.mkdir()
+    proc = run_cli("new", SPEC, "-o", parent / "repo", "--templates", template_repo.path)
+    assert proc.returncode == 1
+    assert "rendering unit repo" in proc.stderr and "no_such_field" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(parent.iterdir()) == []
+
+
+def test_update_that_fails_mid_render_leaves_the_repository_untouched(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    assert run_cli("new", SPEC, "-o", repo, "--templates", template_repo.path).returncode == 0
+    template_repo.edit("templates/repo/README.md.jinja", lambda t: t + "\nA change that renders.\n")
+    _break_template(template_repo, "v1.1.0")
+    before = tree(repo)
+    proc = run_cli("update", repo, "--templates", template_repo.path)
+    assert proc.returncode == 1
+    assert tree(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_write_that_fails_half_way_is_rolled_back(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    """A real OS failure mid-apply (an immutable folder) rolls back the files already written."""
+    repo = tmp_path / "repo"
+    assert run_cli("new", SPEC, "-o", repo, "--templates", template_repo.path).returncode == 0
+    template_repo.edit("templates/repo/README.md.jinja", lambda t: t + "\nREADME v2.\n")
+    template_repo.edit("templates/repo/docs/README.md.jinja", lambda t: t + "\nDocs v2.\n")
+    template_repo.tag("v1.1.0")
+    before = tree(repo)
+    docs = repo / "docs"
+    chattr = subprocess.run(["chattr", "+i", str(docs)], capture_output=True, text=True)
+    if chattr.returncode != 0:
+        pytest.fail(f"this test needs chattr +i on {docs} (ext4 and root): {chattr.stderr}")
+    try:
+        proc = run_cli("update", repo, "--templates", template_repo.path)
+    finally:
+        subprocess.run(["chattr", "-i", str(docs)], check=True)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    # README.md (written before docs/README.md failed) is back to its old bytes.
+    assert tree(repo) == before
+    assert not list(repo.rglob("*.platformgen-tmp"))
+
+
+@pytest.fixture
+def rendered_small(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    proc = run_cli("new", SPEC, "-o", repo)
+    assert proc.returncode == 0, proc.stderr
+    return repo
+
+
+def test_check_passes_on_a_fresh_render(rendered_small: Path) -> None:
+    proc = run_cli("check", rendered_small)
+    assert proc.returncode == 0, proc.stderr
+    assert "no drift" in proc.stderr
+
+
+def test_check_finds_edited_missing_and_unrendered_changes(rendered_small: Path) -> None:
+    repo = rendered_small
+    (repo / "README.md").write_text("hand edit\n")
+    (repo / "docs" / "README.md").unlink()
+    (repo / "Makefile").chmod(0o755)
+    spec = repo / "platform.yaml"
+    spec.write_text(spec.read_text().replace("region: eu-west-1", "region: eu-west-2"))
+    proc = run_cli("check", repo, "--format", "json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    drift = {d["path"]: d["reason"] for d in report["drift"]}
+    assert drift["README.md"] == "content differs"
+    assert drift["docs/README.md"] == "missing"
+    assert drift["Makefile"] == "executable bit differs"
+    # The spec changed but was not rendered: the answers file no longer matches.
+    assert drift[".copier-answers.repo.yml"] == "content differs"
+
+
+def test_check_reports_listed_local_changes_as_notes(rendered_small: Path) -> None:
+    repo = rendered_small
+    spec = repo / "platform.yaml"
+    spec.write_text(spec.read_text() + "localChanges:\n  - README.md\n")
+    assert run_cli("render", repo, "--allow-dirty").returncode == 0
+    (repo / "README.md").write_text("our README\n")
+    proc = run_cli("check", repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "README.md: content differs (listed in localChanges)" in proc.stderr
+
+
+def test_check_finds_a_unit_rendered_with_another_template_version(rendered_small: Path) -> None:
+    answers = rendered_small / ".copier-answers.repo.yml"
+    answers.write_text(answers.read_text().replace("_commit: v0.1.0", "_commit: v0.0.9"))
+    proc = run_cli("check", rendered_small)
+    assert proc.returncode == 1
+    assert "rendered with templates v0.0.9" in proc.stderr
+
+
+def test_diff_shows_changes_and_writes_nothing(rendered_small: Path) -> None:
+    repo = rendered_small
+    spec = repo / "platform.yaml"
+    spec.write_text(
+        spec.read_text().replace("domain: tiny.example.com", "domain: tiny.example.org")
+    )
+    git(repo, "commit", "--quiet", "-am", "new domain")
+    before = tree(repo)
+    proc = run_cli("diff", repo)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "-| dev | development | `123456789012` | eu-west-1 | dev.tiny.example.com |" in proc.stdout
+    )
+    assert (
+        "+| dev | development | `123456789012` | eu-west-1 | dev.tiny.example.org |" in proc.stdout
+    )
+    assert "nothing was written" in proc.stderr
+    assert tree(repo) == before
+    assert run_cli("render", repo).returncode == 0
+    assert "dev.tiny.example.org" in (repo / "README.md").read_text()
+
+
+def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine\n")
+    proc = run_cli("new", SPEC, "-o", tmp_path)
+    assert proc.returncode == 1
+    assert "not empty" in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_new_creates_a_git_repository_with_one_commit(rendered_small: Path) -> None:
+    assert (
+        git(rendered_small, "log", "--format=%s").strip().startswith("Render tiny with platformgen")
+    )
+    assert git(rendered_small, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "show", "new", "render", "diff", "update", "check"]
+)
+def test_every_command_has_help_with_examples(command: str) -> None:
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0
+    assert "examples:" in proc.stdout
+    assert f"platformgen {command}" in proc.stdout
+
+
+def test_bad_usage_exits_2() -> None:
+    assert run_cli("frobnicate").returncode == 2
+    assert run_cli("validate").returncode == 2
+    assert run_cli("validate", REFERENCE_SPEC, "--format", "xml").returncode == 2
