@@ -50,6 +50,17 @@ def makefile_targets_run(repo: RenderedRepo) -> None:
         [make, "-n", "platform-check"], cwd=repo.root, capture_output=True, text=True, check=True
     )
     assert f"platformgen=={current_ref().removeprefix('v')} platformgen check ." in dry.stdout
+    for verb in ("lint", "test", "build", "plan", "apply", "deploy"):
+        assert f"{verb} " in out.stdout, f"make help does not list {verb}"
+    first_env = repo.spec["promotion"][0]
+    ok = subprocess.run(
+        [make, "-n", "plan", f"ENV={first_env}"], cwd=repo.root, capture_output=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    refused = subprocess.run(
+        [make, "plan", "ENV=nowhere"], cwd=repo.root, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "set ENV to one of" in refused.stderr
 
 
 @validator("repo")
