@@ -1,0 +1,26 @@
+"""The MariaDB test harness itself: a real server, stopped by PID, restartable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.mariadb import MariaDB
+
+
+def test_two_servers_on_loopback_and_restart(tmp_path: Path) -> None:
+    with (
+        MariaDB.start(tmp_path / "a") as a,
+        MariaDB.start(
+            tmp_path / "b", extra_args=["--log-bin", "--server-id=2", "--binlog-format=ROW"]
+        ) as b,
+    ):
+        assert a.port != b.port
+        a.execute("CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(10))")
+        a.execute("INSERT INTO app.t VALUES (1, 'x')")
+        assert a.execute("SELECT v FROM app.t WHERE id = 1").strip() == "x"
+        assert b.execute("SELECT @@binlog_format").strip() == "ROW"
+        pid = a.process.pid
+        a.restart()
+        assert a.process.pid != pid
+        assert a.execute("SELECT COUNT(*) FROM app.t").strip() == "1"
+    assert a.process.poll() is not None and b.process.poll() is not None
