@@ -24,6 +24,19 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 .PHONY: setup
 setup: $(BIN)/.installed ## Create the virtualenv with platformgen and its test tools
 
+# Tools whose dependency pins clash with the test virtualenv get a venv of their own,
+# pinned by tools/<tool>.txt; tests find them with tests/support/tools.py.
+TOOL_VENVS := .tool-venvs
+$(TOOL_VENVS)/%/.installed: tools/%.txt
+	rm -rf $(TOOL_VENVS)/$*
+	$(PYTHON) -m venv $(TOOL_VENVS)/$*
+	$(TOOL_VENVS)/$*/bin/pip install --quiet --upgrade pip==26.3
+	$(TOOL_VENVS)/$*/bin/pip install --quiet --no-deps -r tools/$*.txt
+	touch $@
+
+.PHONY: tools
+tools: $(patsubst tools/%.txt,$(TOOL_VENVS)/%/.installed,$(wildcard tools/*.txt)) ## Create the separate tool venvs (checkov, ...)
+
 .PHONY: system-deps
 system-deps: ## Install the Debian packages the tests need (idempotent)
 	scripts/install-system-deps.sh
@@ -37,7 +50,7 @@ run: setup ## Render the getprospa reference into build/, validate it, show what
 	$(BIN)/python -m generator.summary $(BUILD)
 
 .PHONY: test
-test: system-deps setup ## Install everything the tests need, then run them all
+test: system-deps setup tools ## Install everything the tests need, then run them all
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/ruff format --check generator tests bench
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
@@ -57,4 +70,4 @@ lint: setup ## ruff check and format check
 
 .PHONY: clean
 clean: ## Remove build output and the virtualenv
-	rm -rf build $(VENV) .pytest_cache .ruff_cache
+	rm -rf build $(VENV) $(TOOL_VENVS) .pytest_cache .ruff_cache
