@@ -22,6 +22,8 @@ import kubernetes_validate
 import kubernetes_validate.utils as kv_utils
 import yaml
 
+from .tools import ROOT
+
 try:
     import helm_python
 except ImportError as exc:  # pragma: no cover - the test extras install it
@@ -29,7 +31,6 @@ except ImportError as exc:  # pragma: no cover - the test extras install it
         "helm-python-sdk is missing: run `make test`, which installs the [test] extras"
     ) from exc
 
-ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "tests" / "data" / "crds"
 
 # kubernetes-validate reads and parses its (large) schema files on every call; the
