@@ -93,27 +93,38 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
-    # By hand, as a developer of the generated repo would: plain copier, one unit.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "update",
-            "--defaults",
-            "--quiet",
-            "--answers-file",
-            ".copier-answers.repo.yml",
-            "--vcs-ref",
-            "v1.1.0",
-            ".",
-        ],
-        cwd=theirs,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
+    # By hand, as a developer of the generated repo would: plain copier, unit by unit
+    # (the root unit last: its conflict markers would stop copier in the other units).
+    answers_files = sorted(
+        theirs.rglob(".copier-answers.*.yml"), key=lambda p: (p.parent == theirs, str(p))
     )
-    assert proc.returncode == 0, proc.stderr
+    assert answers_files
+    for answers in answers_files:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "update",
+                "--defaults",
+                "--quiet",
+                "--answers-file",
+                answers.name,
+                "--vcs-ref",
+                "v1.1.0",
+                ".",
+            ],
+            cwd=answers.parent,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        assert proc.returncode == 0, proc.stderr
+        if answers != answers_files[-1]:  # copier updates only a clean checkout
+            for args in (["add", "-A"], ["commit", "-qm", f"update {answers.name}"]):
+                subprocess.run(
+                    ["git", *args], cwd=theirs, check=True, env={**os.environ, **GIT_ENV}
+                )
     assert tree(ours) == tree(theirs)
 
 

@@ -24,6 +24,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from copier._jinja_ext import get_yield_context
 from copier._main import Worker
 from copier._template import Template
 from copier.errors import CopierError
@@ -68,7 +69,17 @@ class _StagingWorker(Worker):  # type: ignore[misc]
             env = Worker.jinja_env.func(self)  # type: ignore[attr-defined]
             # Path parts and the answers-file name are rendered with from_string for
             # every file; cache their compiled form. Templates are immutable in a run.
-            env.from_string = lru_cache(maxsize=8192)(env.from_string)  # type: ignore[method-assign]
+            compile_once = lru_cache(maxsize=8192)(env.from_string)
+
+            def from_string(source: str, *args: Any, **kwargs: Any) -> Any:
+                # copier's `yield` tag (one file per item, e.g. values-{% yield env ...%})
+                # resets its state when a path is compiled; a cached compile skips that
+                # step, so reset it here as copier's preprocess hook would.
+                state = get_yield_context(env)
+                state.yield_name = state.yield_iterable = None
+                return compile_once(source, *args, **kwargs)
+
+            env.from_string = from_string  # type: ignore[method-assign]
             shared.env = env
         return shared.env
 

@@ -1,0 +1,152 @@
+{{/*
+Helpers shared by every template. Values are data: no template ever passes a
+value through `tpl`, so a value that looks like a template stays text.
+*/}}
+
+{{/* The release name is the app name (ADR 0005); resources are named after it. */}}
+{{- define "app.fullname" -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "app.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The Kubernetes recommended labels. Callers add app.kubernetes.io/component. */}}
+{{- define "app.labels" -}}
+{{ include "app.selectorLabels" . }}
+{{- with .Values.image.tag }}
+app.kubernetes.io/version: {{ . | trunc 63 | trimSuffix "-" | quote }}
+{{- end }}
+{{- with .Values.app.project }}
+app.kubernetes.io/part-of: {{ . }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* The image: repository:tag, with @digest when a digest is given. Never latest. */}}
+{{- define "app.image" -}}
+{{- $repository := .Values.image.repository | default .Values.platform.imageRepository -}}
+{{- $tag := required "image.tag is required: deploy the git SHA the image was built from (make deploy passes --set-string image.tag=...)" .Values.image.tag -}}
+{{- if eq $tag "latest" -}}
+{{- fail "image.tag must not be latest: deploy an immutable git SHA tag" -}}
+{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" $repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The restricted Pod Security profile: pod level. */}}
+{{- define "app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The restricted Pod Security profile: container level. */}}
+{{- define "app.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "app.resources" -}}
+requests:
+  cpu: {{ .Values.resources.cpu | quote }}
+  memory: {{ .Values.resources.memory | quote }}
+limits:
+  memory: {{ .Values.resources.memory | quote }}
+  {{- with .Values.resources.cpuLimit }}
+  cpu: {{ . | quote }}
+  {{- end }}
+{{- end -}}
+
+{{/* Does the app take traffic (api, web)? Workers only answer health checks. */}}
+{{- define "app.serves" -}}
+{{- if ne .Values.app.kind "worker" }}true{{ end -}}
+{{- end -}}
+
+{{/* Does the app use the database? Then the platform values must name it. */}}
+{{- define "app.usesDatabase" -}}
+{{- if .Values.app.database -}}
+{{- $p := .Values.platform -}}
+{{- $_ := required "platform.databaseHost is null but the app uses the database: run terraform apply for this environment first" $p.databaseHost -}}
+{{- $_ := required "platform.databasePort is null but the app uses the database" $p.databasePort -}}
+{{- $_ := required "platform.databaseName is null but the app uses the database" $p.databaseName -}}
+{{- $_ := required "platform.databaseSecretArn is null but the app uses the database" $p.databaseSecretArn -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The plain settings as a JSON object (the ConfigMap, and the migration Job's env).
+Contract variables (ADR 0005) win over the spec's env; the spec's env wins over
+the defaults (CORS_ALLOWED_ORIGINS).
+*/}}
+{{- define "app.config" -}}
+{{- $contract := dict "APP_ENV" .Values.app.environment "APP_TIER" .Values.app.tier "PORT" (toString .Values.app.port) -}}
+{{- if include "app.usesDatabase" . -}}
+{{- $p := .Values.platform -}}
+{{- $_ := set $contract "DATABASE_HOST" $p.databaseHost -}}
+{{- $_ := set $contract "DATABASE_PORT" (toString $p.databasePort) -}}
+{{- $_ := set $contract "DATABASE_NAME" $p.databaseName -}}
+{{- $_ := set $contract "DATABASE_CREDENTIALS_FILE" "/var/run/secrets/database/credentials.json" -}}
+{{- end -}}
+{{- $defaults := dict -}}
+{{- with .Values.app.corsAllowedOrigins -}}
+{{- $_ := set $defaults "CORS_ALLOWED_ORIGINS" . -}}
+{{- end -}}
+{{- toJson (merge $contract .Values.app.env $defaults) -}}
+{{- end -}}
+
+{{/* The credentials file: the RDS-managed master secret's JSON (username, password). */}}
+{{- define "app.databaseVolume" -}}
+- name: database
+  secret:
+    secretName: {{ .secretName }}
+    defaultMode: 0440
+    items:
+      - key: credentials.json
+        path: credentials.json
+{{- end -}}
+
+{{/* Egress every app pod needs: cluster DNS. */}}
+{{- define "app.egressDns" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end -}}
+
+{{/* Egress to MySQL on RDS, inside the environment's VPC. */}}
+{{- define "app.egressDatabase" -}}
+- to:
+    - ipBlock:
+        cidr: {{ required "network.vpcCidr is required" .Values.network.vpcCidr }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.platform.databasePort }}
+{{- end -}}

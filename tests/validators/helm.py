@@ -1,0 +1,559 @@
+"""Validators of the `helm` area: a chart per container app, checked per environment.
+
+Every chart of every spec is linted (strict) and rendered for every environment by
+Helm 4's own engine (helm-python-sdk), with the values `make deploy` passes: the
+environment's values file, Terraform's app_values for the app (nulls included) and
+an image. Every rendered manifest is validated for the spec's Kubernetes version
+(kubernetes-validate, strict) or, for custom resources, against the vendored CRD
+schemas; checkov's Kubernetes checks run on all of them; and the properties the
+chart promises are checked on the rendered objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import pytest
+import yaml
+from support.helm import (
+    Render,
+    deep_merge,
+    env_values,
+    load_chart,
+    pod_specs,
+    render,
+    validate_manifest,
+)
+from support.tools import CHECKOV_ARGS, CHECKOV_ENV, ROOT, tool_venv_bin
+
+from . import RenderedRepo, require, validator
+
+TEMPLATE = ROOT / "templates" / "helm"
+# checkov checks a chart may skip, each only with a written reason in the chart itself
+# (a checkov.io/skip annotation on the resource). Anything else must pass.
+ALLOWED_SKIPS = {
+    "CKV_K8S_8": "the helm test pod has no liveness probe",
+    "CKV_K8S_9": "the helm test pod has no readiness probe",
+    "CKV_K8S_11": "no CPU limit unless platform.yaml sets resources.cpuLimit",
+    "CKV_K8S_35": "the spec's secrets are environment variables by contract (ADR 0005)",
+}
+
+
+# The target group's deregistration delay that Terraform sets (ADR 0005).
+DEREGISTRATION_DELAY_SECONDS = 30
+
+
+@dataclass
+class Chart:
+    app: dict[str, Any]
+    path: Path
+    renders: dict[str, Render]
+
+
+_CACHE: dict[Path, list[Chart]] = {}
+
+
+def charts(repo: RenderedRepo) -> list[Chart]:
+    """Every chart of the repo, rendered for every environment (cached per worker)."""
+    if repo.root not in _CACHE:
+        apps = {a["name"]: a for a in repo.spec["apps"]}
+        out = []
+        for unit in repo.units_of("helm"):
+            app, path = apps[unit.key], repo.root / unit.dest
+            chart = load_chart(path)
+            renders = {
+                env: render(chart, app["name"], env, env_values(path, repo.spec, app, env))
+                for env in repo.spec["promotion"]
+            }
+            out.append(Chart(app, path, renders))
+        _CACHE[repo.root] = out
+    return _CACHE[repo.root]
+
+
+def server_labels(app: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": app,
+        "app.kubernetes.io/component": "server",
+    }
+
+
+@validator("helm")
+def every_container_app_has_a_chart_and_static_apps_none(repo: RenderedRepo) -> None:
+    wanted = {a["name"] for a in repo.spec["apps"] if a["hosting"] == "container"}
+    assert {u.key for u in repo.units_of("helm")} == wanted
+    for app in repo.spec["apps"]:
+        chart = repo.root / "deploy" / "helm" / app["name"]
+        assert chart.is_dir() == (app["hosting"] == "container"), app["name"]
+        if app["hosting"] == "container":
+            envs = {p.name for p in chart.glob("values-*.yaml")}
+            assert envs == {f"values-{e}.yaml" for e in repo.spec["promotion"]}
+
+
+@validator("helm")
+def chart_templates_are_the_same_bytes_for_every_app(repo: RenderedRepo) -> None:
+    """Chart templates are static (no .jinja): spec values reach them only as values."""
+    static = [
+        p.relative_to(TEMPLATE)
+        for p in TEMPLATE.rglob("*")
+        if p.is_file() and not p.name.endswith(".jinja")
+    ]
+    assert any(p.parts[0] == "templates" for p in static)
+    for chart in charts(repo):
+        for rel in static:
+            assert (chart.path / rel).read_bytes() == (TEMPLATE / rel).read_bytes(), rel
+
+
+@validator("helm")
+def charts_lint_strict_for_every_environment(repo: RenderedRepo) -> None:
+    kube = f"v{repo.spec['kubernetes']['version']}.0"
+    for chart in charts(repo):
+        for env, rendered in chart.renders.items():
+            report = helm_python.lint(
+                str(chart.path), rendered.values, strict=True, kube_version=kube,
+                namespace=chart.app["name"],
+            )  # fmt: skip
+            problems = [m for m in report["messages"] if m["severity"] >= 2]
+            assert report["errors"] == [] and problems == [], (chart.app["name"], env, report)
+
+
+@validator("helm")
+def manifests_validate_for_the_spec_kubernetes_version(repo: RenderedRepo) -> None:
+    version = repo.spec["kubernetes"]["version"]
+    for chart in charts(repo):
+        validate_manifest(yaml.safe_load((chart.path / "namespace.yaml").read_text()), version)
+        for rendered in chart.renders.values():
+            assert rendered.manifests
+            for manifest in rendered.manifests:
+                validate_manifest(manifest, version)
+
+
+@validator("helm")
+def checkov_kubernetes_checks_pass(repo: RenderedRepo) -> None:
+    checkov = tool_venv_bin("checkov")
+    with tempfile.TemporaryDirectory(prefix="helm-checkov-") as tmp:
+        out = Path(tmp)
+        for chart in charts(repo):
+            (out / chart.app["name"]).mkdir()
+            (out / chart.app["name"] / "namespace.yaml").write_bytes(
+                (chart.path / "namespace.yaml").read_bytes()
+            )
+            for env, rendered in chart.renders.items():
+                for path, text in rendered.files.items():
+                    if path.endswith(".yaml") and text.strip():
+                        target = out / chart.app["name"] / env / path
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_text(text)
+        proc = subprocess.run(
+            [str(checkov), "-d", str(out), "--framework", "kubernetes", "-o", "json",
+             *(a for a in CHECKOV_ARGS if a != "--quiet")],  # skips are reported too
+            capture_output=True, text=True, env={**os.environ, **CHECKOV_ENV},
+        )  # fmt: skip
+    assert proc.stdout.strip(), proc.stderr
+    reports = json.loads(proc.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [c for r in reports for c in r["results"]["failed_checks"]]
+    skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
+    passed = sum(r["summary"]["passed"] for r in reports)
+    assert passed > 0, proc.stdout[:2000]
+    assert not failed, [(c["check_id"], c["resource"], c["file_path"]) for c in failed]
+    for check in skipped:
+        assert check["check_id"] in ALLOWED_SKIPS, (check["check_id"], check["resource"])
+        assert len(check["check_result"].get("suppress_comment") or "") > 20, check["check_id"]
+
+
+@validator("helm")
+def production_runs_three_replicas_with_a_pdb_and_spread(repo: RenderedRepo) -> None:
+    production = [n for n, e in repo.spec["environments"].items() if e["tier"] == "production"]
+    for chart in charts(repo):
+        for env in production:
+            rendered, name = chart.renders[env], chart.app["name"]
+            hpa = rendered.one("HorizontalPodAutoscaler")
+            assert hpa["spec"]["minReplicas"] >= 3, (name, env)
+            assert hpa["spec"]["scaleTargetRef"]["name"] == name
+            pdb = rendered.one("PodDisruptionBudget")
+            assert pdb["spec"]["selector"]["matchLabels"] == server_labels(name)
+            assert pdb["spec"]["maxUnavailable"] == 1
+            deployment = rendered.one("Deployment")
+            assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+            spread = {
+                c["topologyKey"]: c
+                for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            }
+            zone = spread["topology.kubernetes.io/zone"]
+            assert zone["whenUnsatisfiable"] == "DoNotSchedule" and zone["maxSkew"] == 1
+            assert "kubernetes.io/hostname" in spread
+            assert zone["labelSelector"]["matchLabels"] == server_labels(name)
+
+
+@validator("helm")
+def rollouts_never_drop_capacity_or_requests(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        for rendered in chart.renders.values():
+            deployment = rendered.one("Deployment")
+            strategy = deployment["spec"]["strategy"]
+            assert strategy["type"] == "RollingUpdate"
+            assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+            pod = deployment["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            pre_stop = container["lifecycle"]["preStop"]
+            pause = pre_stop["sleep"]["seconds"] if "sleep" in pre_stop else None
+            assert pause is not None, "Kubernetes >= 1.30 uses the native sleep action"
+            # A terminating pod serves through the pause; the target group drains for
+            # the pause plus a request of up to 10 s; the kubelet waits for both.
+            assert pause + 10 <= DEREGISTRATION_DELAY_SECONDS
+            assert pod["terminationGracePeriodSeconds"] >= pause + 10
+            for probe, path in (
+                ("startupProbe", chart.app["health"]["liveness"]),
+                ("livenessProbe", chart.app["health"]["liveness"]),
+                ("readinessProbe", chart.app["health"]["readiness"]),
+            ):
+                assert container[probe]["httpGet"]["path"] == path, probe
+
+
+@validator("helm")
+def resources_and_replicas_come_from_the_spec(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        for env, rendered in chart.renders.items():
+            wanted = chart.app["environments"][env]
+            hpa = rendered.one("HorizontalPodAutoscaler")["spec"]
+            assert (hpa["minReplicas"], hpa["maxReplicas"]) == (
+                wanted["replicas"]["min"],
+                wanted["replicas"]["max"],
+            )
+            resources = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0][
+                "resources"
+            ]
+            assert resources["requests"] == {
+                "cpu": wanted["resources"]["cpu"],
+                "memory": wanted["resources"]["memory"],
+            }
+            assert resources["limits"]["memory"] == wanted["resources"]["memory"]
+            assert resources["limits"].get("cpu") == wanted["resources"].get("cpuLimit")
+
+
+@validator("helm")
+def migration_hook_runs_before_the_deployment_with_its_secret_first(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        for env, rendered in chart.renders.items():
+            name = chart.app["name"]
+            hooks = [
+                m
+                for m in rendered.manifests
+                if "helm.sh/hook" in m["metadata"].get("annotations", {})
+            ]
+            jobs = rendered.of_kind("Job")
+            if not chart.app["database"]:
+                assert not jobs and not any("pre-install" in str(h) for h in hooks)
+                continue
+            order = install_order(rendered)
+            kinds = [m["kind"] for m in order]
+            job = rendered.one("Job", f"{name}-migrate")
+            assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
+            annotations = job["metadata"]["annotations"]
+            assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+            assert "hook-succeeded" in annotations["helm.sh/hook-delete-policy"]
+            assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
+            # The Job's Secret is written by a hook ExternalSecret, through a hook
+            # SecretStore, both created (lower weights) before the Job.
+            volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+            secret = volumes["database"]["secret"]["secretName"]
+            writer = next(
+                m
+                for m in rendered.of_kind("ExternalSecret")
+                if m["spec"]["target"]["name"] == secret
+            )
+            store = rendered.one("SecretStore", writer["spec"]["secretStoreRef"]["name"])
+            account = rendered.one(
+                "ServiceAccount", job["spec"]["template"]["spec"]["serviceAccountName"]
+            )
+            position = {id(m): i for i, m in enumerate(order)}
+            assert (
+                position[id(account)]
+                < position[id(store)]
+                < position[id(writer)]
+                < position[id(job)]
+                < position[id(rendered.one("Deployment"))]
+            ), (env, [(m["kind"], m["metadata"]["name"]) for m in order])
+            assert kinds.index("Job") < kinds.index("Deployment")
+
+
+# Helm's install order for kinds (pkg/release/util/kind_sorter.go, InstallOrder).
+_KIND_ORDER = [
+    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
+    "PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
+    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+    "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+    "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+    "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+    "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+    "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+]  # fmt: skip
+
+
+def install_order(rendered: Render) -> list[dict[str, Any]]:
+    """The order `helm install` creates things: pre-install hooks by weight (then kind,
+    then name), then the release's resources by kind."""
+
+    def kind_rank(m: dict[str, Any]) -> int:
+        return _KIND_ORDER.index(m["kind"]) if m["kind"] in _KIND_ORDER else len(_KIND_ORDER)
+
+    def annotations(m: dict[str, Any]) -> dict[str, str]:
+        return m["metadata"].get("annotations", {})
+
+    pre = [m for m in rendered.manifests if "pre-install" in annotations(m).get("helm.sh/hook", "")]
+    pre.sort(
+        key=lambda m: (
+            int(annotations(m).get("helm.sh/hook-weight", "0")),
+            kind_rank(m),
+            m["metadata"]["name"],
+        )
+    )
+    release = [m for m in rendered.manifests if "helm.sh/hook" not in annotations(m)]
+    release.sort(key=lambda m: (kind_rank(m), m["metadata"]["name"]))
+    return pre + release
+
+
+@validator("helm")
+def nothing_is_privileged(repo: RenderedRepo) -> None:
+    """The restricted Pod Security profile, on every pod the chart creates."""
+    for chart in charts(repo):
+        namespace = yaml.safe_load((chart.path / "namespace.yaml").read_text())
+        labels = namespace["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+        for rendered in chart.renders.values():
+            pods = [(m, spec) for m in rendered.manifests for spec in pod_specs(m)]
+            assert {m["kind"] for m, _ in pods} >= {"Deployment"}
+            for manifest, pod in pods:
+                where = (chart.app["name"], manifest["kind"], manifest["metadata"]["name"])
+                assert pod["automountServiceAccountToken"] is False, where
+                for host in ("hostNetwork", "hostPID", "hostIPC"):
+                    assert not pod.get(host), where
+                assert pod["securityContext"]["runAsNonRoot"] is True, where
+                assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+                assert all("hostPath" not in v for v in pod.get("volumes", [])), where
+                for container in pod["containers"] + pod.get("initContainers", []):
+                    ctx = container["securityContext"]
+                    assert ctx["privileged"] is False, where
+                    assert ctx["allowPrivilegeEscalation"] is False, where
+                    assert ctx["readOnlyRootFilesystem"] is True, where
+                    assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] >= 10000, where
+                    assert ctx["capabilities"] == {"drop": ["ALL"]}, where
+                    image = container["image"]
+                    assert ":latest" not in image and "@sha256:" in image, where
+                    for port in container.get("ports", []):
+                        assert port["containerPort"] >= 1024, where
+
+
+@validator("helm")
+def traffic_identity_and_secrets_follow_adr_0005(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        app = chart.app
+        name = app["name"]
+        for env, rendered in chart.renders.items():
+            platform = rendered.values["platform"]
+            serves, public = app["kind"] != "worker", app["public"]
+            assert bool(rendered.of_kind("Service")) == serves
+            bindings = rendered.of_kind("TargetGroupBinding")
+            assert bool(bindings) == (serves and public), (name, env)
+            for tgb in bindings:
+                assert tgb["spec"] == {
+                    "serviceRef": {"name": name, "port": app["port"]},
+                    "targetGroupARN": platform["targetGroupArn"],
+                    "targetType": "ip",
+                }
+            account = rendered.one("ServiceAccount", name)
+            assert account["automountServiceAccountToken"] is False
+            pod = rendered.one("Deployment")["spec"]["template"]["spec"]
+            assert pod["serviceAccountName"] == name
+            config = rendered.one("ConfigMap", name)["data"]
+            assert config["APP_ENV"] == env and config["PORT"] == str(app["port"])
+            for key, value in app["environments"][env]["env"].items():
+                if key not in {"APP_ENV", "APP_TIER", "PORT"} and not key.startswith("DATABASE_"):
+                    assert config[key] == value, key
+            stores = {s["metadata"]["name"]: s for s in rendered.of_kind("SecretStore")}
+            secrets = {s["metadata"]["name"]: s for s in rendered.of_kind("ExternalSecret")}
+            if app["database"]:
+                assert config["DATABASE_HOST"] == platform["databaseHost"]
+                assert config["DATABASE_CREDENTIALS_FILE"].startswith("/var/run/secrets/")
+                database = secrets[f"{name}-database"]["spec"]
+                assert database["data"] == [
+                    {
+                        "secretKey": "credentials.json",
+                        "remoteRef": {"key": platform["databaseSecretArn"]},
+                    }
+                ]
+            else:
+                assert not any(k.startswith("DATABASE_") for k in config)
+            if app["secrets"]:
+                refs = {
+                    d["secretKey"]: d["remoteRef"]
+                    for d in secrets[f"{name}-secrets"]["spec"]["data"]
+                }
+                assert set(refs) == set(app["secrets"])
+                for var, ref in app["secrets"].items():
+                    assert refs[var]["key"] == platform["secretPrefix"] + ref["secret"]
+                    assert refs[var].get("property") == ref.get("key")
+            for store in stores.values():
+                aws = store["spec"]["provider"]["aws"]
+                assert aws["role"] == platform["roleArn"] and aws["service"] == "SecretsManager"
+                assert aws["region"] == repo.spec["environments"][env]["region"]
+
+
+@validator("helm")
+def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        app = chart.app
+        for env, rendered in chart.renders.items():
+            policy = rendered.one("NetworkPolicy", app["name"])["spec"]
+            assert policy["podSelector"]["matchLabels"] == server_labels(app["name"])
+            assert policy["policyTypes"] == ["Ingress", "Egress"]
+            if app["kind"] == "worker":
+                assert policy["ingress"] == []
+            else:
+                (rule,) = policy["ingress"]
+                assert rule["ports"] == [{"protocol": "TCP", "port": app["port"]}]
+                sources = rule["from"]
+                if app["public"]:
+                    vpc = repo.spec["environments"][env]["vpcCidr"]
+                    assert {"ipBlock": {"cidr": vpc}} in sources
+                assert all(
+                    "ipBlock" not in s or s["ipBlock"]["cidr"] != "0.0.0.0/0" for s in sources
+                )
+            ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
+            assert ports == ({53, 80, 443} | ({3306} if app["database"] else set())), ports
+            # Every pod the chart makes is covered by a policy of its own component.
+            covered = {
+                p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                for p in rendered.of_kind("NetworkPolicy")
+            }
+            components = {
+                m["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+                if m["kind"] != "Pod"
+                else m["metadata"]["labels"]["app.kubernetes.io/component"]
+                for m in rendered.manifests
+                if m["kind"] in ("Deployment", "Job", "Pod")
+            }
+            assert components <= covered, (components, covered)
+
+
+@validator("helm")
+def helm_test_calls_readyz_through_the_service(repo: RenderedRepo) -> None:
+    for chart in charts(repo):
+        app = chart.app
+        for rendered in chart.renders.values():
+            tests = [
+                m
+                for m in rendered.of_kind("Pod")
+                if m["metadata"]["annotations"].get("helm.sh/hook") == "test"
+            ]
+            if app["kind"] == "worker":
+                assert not tests
+                continue
+            (test,) = tests
+            command = test["spec"]["containers"][0]["command"]
+            url = (
+                f"http://{app['name']}.{app['name']}.svc:{app['port']}{app['health']['readiness']}"
+            )
+            assert command[-1] == url
+
+
+@validator("helm")
+def spec_values_stay_data(repo: RenderedRepo) -> None:
+    """Template syntax in spec values reaches the ConfigMap literally (no tpl anywhere)."""
+    for chart in charts(repo):
+        for env, rendered in chart.renders.items():
+            config = rendered.one("ConfigMap")["data"]
+            for key, value in chart.app["environments"][env]["env"].items():
+                assert config[key] == value, key
+    for path in (TEMPLATE / "templates").rglob("*"):
+        if path.is_file():
+            assert "tpl " not in path.read_text(), path
+
+
+@validator("helm")
+def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
+    chart = charts(repo)[0]
+    env = repo.spec["promotion"][-1]
+    good = chart.renders[env].values
+    loaded = load_chart(chart.path)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"image": {"tag": "latest"}}, "/image/tag"),
+        ({"image": {"digest": "sha256:short"}}, "/image/digest"),
+        ({"replicas": {"min": 0}}, "/replicas/min"),
+        ({"rollout": {"maxSurge": "150%"}}, "/rollout/maxSurge"),
+        ({"app": {"kind": "cronjob"}}, "/app/kind"),
+        ({"app": {"env": {"lower_case": "x"}}}, "invalid propertyName 'lower_case'"),
+        ({"platform": {"roleArn": "not-an-arn"}}, "/platform/roleArn"),
+        ({"platform": {"targetGroupArn": 12}}, "/platform/targetGroupArn"),
+        ({"resources": {"cpu": "lots"}}, "/resources/cpu"),
+        ({"surprise": True}, "additional properties 'surprise' not allowed"),
+    ]
+    for change, expected in cases:
+        with pytest.raises(helm_python.HelmValuesError) as caught:
+            loaded.render(deep_merge(good, change), name="x", namespace="x")
+        assert expected in str(caught.value), (change, str(caught.value))
+    missing = {k: v for k, v in good.items() if k != "platform"}
+    with pytest.raises(helm_python.HelmValuesError, match="missing propert"):
+        loaded.render(missing, name="x", namespace="x")
+    # Errors the schema cannot express fail the render with the fix in the message.
+    for change, expected in (
+        ({"image": {"tag": ""}}, "image.tag is required"),
+        ({"shutdown": {"terminationGracePeriodSeconds": 10}}, "more than shutdown.preStop"),
+        ({"replicas": {"min": 5, "max": 4}}, "replicas.min must not exceed"),
+    ):
+        with pytest.raises(helm_python.HelmRenderError, match=expected):
+            loaded.render(deep_merge(good, change), name="x", namespace="x")
+
+
+@validator("helm")
+def platform_mk_targets_lint_test_and_deploy(repo: RenderedRepo) -> None:
+    make = require("make")
+    listed = subprocess.run(
+        [make, "help"], cwd=repo.root, capture_output=True, text=True, check=True
+    ).stdout
+    env = repo.spec["promotion"][-1]
+    for chart in charts(repo):
+        app = chart.app["name"]
+        for target in ("lint", "test", "deploy"):
+            assert f"helm-{app}-{target}" in listed
+        dry = subprocess.run(
+            [make, "-n", "deploy", f"ENV={env}", "IMAGE_TAG=abc123"],
+            cwd=repo.root, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        chart_dir = f"deploy/helm/{app}"
+        assert (
+            f"kubectl apply --server-side --field-manager=platform -f {chart_dir}/namespace.yaml"
+            in dry
+        )
+        assert f"helm upgrade --install {app} {chart_dir} --namespace {app}" in dry
+        assert f"-f {chart_dir}/values-{env}.yaml -f build/helm/{app}/platform-{env}.json" in dry
+        assert "--rollback-on-failure --wait=watcher" in dry
+        assert "--set-string image.tag=abc123" in dry
+        assert dry.index("namespace.yaml") < dry.index("helm upgrade")
+
+
+@validator("helm")
+def clusters_before_1_30_get_an_exec_prestop(repo: RenderedRepo) -> None:
+    """The native preStop sleep needs Kubernetes 1.30; older clusters get `sleep` exec."""
+    chart = charts(repo)[0]
+    good = chart.renders[repo.spec["promotion"][0]].values
+    loaded = load_chart(chart.path)
+    for version, native in (("1.29", False), ("1.30", True)):
+        rendered = render(
+            loaded, chart.app["name"], "old", deep_merge(good, {"kubernetes": {"version": version}})
+        )
+        pre_stop = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0][
+            "lifecycle"
+        ]["preStop"]
+        assert ("sleep" in pre_stop) == native and ("exec" in pre_stop) != native, version
+        for manifest in rendered.manifests:
+            validate_manifest(manifest, version)
