@@ -195,6 +195,8 @@ class Connection:
             self._conn = None
 
     def rows(self, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if self._conn is None:
+            self.connect()  # after a failed reconnect: raises ServerGone while the server is away
         try:
             assert self._conn is not None
             with self._conn.cursor() as cur:
