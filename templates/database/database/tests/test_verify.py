@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -136,19 +137,56 @@ def test_kill_9_then_resume_redoes_no_finished_chunk(loaded: Any, dsns: tuple[st
 def test_throttles_while_the_target_is_busy(loaded: Any, dsns: tuple[str, str], conns: Any, tmp_path: Path) -> None:
     from dbkit.db import parse_dsn
 
+    target = conns[1]
+    baseline = target.status("Threads_running")  # this query included, as verify's own check is
     busy = Connection(parse_dsn(dsns[1], "target"))
     blocker = threading.Thread(target=lambda: busy.rows("SELECT SLEEP(2)"))
     blocker.start()
     time.sleep(0.3)
     try:
         code, report, err = verify_json(
-            dsns, tmp_path / "cp.jsonl", "--tables", "same_rows", "--max-load", "1", "--workers", "1"
+            dsns, tmp_path / "cp.jsonl", "--tables", "same_rows", "--max-load", str(baseline), "--workers", "1"
         )
     finally:
         blocker.join()
         busy.close()
     assert code == 0, err
     assert report["summary"]["throttled_seconds"] >= 1.0
+    assert "waiting" in err
+
+
+def test_tables_without_a_key(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
+    code, report, err = verify_json(dsns, tmp_path / "a.jsonl", "--tables", "nokey,same_rows", "--nokey", "skip")
+    assert code == 1, err
+    tables = _by_table(report)
+    assert tables["nokey"]["status"] == "unverified" and report["result"] == "unverified"
+    assert tables["same_rows"]["status"] == "match"
+    code, report, err = verify_json(dsns, tmp_path / "b.jsonl", "--tables", "nokey", "--nokey-max-rows", "10")
+    assert code == 1, err
+    nokey = _by_table(report)["nokey"]
+    assert nokey["status"] == "differences" and nokey["unlocated"] == []
+    assert "not located" in nokey["note"]
+
+
+def test_progress_bar_on_a_terminal(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbkit", "verify", "--source", dsns[0], "--target", dsns[1],
+         "--checkpoint", str(tmp_path / "cp.jsonl"), "--tables", "same_rows", "--chunk-size", "100"],
+        stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(KIT / "src")},
+    )  # fmt: skip
+    os.close(slave)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(master, 65536):
+            shown += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"rows/s" in shown and b"[####" in shown and b"chunks" in shown, shown
+    assert "MATCH: 1,200 rows in 12 chunks" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -186,12 +224,16 @@ def test_wrong_password_and_unknown_database(loaded: Any, parsed: Any, dsns: tup
     assert code == 3 and "does not exist" in err
 
 
-def test_checkpoint_of_another_run_is_refused(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
+def test_checkpoint_of_an_unfinished_other_run_is_refused(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
     checkpoint = tmp_path / "cp.jsonl"
     code, _, err = verify_json(dsns, checkpoint, "--tables", "same_rows")
     assert code == 0, err
+    code, again, err = verify_json(dsns, checkpoint, "--tables", "same_rows")
+    assert code == 0 and again["summary"]["resumed_chunks"] == 0, "a finished run was resumed, not redone"
+    lines = checkpoint.read_text().splitlines()
+    checkpoint.write_text("\n".join(lines[:-3]) + "\n")  # as if killed before the end
     code, _, err = verify_json(dsns, checkpoint, "--tables", "empty_table")
-    assert code == 3 and "belongs to a different run" in err
+    assert code == 3 and "belongs to an unfinished run" in err
     code, report, err = verify_json(dsns, checkpoint, "--tables", "empty_table", "--restart")
     assert code == 0 and report["summary"]["resumed_chunks"] == 0, err
 

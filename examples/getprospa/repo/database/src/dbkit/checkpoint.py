@@ -7,6 +7,7 @@ a torn last line is ignored. Records:
     {"kind": "plan", "table": T, "n": 3, "lo": [...], "hi": [...]}   a chunk's boundaries
     {"kind": "chunk", "table": T, "n": 3, ... digests and differences}   a finished chunk
     {"kind": "table", "table": T, ...}                        a table finished (no-key tables)
+    {"kind": "done"}                                          the run finished: the next one starts over
 
 Key values are stored with their type, so a resumed run queries identical boundaries.
 """
@@ -95,13 +96,18 @@ class Checkpoint:
                     f"checkpoint {path} is not a dbkit checkpoint",
                     "pass another --checkpoint path, or --restart to overwrite it",
                 )
-            if header.get("fingerprint") != fingerprint:
+            finished = self.records[-1].get("kind") == "done"
+            if finished:
+                # That run finished: a new run checks the servers again from the start.
+                self.records = []
+            elif header.get("fingerprint") != fingerprint:
                 raise DbkitError(
-                    f"checkpoint {path} belongs to a different run (other servers, tables or options)",
+                    f"checkpoint {path} belongs to an unfinished run with other servers, tables or options",
                     "run with the same options to resume it, or pass --restart to start over",
                 )
-            self.salt = str(header["salt"])
-            self.records = self.records[1:]
+            else:
+                self.salt = str(header["salt"])
+                self.records = self.records[1:]
         self.resumed = bool(self.records)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +142,9 @@ class Checkpoint:
             with self.path.open("r+b") as f:
                 f.truncate(good)
         return records
+
+    def finish(self) -> None:
+        self.append({"kind": "done"})
 
     def append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode()

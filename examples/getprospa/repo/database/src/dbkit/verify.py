@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -234,7 +235,14 @@ class Verifier:
         if self.opt.max_load <= 0:
             return
         waited = 0.0
-        while self._query("target", "load check", lambda c: c.status("Threads_running")) > self.opt.max_load:
+        while (
+            running := self._query("target", "load check", lambda c: c.status("Threads_running"))
+        ) > self.opt.max_load:
+            if not waited:
+                sys.stderr.write(
+                    f"\ndbkit verify: the target is busy (Threads_running {running} > --max-load "
+                    f"{self.opt.max_load}): waiting\n"
+                )
             time.sleep(0.25)
             waited += 0.25
         if waited:
@@ -402,6 +410,8 @@ class Verifier:
             progress.close()
             for conn in self._conns:
                 conn.close()
+            if error is None:
+                self._checkpoint.finish()
             self._checkpoint.close()
         if error is not None:
             kept = self.resumed_chunks + self.computed_chunks
