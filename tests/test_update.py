@@ -93,27 +93,31 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
-    # By hand, as a developer of the generated repo would: plain copier, one unit.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "update",
-            "--defaults",
-            "--quiet",
-            "--answers-file",
-            ".copier-answers.repo.yml",
-            "--vcs-ref",
-            "v1.1.0",
-            ".",
-        ],
-        cwd=theirs,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    assert proc.returncode == 0, proc.stderr
+    # By hand, as a developer of the generated repo would: plain copier, unit by unit
+    # (committing in between: copier updates only a clean repository).
+    for answers in sorted(theirs.rglob(".copier-answers.*.yml")):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "update",
+                "--defaults",
+                "--quiet",
+                "--answers-file",
+                answers.name,
+                "--vcs-ref",
+                "v1.1.0",
+                ".",
+            ],
+            cwd=answers.parent,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        assert proc.returncode == 0, proc.stderr
+        git(theirs, "add", "--all")
+        git(theirs, "commit", "--quiet", "--allow-empty", "-m", f"copier update {answers.name}")
     assert tree(ours) == tree(theirs)
 
 

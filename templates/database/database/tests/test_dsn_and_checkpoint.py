@@ -19,7 +19,7 @@ def test_dsn_fields_and_secure_defaults(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert (d.user, d.password, d.host, d.port, d.database) == ("dms@x", "p:ss", "db.example.com", 25060, "prospa")
     assert d.ssl_mode == "VERIFY_IDENTITY"  # anything beyond loopback verifies the certificate
     assert "p:ss" not in d.label and "p:ss" not in json.dumps(d.public())
-    assert parse_dsn("mysql://u@127.0.0.1/db", "target").ssl_mode == "DISABLED"
+    assert parse_dsn("mysql://u@127.0.0.1/db", "target").ssl_mode == "PREFERRED"
     assert parse_dsn("mysql://u@127.0.0.1/db", "target").port == 3306
     monkeypatch.setenv("DBKIT_TARGET_PASSWORD", "from-env")
     assert parse_dsn("mysql://u@h/db?ssl-mode=required", "target").password == "from-env"

@@ -31,6 +31,7 @@ from .errors import DbkitError, ServerGone
 SSL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
 # Client error codes that mean the server is not there (any more).
 _GONE = {2003, 2006, 2013, 2055, 1053, 1927, 4031}
+_NO_TLS = 2026  # CR_SSL_CONNECTION_ERROR: TLS wanted, the server offers none
 _DSN_HELP = "mysql://USER@HOST:PORT/DATABASE (password in DBKIT_<ROLE>_PASSWORD)"
 
 
@@ -93,8 +94,10 @@ def parse_dsn(text: str | None, role: str) -> DSN:
             f"{role} DSN has unknown options: {', '.join(sorted(unknown))}",
             "the options are ssl-mode and ssl-ca",
         )
-    # Secure by default: anything beyond loopback verifies the certificate and host name.
-    default_mode = "DISABLED" if _is_loopback(parts.hostname) else "VERIFY_IDENTITY"
+    # Secure by default: anything beyond loopback verifies the certificate and host name;
+    # loopback uses TLS when the server offers it (MySQL 8's caching_sha2_password needs
+    # TLS, or an RSA exchange, to send the password).
+    default_mode = "PREFERRED" if _is_loopback(parts.hostname) else "VERIFY_IDENTITY"
     mode = query.get("ssl-mode", default_mode).upper()
     if mode not in SSL_MODES:
         raise DbkitError(f"{role} DSN has ssl-mode={mode}", f"use one of {', '.join(SSL_MODES)}")
@@ -116,12 +119,10 @@ def parse_dsn(text: str | None, role: str) -> DSN:
     )
 
 
-def _ssl_context(dsn: DSN) -> ssl.SSLContext | None:
-    if dsn.ssl_mode == "DISABLED":
-        return None
+def _ssl_context(dsn: DSN) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=dsn.ssl_ca)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if dsn.ssl_mode in ("PREFERRED", "REQUIRED"):
+    if dsn.ssl_mode == "REQUIRED":
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     elif dsn.ssl_mode == "VERIFY_CA":
@@ -145,24 +146,38 @@ class Connection:
         self._conn: pymysql.connections.Connection | None = None
         self.connect()
 
+    def _open(self) -> pymysql.connections.Connection:
+        dsn = self.dsn
+        tls: dict[str, Any] = {"ssl_disabled": True}  # DISABLED
+        if dsn.ssl_mode != "DISABLED":
+            # PREFERRED is PyMySQL's default (TLS when the server offers it); the other modes
+            # pass a context, and PyMySQL then refuses a server without TLS (error 2026).
+            tls = {} if dsn.ssl_mode == "PREFERRED" else {"ssl": _ssl_context(dsn)}
+        return pymysql.connect(
+            host=dsn.host,
+            port=dsn.port,
+            user=dsn.user,
+            password=dsn.password,
+            database=dsn.database,
+            charset="utf8mb4",
+            autocommit=True,
+            connect_timeout=10,
+            read_timeout=self._read_timeout,
+            write_timeout=60,
+            **tls,
+        )
+
     def connect(self) -> None:
         dsn = self.dsn
         try:
-            self._conn = pymysql.connect(
-                host=dsn.host,
-                port=dsn.port,
-                user=dsn.user,
-                password=dsn.password,
-                database=dsn.database,
-                charset="utf8mb4",
-                autocommit=True,
-                connect_timeout=10,
-                read_timeout=self._read_timeout,
-                write_timeout=60,
-                ssl=_ssl_context(dsn),
-            )
+            self._conn = self._open()
         except pymysql.err.OperationalError as exc:
             code = exc.args[0] if exc.args else 0
+            if code == _NO_TLS:
+                raise DbkitError(
+                    f"{dsn.label}: the server offers no TLS, and ssl-mode={dsn.ssl_mode} requires it",
+                    "enable TLS on the server, or use ssl-mode=PREFERRED on a trusted network",
+                ) from None
             if code in (1044, 1045):
                 raise DbkitError(
                     f"{dsn.label}: access denied for user {dsn.user!r}",
@@ -185,6 +200,16 @@ class Connection:
         with self._conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
             cur.execute("SET NAMES utf8mb4")
+            # PyMySQL goes on in plain text when the server offers no TLS: refuse that here.
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            found = cur.fetchone()
+        self.tls = bool(found and found[1])
+        if dsn.ssl_mode in ("REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY") and not self.tls:
+            self.close()
+            raise DbkitError(
+                f"{dsn.label}: the server offers no TLS, and ssl-mode={dsn.ssl_mode} requires it",
+                "enable TLS on the server (require_secure_transport), or use ssl-mode=PREFERRED on a trusted network",
+            )
         self.version = str(self.value("SELECT VERSION()"))
         self.flavor = "mariadb" if "mariadb" in self.version.lower() else "mysql"
 
