@@ -113,6 +113,14 @@ def force_index(table: Table) -> str:
     return f" FORCE INDEX ({quote(table.key_name)})" if table.key_name else ""
 
 
+def _range_select(
+    table: Table, select: str, lo: Sequence[Any] | None, hi: Sequence[Any] | None, tail: str = ""
+) -> tuple[str, list[Any]]:
+    """SELECT `select` over the rows lo <= key < hi, along the chunking key's index."""
+    where, args = range_where(table.key, lo, hi)
+    return f"SELECT {select} FROM {quote(table.name)}{force_index(table)}{where}{tail}", args
+
+
 def chunk_digest_sql(
     table: Table,
     columns: Sequence[str],
@@ -121,21 +129,14 @@ def chunk_digest_sql(
     lo: Sequence[Any] | None,
     hi: Sequence[Any] | None,
 ) -> tuple[str, list[Any]]:
-    where, args = range_where(table.key, lo, hi)
     value = row_value(table, columns, flavor, salt)
-    sql = f"SELECT COUNT(*), COALESCE(SUM({value}), 0) FROM {quote(table.name)}{force_index(table)}{where}"
-    return sql, args
+    return _range_select(table, f"COUNT(*), COALESCE(SUM({value}), 0)", lo, hi)
 
 
 def next_boundary_sql(table: Table, lo: Sequence[Any] | None, size: int) -> tuple[str, list[Any]]:
     """The key of the row `size` rows after lo: the exclusive upper end of the chunk."""
-    where, args = range_where(table.key, lo, None)
-    order = ", ".join(quote(k) for k in table.key)
     keys = ", ".join(quote(k) for k in table.key)
-    sql = (
-        f"SELECT {keys} FROM {quote(table.name)}{force_index(table)}{where} ORDER BY {order} LIMIT 1 OFFSET {int(size)}"
-    )
-    return sql, args
+    return _range_select(table, keys, lo, None, f" ORDER BY {keys} LIMIT 1 OFFSET {int(size)}")
 
 
 def row_hashes_sql(
@@ -147,13 +148,9 @@ def row_hashes_sql(
     hi: Sequence[Any] | None,
 ) -> tuple[str, list[Any]]:
     """Key and row hash (its first 64 bits) of every row of one chunk, in key order (the drill-down)."""
-    where, args = range_where(table.key, lo, hi)
     keys = ", ".join(quote(k) for k in table.key)
-    sql = (
-        f"SELECT {keys}, LEFT({row_hash(table, columns, flavor, salt)}, 16) "
-        f"FROM {quote(table.name)}{force_index(table)}{where} ORDER BY {keys}"
-    )
-    return sql, args
+    select = f"{keys}, LEFT({row_hash(table, columns, flavor, salt)}, 16)"
+    return _range_select(table, select, lo, hi, f" ORDER BY {keys}")
 
 
 def column_values_sql(
