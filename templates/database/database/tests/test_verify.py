@@ -72,11 +72,21 @@ def test_adaptive_chunks_find_the_same(loaded: Any, dsns: tuple[str, str], tmp_p
 
 
 def test_identical_tables_exit_zero(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
+    written = tmp_path / "reports" / "verify.json"
     code, report, err = verify_json(
-        dsns, tmp_path / "cp.jsonl", "--tables", "same_rows,empty_table", "--chunk-size", "100"
+        dsns,
+        tmp_path / "cp.jsonl",
+        "--tables",
+        "same_rows,empty_table",
+        "--chunk-size",
+        "100",
+        "--report",
+        str(written),
     )
     assert code == 0, err
     assert report["result"] == "match"
+    assert json.loads(written.read_text()) == report
+    assert written.stat().st_mode & 0o777 == 0o600 == (tmp_path / "cp.jsonl").stat().st_mode & 0o777
     assert report["summary"]["chunks"] == 12 + 1
 
 
