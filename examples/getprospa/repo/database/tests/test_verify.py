@@ -227,6 +227,25 @@ def test_bad_input_gets_a_clear_error(
     assert "Traceback" not in err
 
 
+def test_schema_differences_are_differences(loaded: Any, conns: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
+    """Equal rows in unequal tables do not make a match: the report names the schema difference."""
+    source, target = conns
+    for conn, extra in ((source, ""), (target, ", extra INT NULL")):
+        conn.rows("DROP TABLE IF EXISTS schema_diff")
+        conn.rows(f"CREATE TABLE schema_diff (id INT NOT NULL PRIMARY KEY, v VARCHAR(10){extra})")
+        conn.rows("INSERT INTO schema_diff (id, v) VALUES (1, 'a'), (2, 'b')")
+    try:
+        code, report, err = verify_json(dsns, tmp_path / "cp.jsonl", "--tables", "schema_diff")
+    finally:
+        for conn in conns:
+            conn.rows("DROP TABLE schema_diff")
+    assert code == 1, err
+    table = _by_table(report)["schema_diff"]
+    assert table["status"] == "differences"
+    assert table["schema_differences"] == ["column extra exists only on the target"]
+    assert table["counts"] == {"missing_on_target": 0, "extra_on_target": 0, "different": 0}
+
+
 def test_wrong_password_and_unknown_database(loaded: Any, parsed: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
     s = parsed[0]
     wrong = f"mysql://{s.user}:wrong-password@{s.host}:{s.port}/{s.database}"

@@ -233,7 +233,12 @@ class Connection:
                     f"{self.dsn.label} went away: {exc.args[-1]}",
                     "check that the server is up, then run the same command again",
                 ) from None
-            raise
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            raise DbkitError(
+                f"{self.dsn.label}: the server refused a query: {exc.args[-1]} (error {code})",
+                "check the user's privileges (SELECT on every table) and the server version "
+                "(MySQL 8.0.17+ or MariaDB 10.7+)",
+            ) from None
         except OSError as exc:
             raise ServerGone(f"{self.dsn.label} went away: {exc}", "run the command again") from None
 

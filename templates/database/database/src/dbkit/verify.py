@@ -471,7 +471,12 @@ class Verifier:
             tables.append(res)
         for res in tables:
             if res.status == "match" and (
-                res.missing or res.extra or res.different or res.unlocated or res.mismatched_chunks
+                res.missing
+                or res.extra
+                or res.different
+                or res.unlocated
+                or res.mismatched_chunks
+                or res.schema_differences
             ):
                 res.status = "differences"
         n = self.opt.max_listed
