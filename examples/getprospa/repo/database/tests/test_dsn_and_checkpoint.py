@@ -85,3 +85,21 @@ def test_a_finished_run_is_not_resumed(tmp_path: Path) -> None:
     assert not again.resumed and again.records == [] and again.salt == "salt2"
     again.close()
     assert len(path.read_text().splitlines()) == 1
+
+
+def test_the_spec_source_is_the_default_source(tmp_path: Path) -> None:
+    from dbkit.config import load_config, source_dsn
+
+    config = tmp_path / "dbkit.json"
+    config.write_text(json.dumps({"database": "app", "migration": {"source": {
+        "host": "db.example.com", "port": 25060, "database": "prospa", "user": "dms", "tls": "verify-ca"}}}))  # fmt: skip
+    dsn = parse_dsn(source_dsn(load_config(config)), "source")
+    assert (dsn.host, dsn.port, dsn.database, dsn.user, dsn.ssl_mode) == (
+        "db.example.com",
+        25060,
+        "prospa",
+        "dms",
+        "VERIFY_CA",
+    )
+    config.write_text(json.dumps({"database": "app", "migration": None}))
+    assert source_dsn(load_config(config)) is None

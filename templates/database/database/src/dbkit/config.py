@@ -24,3 +24,15 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise DbkitError(f"cannot read {target}: {exc}", "re-render it with `make platform-render`") from None
     migration = data.get("migration") if isinstance(data, dict) else None
     return migration if isinstance(migration, dict) else {}
+
+
+TLS_MODES = {"verify-full": "VERIFY_IDENTITY", "verify-ca": "VERIFY_CA", "required": "REQUIRED"}
+
+
+def source_dsn(config: dict[str, Any]) -> str | None:
+    """The spec's migration source as a DSN (no password: that comes from the environment)."""
+    src = config.get("source")
+    if not isinstance(src, dict):
+        return None
+    mode = TLS_MODES.get(str(src.get("tls", "verify-full")), "VERIFY_IDENTITY")
+    return f"mysql://{src['user']}@{src['host']}:{src['port']}/{src['database']}?ssl-mode={mode}"

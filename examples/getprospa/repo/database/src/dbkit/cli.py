@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .config import load_config
+from .config import load_config, source_dsn
 from .db import parse_dsn
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
 from .output import table
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     pre = sub.add_parser("preflight", help="check what makes or breaks a DMS migration")
-    pre.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN)")
+    pre.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
     pre.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN; optional)")
     pre.add_argument("--json", action="store_true", help="print the findings as JSON")
     pre.add_argument("--lob-mode", choices=["full", "limited"], help="DMS LOB mode (default: the spec's)")
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     ver = sub.add_parser("verify", help="prove the target holds the same rows as the source")
-    ver.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN)")
+    ver.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
     ver.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
     ver.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
     ver.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _preflight(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from .preflight import Settings, exit_code, run_preflight
 
-    source = parse_dsn(args.source, "source")
+    source = parse_dsn(_source(args, config), "source")
     target = parse_dsn(args.target, "target") if args.target or _env("DBKIT_TARGET_DSN") else None
     dms = config.get("dms", {})
     settings = Settings(
@@ -138,10 +138,15 @@ def _env(name: str) -> str:
     return os.environ.get(name, "")
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _source(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+    """--source, else $DBKIT_SOURCE_DSN, else the spec's migration source (dbkit.json)."""
+    return args.source or _env("DBKIT_SOURCE_DSN") or source_dsn(config)
+
+
+def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from .verify import Options, verify
 
-    source, target = parse_dsn(args.source, "source"), parse_dsn(args.target, "target")
+    source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
     options = Options(
         checkpoint=args.checkpoint,
         tables=args.tables,
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command == "preflight":
             return _preflight(args, config)
-        return _verify(args)
+        return _verify(args, config)
     except DbkitError as exc:
         sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
         return EXIT_ERROR
