@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -9,15 +10,23 @@ from typing import TextIO
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO = sys.stdout) -> None:
-    """A plain-text table; long cells wrap inside their column."""
-    width = 100 // max(len(headers), 1)
-    cols = [max([len(h), *(min(len(r[i]), width) for r in rows)]) for i, h in enumerate(headers)]
+    """A plain-text table as wide as the terminal; long cells wrap inside their column."""
+    room = max(shutil.get_terminal_size((160, 24)).columns, 80) - 3 * (len(headers) - 1)
+    cols = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    while sum(cols) > room and max(cols) > 12:
+        cols[cols.index(max(cols))] -= 1  # narrow the widest column until the table fits
 
     def wrap(text: str, w: int) -> list[str]:
         lines: list[str] = []
         for para in text.split("\n"):
             line = ""
             for word in para.split(" "):
+                while len(word) > w:  # a word wider than its column is cut
+                    if line:
+                        lines.append(line)
+                        line = ""
+                    lines.append(word[:w])
+                    word = word[w:]
                 if line and len(line) + 1 + len(word) > w:
                     lines.append(line)
                     line = word
