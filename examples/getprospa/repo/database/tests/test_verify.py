@@ -144,6 +144,45 @@ def test_kill_9_then_resume_redoes_no_finished_chunk(loaded: Any, dsns: tuple[st
     assert first <= set(done)
 
 
+def test_target_going_away_keeps_finished_chunks_and_resumes(
+    loaded: Any, parsed: Any, dsns: tuple[str, str], tmp_path: Path
+) -> None:
+    """The network path to the target is cut mid-run: a clear error, the finished chunks kept;
+    once it is back, the same command resumes and completes."""
+    from proxy import Proxy
+
+    t = parsed[1]
+    proxy = Proxy(t.host, t.port)
+    proxy.start()
+    via_proxy = f"mysql://{t.user}:{t.password}@127.0.0.1:{proxy.port}/{t.database}"
+    checkpoint = tmp_path / "cp.jsonl"
+    cmd = [sys.executable, "-m", "dbkit", "verify", "--source", dsns[0], "--target", via_proxy,
+           "--checkpoint", str(checkpoint), "--json", "--tables", TABLES, "--chunk-size", "50", "--retries", "1"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
+    run = subprocess.Popen(
+        [*cmd, "--sleep", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    while _done_chunks(checkpoint) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proxy.stop()
+    _, err = run.communicate(timeout=120)
+    kept = _done_chunks(checkpoint)
+    assert run.returncode == 3, err
+    assert f"target 127.0.0.1:{proxy.port}/{t.database}" in err and "Traceback" not in err, err
+    assert f"finished chunks are kept in {checkpoint}" in err, err
+    assert 10 <= kept < 60
+    proxy.start()  # the same port again
+    try:
+        resumed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        proxy.stop()
+    assert resumed.returncode == 1, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert_planted(report)
+    assert report["summary"]["resumed_chunks"] == kept
+
+
 def test_throttles_while_the_target_is_busy(loaded: Any, dsns: tuple[str, str], conns: Any, tmp_path: Path) -> None:
     from dbkit.db import parse_dsn
 
