@@ -18,6 +18,7 @@ import base64
 import datetime as dt
 import json
 import os
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class Checkpoint:
 
     def __init__(self, path: Path, fingerprint: str, salt: str, *, restart: bool) -> None:
         self.path = path
+        self._lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.salt = salt
         if path.exists() and not restart:
@@ -147,9 +149,11 @@ class Checkpoint:
         self.append({"kind": "done"})
 
     def append(self, record: dict[str, Any]) -> None:
+        """One whole line per record, durable before this returns (safe from any thread)."""
         data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode()
-        os.write(self._fd, data)
-        os.fsync(self._fd)
+        with self._lock:
+            os.write(self._fd, data)
+            os.fsync(self._fd)
 
     def close(self) -> None:
         os.close(self._fd)
