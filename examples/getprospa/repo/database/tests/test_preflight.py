@@ -146,3 +146,25 @@ def test_terminal_table_and_exit_code(schemas: Any, parsed: tuple[DSN, DSN]) -> 
 def test_unreachable_source_is_an_error_not_a_finding() -> None:
     proc = run_dbkit("preflight", "--source", "mysql://root@127.0.0.1:1/x")
     assert proc.returncode == 3 and "cannot connect" in proc.stderr
+
+
+def test_a_target_that_requires_primary_keys_blocks_key_less_tables(
+    schemas: tuple[Connection, Connection], parsed: tuple[DSN, DSN]
+) -> None:
+    """MySQL 8 has sql_require_primary_key (MariaDB 10.11 has not: then no finding names it)."""
+    _, target = schemas
+    before = target.variable("sql_require_primary_key")
+    if before is not None:
+        target.rows("SET GLOBAL sql_require_primary_key = ON")
+    try:
+        _, findings = preflight("--source", _dsn(parsed[0]), "--target", _dsn(parsed[1]))
+    finally:
+        if before is not None:
+            target.rows(f"SET GLOBAL sql_require_primary_key = {before}")
+    nopk = find(findings, "keys", f"{_schema(parsed[0])}.nopk")
+    named = [f for f in findings if f["object"].endswith("sql_require_primary_key")]
+    if before is None:
+        assert nopk["severity"] == "warning" and not named
+    else:
+        assert nopk["severity"] == "blocker" and "sql_require_primary_key = ON" in nopk["finding"]
+        assert any(f["object"].startswith("target") for f in named)

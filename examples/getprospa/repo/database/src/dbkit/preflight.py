@@ -108,6 +108,9 @@ class _Checker:
             if (c.variable(var) or "OFF").upper() == "ON":
                 self.add(cdc, "binlog", f"{where} {var}", "binlog compression is on: DMS cannot read compressed binlogs",
                          f"SET GLOBAL {var} = OFF before the migration")  # fmt: skip
+        if (c.variable("sql_require_primary_key") or "OFF").upper() == "ON":
+            self.add("info", "keys", f"{where} sql_require_primary_key", "sql_require_primary_key is ON (as on DigitalOcean): new tables need a primary key",
+                     "none; the key checks below name any older table without one")  # fmt: skip
         for var in ("net_read_timeout", "net_write_timeout"):
             value = int(c.variable(var) or 0)
             if value and value < 300:
@@ -134,6 +137,12 @@ class _Checker:
         if (c.variable("require_secure_transport") or "OFF").upper() != "ON":
             self.add("warning", "target settings", f"{where} require_secure_transport", "clients may connect without TLS",
                      "set require_secure_transport = 1 in the parameter group (platformgen's RDS does)")  # fmt: skip
+        src_pk = (source.variable("sql_require_primary_key") or "OFF").upper()
+        tgt_pk = (c.variable("sql_require_primary_key") or "OFF").upper()
+        if src_pk != tgt_pk:
+            self.add("warning" if tgt_pk == "ON" else "info", "keys", f"{where} sql_require_primary_key",
+                     f"sql_require_primary_key is {src_pk} on the source, {tgt_pk} on the target",
+                     "match them; with ON on the target, tables without a primary key cannot be created there")  # fmt: skip
         src_tz = source.variable("time_zone"), source.variable("system_time_zone")
         tgt_tz = c.variable("time_zone"), c.variable("system_time_zone")
         if src_tz != tgt_tz:
