@@ -285,6 +285,24 @@ def test_schema_differences_are_differences(loaded: Any, conns: Any, dsns: tuple
     assert table["counts"] == {"missing_on_target": 0, "extra_on_target": 0, "different": 0}
 
 
+def test_a_target_without_the_key_columns_is_a_difference(
+    loaded: Any, conns: Any, dsns: tuple[str, str], tmp_path: Path
+) -> None:
+    source, target = conns
+    source.rows("CREATE TABLE key_gone (id INT NOT NULL PRIMARY KEY, v INT)")
+    target.rows("CREATE TABLE key_gone (v INT)")
+    try:
+        code, report, err = verify_json(dsns, tmp_path / "cp.jsonl", "--tables", "key_gone,same_rows")
+    finally:
+        for conn in conns:
+            conn.rows("DROP TABLE key_gone")
+    assert code == 1, err
+    tables = _by_table(report)
+    assert tables["key_gone"]["status"] == "differences"
+    assert "key columns id are missing on the target" in tables["key_gone"]["note"]
+    assert tables["same_rows"]["status"] == "match"  # the other tables are still compared
+
+
 def test_wrong_password_and_unknown_database(loaded: Any, parsed: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
     s = parsed[0]
     wrong = f"mysql://{s.user}:wrong-password@{s.host}:{s.port}/{s.database}"
