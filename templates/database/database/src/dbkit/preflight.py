@@ -198,7 +198,7 @@ class _Checker:
             obj = f"{db}.{name}"
             self.add("info", "size", obj, f"about {int(rows):,} rows, {int(size) / 1048576:,.1f} MiB (data + indexes)",
                      "none; plan DMS parallel load (table-level) for the largest tables")  # fmt: skip
-            key_name, _ = choose_key(c, name, ())
+            key_name, _ = choose_key(c, name)
             if key_name is None:
                 self.add("blocker" if target_pk_required else "warning", "keys", obj,
                          "no primary key or NOT NULL unique key: DMS validation and CDC updates need one"

@@ -96,7 +96,7 @@ def describe(conn: Connection, table: str) -> Table:
             (table,),
         )
     )
-    key_name, key = choose_key(conn, table, columns)
+    key_name, key = choose_key(conn, table)
     return Table(
         name=table,
         columns=columns,
@@ -124,17 +124,13 @@ def unique_keys(conn: Connection, table: str) -> dict[str, list[tuple[str, bool,
     return out
 
 
-def choose_key(conn: Connection, table: str, columns: tuple[Column, ...]) -> tuple[str | None, tuple[str, ...]]:
+def choose_key(conn: Connection, table: str) -> tuple[str | None, tuple[str, ...]]:
     """The primary key, else the first unique index whose columns are all NOT NULL and whole."""
-    keys = unique_keys(conn, table)
     usable = {
         name: tuple(c for c, _, _ in cols)
-        for name, cols in keys.items()
+        for name, cols in unique_keys(conn, table).items()
         if all(not nullable and sub is None for _, nullable, sub in cols)
-        and all(not col.generated or name == "PRIMARY" for col in columns if col.name in {c for c, _, _ in cols})
     }
     if "PRIMARY" in usable:
         return "PRIMARY", usable["PRIMARY"]
-    for name in sorted(usable):
-        return name, usable[name]
-    return None, ()
+    return next(((name, usable[name]) for name in sorted(usable)), (None, ()))
