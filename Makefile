@@ -63,6 +63,10 @@ reference: setup ## Re-render examples/getprospa/repo after a template change
 bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render.json
 	$(BIN)/python bench/render.py
 
+.PHONY: bench-verify
+bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows); writes bench/results/verify.json
+	$(BIN)/python bench/verify.py
+
 .PHONY: lint
 lint: setup ## ruff check and format check
 	$(BIN)/ruff check generator tests bench

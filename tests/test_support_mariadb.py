@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from support.mariadb import MariaDB
@@ -19,6 +20,21 @@ def test_two_servers_on_loopback_and_restart(tmp_path: Path) -> None:
         a.execute("INSERT INTO app.t VALUES (1, 'x')")
         assert a.execute("SELECT v FROM app.t WHERE id = 1").strip() == "x"
         assert b.execute("SELECT @@binlog_format").strip() == "ROW"
+        # url()/dsn() are for TCP clients: root@127.0.0.1 takes the password, and only it.
+        tcp = [
+            "mariadb",
+            "-h",
+            a.host,
+            "-P",
+            str(a.port),
+            "-u",
+            a.user,
+            "--batch",
+            "-e",
+            "SELECT 1",
+        ]
+        assert subprocess.run([*tcp, f"-p{a.password}"], capture_output=True).returncode == 0
+        assert subprocess.run([*tcp, "--skip-password"], capture_output=True).returncode != 0
         pid = a.process.pid
         a.restart()
         assert a.process.pid != pid

@@ -1,0 +1,39 @@
+# database: dbkit, the kit that checks a MySQL migration before it starts (preflight) and
+# proves the copy afterwards (verify). Runbook: docs/runbooks/database-migration.md.
+#
+# DSNs come from the environment, never from this file or the command line:
+#   DBKIT_SOURCE_DSN / DBKIT_TARGET_DSN    mysql://USER@HOST:PORT/DATABASE[?ssl-mode=...&ssl-ca=...]
+#   DBKIT_SOURCE_PASSWORD / DBKIT_TARGET_PASSWORD
+DATABASE_KIT := database
+DATABASE_VENV := $(DATABASE_KIT)/.venv
+DATABASE_PYTHON ?= python3
+DATABASE_RUNS := $(DATABASE_KIT)/.runs
+DATABASE_DBKIT := PYTHONPATH=$(DATABASE_KIT)/src $(DATABASE_VENV)/bin/python -m dbkit
+
+$(DATABASE_VENV)/.installed: $(DATABASE_KIT)/requirements.lock $(DATABASE_KIT)/requirements-dev.lock
+	$(DATABASE_PYTHON) -m venv $(DATABASE_VENV)
+	cd $(DATABASE_KIT) && .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	touch $@
+
+.PHONY: database-setup
+database-setup: $(DATABASE_VENV)/.installed ## database: the kit's virtualenv, from its lock files
+
+.PHONY: database-lint
+database-lint: database-setup ## database: ruff check and format check of the kit
+	cd $(DATABASE_KIT) && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+.PHONY: database-test
+database-test: database-setup ## database: the kit's tests on two servers (DBKIT_TEST_SOURCE_DSN, DBKIT_TEST_TARGET_DSN)
+	cd $(DATABASE_KIT) && .venv/bin/python -m pytest
+
+.PHONY: database-preflight
+database-preflight: database-setup ## database: what breaks a DMS migration (exit 0 ok, 1 warnings, 2 blockers)
+	$(DATABASE_DBKIT) preflight $(PREFLIGHT_ARGS)
+
+.PHONY: database-verify
+database-verify: database-setup ## database: prove the target holds the source's rows (resumable; VERIFY_ARGS=...)
+	mkdir -p $(DATABASE_RUNS)
+	$(DATABASE_DBKIT) verify --checkpoint $(DATABASE_RUNS)/verify-checkpoint.jsonl --report $(DATABASE_RUNS)/verify-report.json $(VERIFY_ARGS)
+
+LINT_TARGETS += database-lint
+TEST_TARGETS += database-test

@@ -1,0 +1,5 @@
+import sys
+
+from dbkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,211 @@
+"""dbkit's command line: `python -m dbkit preflight|verify ...` (see docs/runbooks)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import load_config, source_dsn
+from .db import parse_dsn
+from .errors import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
+from .output import table
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"dbkit: error: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 3600 seconds")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one table name")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dbkit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dbkit {__version__}")
+    parser.add_argument("--config", type=Path, help="dbkit.json with the spec's defaults (default: next to the kit)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    pre = sub.add_parser("preflight", help="check what makes or breaks a DMS migration")
+    pre.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
+    pre.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN; optional)")
+    pre.add_argument("--json", action="store_true", help="print the findings as JSON")
+    pre.add_argument("--lob-mode", choices=["full", "limited"], help="DMS LOB mode (default: the spec's)")
+    pre.add_argument("--lob-max-kb", type=_positive_int, help="DMS LOB limit in KiB (default: the spec's)")
+    pre.add_argument(
+        "--binlog-min-hours", type=_positive_int, default=24, help="binlog retention wanted for CDC (default 24)"
+    )
+
+    ver = sub.add_parser("verify", help="prove the target holds the same rows as the source")
+    ver.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
+    ver.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
+    ver.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
+    ver.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
+    ver.add_argument("--workers", type=_positive_int, default=4, help="parallel chunks (default 4)")
+    ver.add_argument("--chunk-time", type=_seconds, default=0.5, help="target seconds per chunk (default 0.5)")
+    ver.add_argument("--chunk-size", type=_positive_int, help="fixed rows per chunk (default: adapt to --chunk-time)")
+    ver.add_argument(
+        "--max-load",
+        type=int,
+        default=25,
+        help="pause while the target's Threads_running exceeds this (0: never; default 25)",
+    )
+    ver.add_argument("--retries", type=int, default=3, help="reconnect attempts when a server goes away (default 3)")
+    ver.add_argument("--sleep", type=_seconds, default=0.0, help="pause after each chunk, in seconds (default 0)")
+    ver.add_argument(
+        "--nokey",
+        choices=["table", "skip"],
+        default="table",
+        help="tables without a usable key: whole-table digest, or skip (default table)",
+    )
+    ver.add_argument(
+        "--nokey-max-rows",
+        type=_positive_int,
+        default=1_000_000,
+        help="largest key-less table whose differing rows are located (default 1000000)",
+    )
+    ver.add_argument(
+        "--max-listed", type=_positive_int, default=1000, help="differences listed per table and kind (default 1000)"
+    )
+    ver.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path("verify-checkpoint.jsonl"),
+        help="checkpoint file (default verify-checkpoint.jsonl); an existing one is resumed",
+    )
+    ver.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
+    ver.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    ver.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
+    ver.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
+    return parser
+
+
+def _preflight(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from .preflight import Settings, exit_code, run_preflight
+
+    source = parse_dsn(_source(args, config), "source")
+    target = parse_dsn(args.target, "target") if args.target or _env("DBKIT_TARGET_DSN") else None
+    dms = config.get("dms", {})
+    settings = Settings(
+        lob_mode=args.lob_mode or dms.get("lobMode", "full"),
+        lob_max_kb=args.lob_max_kb or int(dms.get("lobMaxSizeKb", 64)),
+        cdc=dms.get("migrationType", "full-load-and-cdc") == "full-load-and-cdc",
+        binlog_min_hours=args.binlog_min_hours,
+    )
+    findings = run_preflight(source, target, settings)
+    code = exit_code(findings)
+    if args.json:
+        print(json.dumps({"exit_code": code, "findings": [f.as_dict() for f in findings]}, indent=2))
+    else:
+        rows = [[f.severity.upper(), f.object, f.check, f.finding, f.fix] for f in findings]
+        table(["severity", "object", "check", "finding", "fix"], rows)
+        counts = {s: sum(f.severity == s for f in findings) for s in ("blocker", "warning", "info")}
+        print(f"\n{counts['blocker']} blockers, {counts['warning']} warnings, {counts['info']} notes")
+    return code
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "")
+
+
+def _source(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+    """--source, else $DBKIT_SOURCE_DSN, else the spec's migration source (dbkit.json)."""
+    return args.source or _env("DBKIT_SOURCE_DSN") or source_dsn(config)
+
+
+def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from .verify import Options, verify
+
+    source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
+    options = Options(
+        checkpoint=args.checkpoint,
+        tables=args.tables,
+        exclude=args.exclude,
+        workers=args.workers,
+        chunk_time=args.chunk_time,
+        chunk_size=args.chunk_size,
+        max_load=args.max_load,
+        retries=max(args.retries, 0),
+        sleep=args.sleep,
+        nokey=args.nokey,
+        nokey_max_rows=args.nokey_max_rows,
+        max_listed=args.max_listed,
+        restart=args.restart,
+        progress=sys.stderr.isatty() and not args.no_progress and not args.json,
+    )
+    report = verify(source, target, options)
+    text = json.dumps(report, indent=2, sort_keys=False)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        # Keys of differing rows can be personal data: the report is private, like the checkpoint.
+        fd = os.open(args.report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text + "\n")
+    if args.json:
+        print(text)
+    else:
+        s = report["summary"]
+        rows = []
+        for t in report["tables"]:
+            c = t["counts"]
+            rows.append([
+                t["table"], t["status"], str(t["rows_source"]), str(t["chunks"]),
+                str(c["missing_on_target"]), str(c["extra_on_target"]), str(c["different"]),
+            ])  # fmt: skip
+        table(["table", "status", "rows", "chunks", "missing", "extra", "different"], rows)
+        print(
+            f"\n{report['result'].upper()}: {s['rows_source']:,} rows in {s['chunks']} chunks, "
+            f"{s['seconds']} s ({s['rows_per_second']:,} rows/s), {s['resumed_chunks']} chunks "
+            f"resumed from {report['checkpoint']}"
+        )
+        for t in report["tables"]:
+            for kind in ("missing_on_target", "extra_on_target"):
+                for key in t[kind][:20]:
+                    print(f"  {t['table']}: {kind.replace('_', ' ')}: {key}")
+            for d in t["different"][:20]:
+                print(f"  {t['table']}: different: {d['key']} columns {', '.join(d['columns'])}")
+            for note in t["schema_differences"]:
+                print(f"  {t['table']}: schema: {note}")
+    return EXIT_OK if report["result"] == "match" else EXIT_WARNINGS
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command == "preflight":
+            return _preflight(args, config)
+        return _verify(args, config)
+    except DbkitError as exc:
+        sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
+        return EXIT_ERROR

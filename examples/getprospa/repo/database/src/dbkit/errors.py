@@ -1,0 +1,25 @@
+"""Errors that end a command with a clear message and a fix."""
+
+from __future__ import annotations
+
+# Exit codes shared by every command (docs/runbooks/database-migration.md).
+EXIT_OK = 0
+EXIT_WARNINGS = 1  # preflight: warnings; verify: differences found
+EXIT_BLOCKERS = 2  # preflight: blockers
+EXIT_ERROR = 3  # the command could not finish: bad input, a server went away, ...
+
+
+class DbkitError(Exception):
+    """A problem the user can fix: what went wrong, and how to fix it."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.fix}" if self.fix else self.message
+
+
+class ServerGone(DbkitError):
+    """A server stopped answering (connection refused, lost or timed out)."""
