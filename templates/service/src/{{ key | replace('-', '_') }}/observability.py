@@ -1,0 +1,133 @@
+"""JSON logs with the request id, request metrics and the Prometheus endpoint.
+
+Under gunicorn, every worker is its own process: metrics live in
+PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py, on /tmp) and /metrics sums
+them across workers. Without it (tests, `flask run`), the process registry is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, has_request_context, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+
+REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests by method, route and status",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by method and route",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+POOL_CHECKED_OUT = Gauge(
+    "db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
+)
+POOL_IDLE = Gauge(
+    "db_pool_connections_idle", "Database connections idle in the pool", multiprocess_mode="livesum"
+)
+POOL_OVERFLOW = Gauge(
+    "db_pool_overflow", "Database connections beyond the pool size", multiprocess_mode="livesum"
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id and extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and "request_id" in g:
+            entry["request_id"] = g.request_id
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = JsonFormatter()
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def metrics_response() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(
+        data,
+        mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+        headers={"Content-Type": CONTENT_TYPE_LATEST},
+    )
+
+
+def register(app: Flask, engine: sa.Engine) -> None:
+    access = logging.getLogger("access")
+
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(request.method, route).observe(elapsed)
+        pool = engine.pool
+        if isinstance(pool, sa.QueuePool):
+            POOL_CHECKED_OUT.set(pool.checkedout())
+            POOL_IDLE.set(pool.checkedin())
+            POOL_OVERFLOW.set(max(pool.overflow(), 0))
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "remote_addr": request.headers.get("X-Forwarded-For", request.remote_addr),
+                "user_agent": request.headers.get("User-Agent", "")[:200],
+            },
+        )
+        return response
