@@ -30,10 +30,17 @@ def main(argv: list[str]) -> int:
         return 2
     configure_logging(settings.log_level)
     if command == "serve":
-        config = Path(__file__).resolve().parent / "gunicorn_conf.py"
+        # python:<module> imports the settings as a module; a file path would put this
+        # package's folder on sys.path, where its modules would shadow others.
         gunicorn = Path(sys.executable).parent / "gunicorn"
         os.execv(  # noqa: S606 - replaces this process, so gunicorn is PID 1 and gets SIGTERM
-            gunicorn, [str(gunicorn), "--config", str(config), f"{__package__}.wsgi:app"]
+            gunicorn,
+            [
+                str(gunicorn),
+                "--config",
+                f"python:{__package__}.gunicorn_conf",
+                f"{__package__}.wsgi:app",
+            ],
         )
     if command == "migrate":
         try:

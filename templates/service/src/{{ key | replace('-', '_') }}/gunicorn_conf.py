@@ -61,8 +61,10 @@ logconfig_dict: dict[str, Any] = {
             "stream": "ext://sys.stdout",
         }
     },
+    "root": {"level": loglevel.upper(), "handlers": ["stdout"]},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False}
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
     },
 }
 

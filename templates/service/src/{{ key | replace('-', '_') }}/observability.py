@@ -81,6 +81,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic reports its context on every readiness probe; keep only its warnings.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 def metrics_response() -> Response:
