@@ -32,7 +32,17 @@ def test_root_logs_in_over_tcp_with_the_url_password(tmp_path: Path) -> None:
 
     with MariaDB.start(tmp_path / "tcp") as db:
         proc = subprocess.run(
-            ["mariadb", "-h", db.host, "-P", str(db.port), "-uroot", f"-p{db.password}", "-e", "SELECT 1"],
+            [
+                "mariadb",
+                "-h",
+                db.host,
+                "-P",
+                str(db.port),
+                "-uroot",
+                f"-p{db.password}",
+                "-e",
+                "SELECT 1",
+            ],
             capture_output=True,
             text=True,
         )

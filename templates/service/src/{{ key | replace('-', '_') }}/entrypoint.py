@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import migrate
 from .config import ConfigError, load_settings
-from .observability import configure_logging
+from .logs import configure_logging
 
 USAGE = "usage: entrypoint serve | migrate"
 

@@ -53,7 +53,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": f"{_package}.observability.JsonFormatter"}},
+    "formatters": {"json": {"()": f"{_package}.logs.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -68,15 +68,17 @@ logconfig_dict: dict[str, Any] = {
     },
 }
 
+# Before anything loads prometheus_client: every worker writes its metrics here and
+# /metrics sums them. Emptied at start, so no stale worker's numbers survive a restart.
 _metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/prometheus")  # noqa: S108
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+Path(_metrics_dir).mkdir(parents=True)
 _draining = Path(os.environ.get("DRAINING_FILE", "/tmp/draining"))  # noqa: S108
 _delay = _int("SHUTDOWN_DELAY_SECONDS", 5)
 
 
 def on_starting(server: Any) -> None:
-    """Fresh metrics and readiness; SIGTERM drains before gunicorn's graceful stop."""
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    Path(_metrics_dir).mkdir(parents=True)
+    """Ready again after a restart; SIGTERM drains before gunicorn's graceful stop."""
     _draining.unlink(missing_ok=True)
     graceful_stop = server.handle_term
 

@@ -7,17 +7,14 @@ them across workers. Without it (tests, `flask run`), the process registry is us
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import sys
 import time
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,7 +26,6 @@ from prometheus_client import (
 )
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 REQUESTS = Counter(
     "http_requests_total",
@@ -51,38 +47,6 @@ POOL_IDLE = Gauge(
 POOL_OVERFLOW = Gauge(
     "db_pool_overflow", "Database connections beyond the pool size", multiprocess_mode="livesum"
 )
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id and extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = JsonFormatter()
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Alembic reports its context on every readiness probe; keep only its warnings.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 def metrics_response() -> Response:
