@@ -18,6 +18,7 @@ import json
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +85,40 @@ class KeySet:
         return found.key
 
 
+class VerifiedTokens:
+    """Tokens that already passed verification, until they expire: mobile clients send
+    the same token with every request, and an RS256 check is the costliest step of a
+    small request. Bounded; the oldest entries go first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Caller | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            if entry[0] <= time.time():
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return entry[1]
+
+    def put(self, token: str, expires: float, caller: Caller) -> None:
+        with self._lock:
+            self._entries[token] = (expires, caller)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 class Authenticator:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         self.keys = KeySet(settings.jwks_url, settings.jwks_timeout) if settings.jwks_url else None
+        self.verified = VerifiedTokens()
 
     def authenticate(self, header: str | None) -> Caller:
         if not header:
@@ -101,6 +132,9 @@ class Authenticator:
             if not subject:
                 raise _unauthorized("dev tokens look like dev:<subject>[:staff]")
             return Caller(tenant=subject, staff=role == ["staff"])
+        cached = self.verified.get(token)
+        if cached is not None:
+            return cached
         return self._verify(token)
 
     def _verify(self, token: str) -> Caller:
@@ -137,4 +171,7 @@ class Authenticator:
             raise _unauthorized(f"the token has no usable {settings.tenant_claim} claim")
         groups = claims.get(settings.groups_claim, [])
         staff = isinstance(groups, list) and settings.staff_group in groups
-        return Caller(tenant=tenant, staff=staff)
+        caller = Caller(tenant=tenant, staff=staff)
+        # Without leeway: a cached token stops working exactly when it expires.
+        self.verified.put(token, float(claims["exp"]), caller)
+        return caller

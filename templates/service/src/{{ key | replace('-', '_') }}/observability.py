@@ -25,6 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+POOL_SAMPLE_SECONDS = 1.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 REQUESTS = Counter(
@@ -63,6 +64,23 @@ def metrics_response() -> Response:
     )
 
 
+_last_pool_sample = 0.0
+
+
+def _sample_pool(engine: sa.Engine) -> None:
+    """Pool gauges, at most every POOL_SAMPLE_SECONDS per worker (they cost a write each)."""
+    global _last_pool_sample
+    now = time.monotonic()
+    if now - _last_pool_sample < POOL_SAMPLE_SECONDS:
+        return
+    _last_pool_sample = now
+    pool = engine.pool
+    if isinstance(pool, sa.QueuePool):
+        POOL_CHECKED_OUT.set(pool.checkedout())
+        POOL_IDLE.set(pool.checkedin())
+        POOL_OVERFLOW.set(max(pool.overflow(), 0))
+
+
 def register(app: Flask, engine: sa.Engine) -> None:
     access = logging.getLogger("access")
 
@@ -78,11 +96,7 @@ def register(app: Flask, engine: sa.Engine) -> None:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         LATENCY.labels(request.method, route).observe(elapsed)
-        pool = engine.pool
-        if isinstance(pool, sa.QueuePool):
-            POOL_CHECKED_OUT.set(pool.checkedout())
-            POOL_IDLE.set(pool.checkedin())
-            POOL_OVERFLOW.set(max(pool.overflow(), 0))
+        _sample_pool(engine)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         access.info(
             "request",
