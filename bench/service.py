@@ -315,7 +315,6 @@ def _image(tmp: Path) -> dict[str, Any]:
         }
     finally:
         podman("rmi", "-f", f"{image}:first", f"{image}:warm", check=False)
-        podman("image", "prune", "-f", check=False)
 
 
 def main() -> None:

@@ -93,6 +93,31 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
+    # The spec renders other units too (an app's service): update each the same way,
+    # committing after each, as copier wants a clean repository; the repo unit goes last.
+    for answers in sorted(theirs.glob("*/*/.copier-answers.*.yml")):
+        unit = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "update",
+                "--defaults",
+                "--quiet",
+                "--answers-file",
+                answers.name,
+                "--vcs-ref",
+                "v1.1.0",
+                ".",
+            ],
+            cwd=answers.parent,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        assert unit.returncode == 0, unit.stderr
+        git(theirs, "add", "--all")
+        git(theirs, "commit", "--quiet", "-m", f"update {answers.parent.name}")
     # By hand, as a developer of the generated repo would: plain copier, one unit.
     proc = subprocess.run(
         [

@@ -185,7 +185,6 @@ def _build(spec: str, key: str, service: Path) -> str:
     assert proc.returncode == 0, (
         f"{key}: make build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}"
     )
-    podman("image", "prune", "-f", check=False)
     size = int(podman("image", "inspect", f"{image}:{tag}", "--format", "{{.Size}}").stdout.strip())
     assert size <= IMAGE_BUDGET_MB * 1_000_000, (
         f"{key}: image is {size / 1e6:.0f} MB (budget {IMAGE_BUDGET_MB})"
