@@ -173,11 +173,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _http_setup(
-    command: list[str], env: dict[str, str], scripts: dict[str, Path], tmp: Path, name: str
+    command: list[str],
+    env: dict[str, str],
+    scripts: dict[str, Path],
+    tmp: Path,
+    name: str,
+    *,
+    bind: bool = False,
 ) -> dict[str, Any]:
+    """Serve with `command` on a free loopback port; wrk each workload (warm-up, then measured)."""
     from support.service_stack import free_port
 
     port = free_port()
+    if bind:
+        command = [*command[:-1], "--bind", f"127.0.0.1:{port}", command[-1]]
     process = _serve(command, env, port, tmp / f"{name}.log")
     try:
         url = f"http://127.0.0.1:{port}"
@@ -260,44 +269,20 @@ def _raw_setup(
 
 
 def _image(tmp: Path) -> dict[str, Any]:
-    from support.service_stack import (
-        BUILDER_IMAGE,
-        PREFIX,
-        RUNTIME_IMAGE,
-        base_images,
-        podman,
-        podman_env,
-        tls,
-    )
+    from support.service_stack import PREFIX, base_images, make_build, podman
 
     if shutil.which("podman") is None:
         return {"skipped": "podman is not installed"}
     base_images()
     work = tmp / "image" / "api"
     shutil.copytree(SERVICE, work)
-    (work / "certs").mkdir()
-    shutil.copy(tls()[0], work / "certs" / "rds-ca-bundle.pem")
     image = f"localhost/{PREFIX}-bench-api"
-    flags = "--format docker --layers -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro"
 
     def build(tag: str) -> float:
         started = time.monotonic()
-        subprocess.run(
-            [
-                "make",
-                "build",
-                "CONTAINER=podman",
-                f"IMAGE={image}",
-                f"TAG={tag}",
-                f"BUILDER_IMAGE={BUILDER_IMAGE}",
-                f"RUNTIME_IMAGE={RUNTIME_IMAGE}",
-                f"BUILD_FLAGS={flags}",
-            ],
-            cwd=work,
-            env=podman_env(),
-            check=True,
-            capture_output=True,
-        )
+        proc = make_build(work, image, tag)
+        if proc.returncode != 0:
+            raise RuntimeError(f"make build failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
         return time.monotonic() - started
 
     try:
@@ -401,33 +386,13 @@ def _gunicorn(
     env: dict[str, str], scripts: dict[str, Path], tmp: Path, bin_dir: Path
 ) -> dict[str, Any]:
     """gunicorn as generated (its settings module), bound to loopback for the benchmark."""
-    from support.service_stack import free_port
-
-    port = free_port()
-    command = [
-        str(bin_dir / "gunicorn"),
-        "--config",
-        "python:api.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "api.wsgi:app",
-    ]
-    metrics = tmp / "prometheus"
-    process = _serve(
-        command,
-        {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics), "DRAINING_FILE": str(tmp / "draining")},
-        port,
-        tmp / "gunicorn.log",
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        results = {}
-        for workload, script in scripts.items():
-            _wrk(url, script, WARMUP)
-            results[workload] = _wrk(url, script, DURATION)
-        return results
-    finally:
-        _stop(process)
+    command = [str(bin_dir / "gunicorn"), "--config", "python:api.gunicorn_conf", "api.wsgi:app"]
+    env = {
+        **env,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+        "DRAINING_FILE": str(tmp / "draining"),
+    }
+    return _http_setup(command, env, scripts, tmp, "gunicorn", bind=True)
 
 
 if __name__ == "__main__":

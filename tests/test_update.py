@@ -82,6 +82,29 @@ def test_platformgen_update_keeps_edits_and_applies_the_template_change(
         assert "Every task is a `make` target, and only that;" in readme
 
 
+def _plain_copier_update(unit: Path, answers_file: str) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "update",
+            "--defaults",
+            "--quiet",
+            "--answers-file",
+            answers_file,
+            "--vcs-ref",
+            "v1.1.0",
+            ".",
+        ],
+        cwd=unit,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.parametrize("conflicting", [False, True], ids=["clean-merge", "conflict"])
 def test_plain_copier_update_on_a_unit_gives_the_same_result(
     template_repo: TemplateRepo, tmp_path: Path, conflicting: bool
@@ -93,52 +116,14 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
-    # The spec renders other units too (an app's service): update each the same way,
-    # committing after each, as copier wants a clean repository; the repo unit goes last.
+    # By hand, as a developer of the generated repo would: plain copier, one unit at a
+    # time. The spec renders other units too (an app's service); copier wants a clean
+    # repository, so commit after each, and the repo unit (which may conflict) goes last.
     for answers in sorted(theirs.glob("*/*/.copier-answers.*.yml")):
-        unit = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "copier",
-                "update",
-                "--defaults",
-                "--quiet",
-                "--answers-file",
-                answers.name,
-                "--vcs-ref",
-                "v1.1.0",
-                ".",
-            ],
-            cwd=answers.parent,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **GIT_ENV},
-        )
-        assert unit.returncode == 0, unit.stderr
+        _plain_copier_update(answers.parent, answers.name)
         git(theirs, "add", "--all")
         git(theirs, "commit", "--quiet", "-m", f"update {answers.parent.name}")
-    # By hand, as a developer of the generated repo would: plain copier, one unit.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "update",
-            "--defaults",
-            "--quiet",
-            "--answers-file",
-            ".copier-answers.repo.yml",
-            "--vcs-ref",
-            "v1.1.0",
-            ".",
-        ],
-        cwd=theirs,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    assert proc.returncode == 0, proc.stderr
+    _plain_copier_update(theirs, ".copier-answers.repo.yml")
     assert tree(ours) == tree(theirs)
 
 

@@ -326,3 +326,29 @@ def identity() -> Identity:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     atexit.register(server.shutdown)
     return Identity(issuer, audience, minted["tokens"])
+
+
+def make_build(service: Path, image: str, tag: str) -> subprocess.CompletedProcess[str]:
+    """The service's own `make build`, with podman, the local bases and the CI CA as its RDS bundle.
+
+    Builds in `service` (a scratch copy: certs/ is written into it).
+    """
+    certs = service / "certs"
+    certs.mkdir(exist_ok=True)
+    shutil.copy(tls()[0], certs / "rds-ca-bundle.pem")
+    bundle = "/etc/ssl/certs/ca-certificates.crt"  # the host's: pip in the builder trusts it
+    return run(
+        [
+            "make",
+            "build",
+            "CONTAINER=podman",
+            f"IMAGE={image}",
+            f"TAG={tag}",
+            f"BUILDER_IMAGE={BUILDER_IMAGE}",
+            f"RUNTIME_IMAGE={RUNTIME_IMAGE}",
+            f"BUILD_FLAGS=--format docker --layers -v {bundle}:{bundle}:ro",
+        ],
+        cwd=service,
+        env=podman_env(),
+        timeout=900,
+    )

@@ -35,18 +35,15 @@ from typing import Any
 
 import pytest
 from support.service_stack import (
-    BUILDER_IMAGE,
     PREFIX,
-    RUNTIME_IMAGE,
     Identity,
     base_images,
     database,
     free_port,
     identity,
+    make_build,
     podman,
-    podman_env,
     run,
-    tls,
     workdir,
 )
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, tool_venv_bin
@@ -163,25 +160,8 @@ def image_builds_and_runs_against_mariadb(repo: RenderedRepo) -> None:
 
 def _build(spec: str, key: str, service: Path) -> str:
     work = _copy(service, f"{spec}-build")
-    (work / "certs").mkdir()
-    shutil.copy(tls()[0], work / "certs" / "rds-ca-bundle.pem")
     image, tag = f"localhost/{PREFIX}-{spec}-{key}", f"ci-{os.getpid()}"
-    flags = f"--format docker --layers -v {SYSTEM_CA_BUNDLE}:{SYSTEM_CA_BUNDLE}:ro"
-    proc = run(
-        [
-            require("make"),
-            "build",
-            "CONTAINER=podman",
-            f"IMAGE={image}",
-            f"TAG={tag}",
-            f"BUILDER_IMAGE={BUILDER_IMAGE}",
-            f"RUNTIME_IMAGE={RUNTIME_IMAGE}",
-            f"BUILD_FLAGS={flags}",
-        ],
-        cwd=work,
-        env=podman_env(),
-        timeout=900,
-    )
+    proc = make_build(work, image, tag)
     assert proc.returncode == 0, (
         f"{key}: make build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}"
     )
