@@ -10,13 +10,13 @@ later release (see README.md).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+import sqlalchemy as sa  # noqa: F401 - remove the noqa once the revision uses it
+from alembic import op  # noqa: F401
 ${imports if imports else ""}
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+revision = "${up_revision}"
+down_revision = ${'"%s"' % down_revision if down_revision else "None"}
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
