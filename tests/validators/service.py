@@ -394,6 +394,7 @@ def _schemathesis(base: str, ident: Identity) -> None:
             "--no-color",
         ],
         timeout=600,
+        cwd=workdir(),  # schemathesis keeps a cache of failures in .schemathesis/ of its cwd
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
     )
     assert proc.returncode == 0, f"schemathesis found problems:\n{proc.stdout[-8000:]}"
