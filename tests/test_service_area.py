@@ -113,3 +113,17 @@ def test_bad_resources_are_refused(tmp_path: Path, change, expected: str) -> Non
 def test_resource_only_on_api_apps(tmp_path: Path) -> None:
     errors = _with_resource(tmp_path, GOOD, kind="worker")
     assert any("only api apps serve one" in e for e in errors), errors
+
+
+def test_missing_token_settings_are_a_warning(tmp_path: Path) -> None:
+    spec = yaml.safe_load(REFERENCE_SPEC.read_text())
+    api = next(a for a in spec["apps"] if a["name"] == "api")
+    del api["environments"]["staging"]
+    path = tmp_path / "platform.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    found = [d for d in load_spec(path).diagnostics if d.code == "semantic.service-auth"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert "in staging" in found[0].message
+    assert not [
+        d for d in load_spec(REFERENCE_SPEC).diagnostics if d.code == "semantic.service-auth"
+    ]

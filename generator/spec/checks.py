@@ -557,6 +557,32 @@ def api_resources(ctx: Context) -> Iterator[Diagnostic]:
                 )
 
 
+@check
+def service_auth_settings(ctx: Context) -> Iterator[Diagnostic]:
+    """A generated service refuses to start without its token settings: say so before deploying."""
+    for app in ctx.resolved["apps"]:
+        if app["kind"] != "api" or not app["database"]:
+            continue
+        secrets = set(app.get("secrets", {}))
+        missing_in = []
+        for env_name, settings in app["environments"].items():
+            names = set(settings["env"]) | secrets
+            tier = ctx.resolved["environments"][env_name]["tier"]
+            dev_mode = tier == "development" and settings["env"].get("AUTH_DEV_MODE") == "true"
+            if not dev_mode and not {"AUTH_ISSUER", "AUTH_AUDIENCE"} <= names:
+                missing_in.append(env_name)
+        if missing_in:
+            yield ctx.finding(
+                "warning",
+                "semantic.service-auth",
+                ("apps", ctx.raw_app_index(app["name"]), "name"),
+                f"api '{app['name']}' has no AUTH_ISSUER and AUTH_AUDIENCE in "
+                f"{', '.join(missing_in)}: its service refuses to start without them",
+                "set them under env (per environment under environments.<env>.env): the "
+                "identity provider's issuer URL and the accepted client ids",
+            )
+
+
 # --- policy -------------------------------------------------------------------------------------
 
 
