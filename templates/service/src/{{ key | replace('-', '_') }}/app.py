@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 
-from . import api, errors, health, logs, observability, openapi
+from . import errors, health, logs, observability, openapi, routes
 from .auth import Authenticator
 from .config import Settings, load_settings
 from .db import create_engine
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     observability.register(app, engine)
     errors.register(app)
     health.register(app, engine, settings)
-    api.register(app, Authenticator(settings.auth))
+    routes.register(app, Authenticator(settings.auth))
     spec = openapi.document()
 
     @app.get("/openapi.json")
