@@ -75,3 +75,7 @@ lint: setup ## ruff check and format check
 .PHONY: clean
 clean: ## Remove build output and the virtualenv
 	rm -rf build $(VENV) $(TOOL_VENVS) .pytest_cache .ruff_cache
+
+.PHONY: bench-service
+bench-service: system-deps setup tools ## Service benchmark: gunicorn vs Flask dev server vs raw driver; writes bench/results/service.json
+	$(TOOL_VENVS)/service/bin/python bench/service.py

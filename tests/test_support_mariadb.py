@@ -40,3 +40,26 @@ def test_two_servers_on_loopback_and_restart(tmp_path: Path) -> None:
         assert a.process.pid != pid
         assert a.execute("SELECT COUNT(*) FROM app.t").strip() == "1"
     assert a.process.poll() is not None and b.process.poll() is not None
+
+
+def test_root_logs_in_over_tcp_with_the_url_password(tmp_path: Path) -> None:
+    """db.url() must work over TCP (mariadb-install-db makes root@127.0.0.1 without a password)."""
+    import subprocess
+
+    with MariaDB.start(tmp_path / "tcp") as db:
+        proc = subprocess.run(
+            [
+                "mariadb",
+                "-h",
+                db.host,
+                "-P",
+                str(db.port),
+                "-uroot",
+                f"-p{db.password}",
+                "-e",
+                "SELECT 1",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr

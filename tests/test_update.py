@@ -82,6 +82,29 @@ def test_platformgen_update_keeps_edits_and_applies_the_template_change(
         assert "Every task is a `make` target, and only that;" in readme
 
 
+def _plain_copier_update(unit: Path, answers_file: str) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "update",
+            "--defaults",
+            "--quiet",
+            "--answers-file",
+            answers_file,
+            "--vcs-ref",
+            "v1.1.0",
+            ".",
+        ],
+        cwd=unit,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.parametrize("conflicting", [False, True], ids=["clean-merge", "conflict"])
 def test_plain_copier_update_on_a_unit_gives_the_same_result(
     template_repo: TemplateRepo, tmp_path: Path, conflicting: bool
@@ -93,36 +116,18 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
-    # By hand, as a developer of the generated repo would: plain copier, unit by unit
-    # (the root unit last: its conflict markers would stop copier in the other units).
+    # By hand, as a developer of the generated repo would: plain copier, unit by unit.
+    # copier wants a clean repository, so commit after each; root units go last (the
+    # repo unit is the one that may conflict).
     answers_files = sorted(
         theirs.rglob(".copier-answers.*.yml"), key=lambda p: (p.parent == theirs, str(p))
     )
     assert answers_files
     for answers in answers_files:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "copier",
-                "update",
-                "--defaults",
-                "--quiet",
-                "--answers-file",
-                answers.name,
-                "--vcs-ref",
-                "v1.1.0",
-                ".",
-            ],
-            cwd=answers.parent,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **GIT_ENV},
-        )
-        assert proc.returncode == 0, proc.stderr
-        if answers != answers_files[-1]:  # copier updates only a clean checkout
+        _plain_copier_update(answers.parent, answers.name)
+        if answers != answers_files[-1]:
             git(theirs, "add", "--all")
-            git(theirs, "commit", "--quiet", "--allow-empty", "-m", f"copier update {answers.name}")
+            git(theirs, "commit", "--quiet", "--allow-empty", "-m", f"copier update {answers}")
     assert tree(ours) == tree(theirs)
 
 

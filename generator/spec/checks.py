@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity, dotted
-from .resolve import TIER_BY_NAME
+from .resolve import RESERVED_FIELDS, TIER_BY_NAME
 from .yamlpos import LoadedYaml, SpecPath
 
 _PRIVATE_NETWORKS = [
@@ -458,6 +458,129 @@ def migration_and_observability(ctx: Context) -> Iterator[Diagnostic]:
             "set 'provider: datadog' or remove the section",
             key=True,
         )
+
+
+@check
+def api_resources(ctx: Context) -> Iterator[Diagnostic]:
+    """The example resource of an api app: fields and workflow make sense together."""
+    for i, app in enumerate(ctx.raw["apps"]):
+        resource = app.get("resource")
+        if resource is None:
+            continue
+        base: SpecPath = ("apps", i, "resource")
+        if app["kind"] != "api":
+            yield ctx.finding(
+                "error",
+                "semantic.kind",
+                base,
+                f"{app['kind']} '{app['name']}' sets resource, but only api apps serve one",
+                "remove resource, or make the app kind api",
+                key=True,
+            )
+            continue
+        seen: set[str] = set()
+        for j, field in enumerate(resource.get("fields", [])):
+            path: SpecPath = (*base, "fields", j)
+            name = field["name"]
+            if name in RESERVED_FIELDS:
+                yield ctx.finding(
+                    "error",
+                    "semantic.resource-field",
+                    (*path, "name"),
+                    f"field name '{name}' is reserved: the service adds {', '.join(RESERVED_FIELDS)}",
+                    "rename the field",
+                )
+            elif name in seen:
+                yield ctx.finding(
+                    "error",
+                    "semantic.resource-field",
+                    (*path, "name"),
+                    f"field '{name}' is listed twice",
+                    "give every field its own name",
+                )
+            seen.add(name)
+            allowed = {"string": {"minLength", "maxLength"}, "integer": {"minimum", "maximum"}}
+            for option in ("minLength", "maxLength", "minimum", "maximum"):
+                if option in field and option not in allowed.get(field["type"], set()):
+                    yield ctx.finding(
+                        "error",
+                        "semantic.resource-field",
+                        (*path, option),
+                        f"field '{name}' is a {field['type']}, so {option} has no effect",
+                        f"remove {option}",
+                        key=True,
+                    )
+            for low, high in (("minLength", "maxLength"), ("minimum", "maximum")):
+                if low in field and high in field and field[low] > field[high]:
+                    yield ctx.finding(
+                        "error",
+                        "semantic.range",
+                        (*path, high),
+                        f"field '{name}': {high} ({field[high]}) is below {low} ({field[low]})",
+                        f"set {high} to at least {low}",
+                    )
+        workflow = resource.get("workflow")
+        if workflow is None:
+            continue
+        pairs: set[tuple[str, str]] = set()
+        targets = {workflow["initial"]}
+        for j, step in enumerate(workflow["transitions"]):
+            path = (*base, "workflow", "transitions", j)
+            pair = (step["from"], step["to"])
+            if step["from"] == step["to"]:
+                yield ctx.finding(
+                    "error",
+                    "semantic.workflow",
+                    path,
+                    f"transition {step['from']} -> {step['to']} does not change the status",
+                    "remove it",
+                )
+            elif pair in pairs:
+                yield ctx.finding(
+                    "error",
+                    "semantic.workflow",
+                    path,
+                    f"transition {step['from']} -> {step['to']} is listed twice",
+                    "keep one (a transition has one `by`)",
+                )
+            pairs.add(pair)
+            targets.add(step["to"])
+        for j, step in enumerate(workflow["transitions"]):
+            if step["from"] not in targets:
+                yield ctx.finding(
+                    "error",
+                    "semantic.workflow",
+                    (*base, "workflow", "transitions", j, "from"),
+                    f"status '{step['from']}' can never be reached: it is not the initial "
+                    "status and no transition leads to it",
+                    f"add a transition to '{step['from']}', or fix the name",
+                )
+
+
+@check
+def service_auth_settings(ctx: Context) -> Iterator[Diagnostic]:
+    """A generated service refuses to start without its token settings: say so before deploying."""
+    for app in ctx.resolved["apps"]:
+        if app["kind"] != "api" or not app["database"]:
+            continue
+        secrets = set(app.get("secrets", {}))
+        missing_in = []
+        for env_name, settings in app["environments"].items():
+            names = set(settings["env"]) | secrets
+            tier = ctx.resolved["environments"][env_name]["tier"]
+            dev_mode = tier == "development" and settings["env"].get("AUTH_DEV_MODE") == "true"
+            if not dev_mode and not {"AUTH_ISSUER", "AUTH_AUDIENCE"} <= names:
+                missing_in.append(env_name)
+        if missing_in:
+            yield ctx.finding(
+                "warning",
+                "semantic.service-auth",
+                ("apps", ctx.raw_app_index(app["name"]), "name"),
+                f"api '{app['name']}' has no AUTH_ISSUER and AUTH_AUDIENCE in "
+                f"{', '.join(missing_in)}: its service refuses to start without them",
+                "set them under env (per environment under environments.<env>.env): the "
+                "identity provider's issuer URL and the accepted client ids",
+            )
 
 
 # --- policy -------------------------------------------------------------------------------------

@@ -91,6 +91,45 @@ def _resources(given: dict[str, Any] | None, base: dict[str, Any] | None) -> dic
     return dict(sorted(merged.items()))
 
 
+RESERVED_FIELDS = ("id", "owner", "status", "version", "created_at", "updated_at")
+JSON_SAFE_INTEGER = 9007199254740991
+DEFAULT_WORKFLOW = {
+    "initial": "draft",
+    "transitions": [
+        {"from": "draft", "to": "active", "by": "owner"},
+        {"from": "active", "to": "archived", "by": "owner"},
+    ],
+}
+
+
+def _field(field: dict[str, Any]) -> dict[str, Any]:
+    required = field.get("required", False)
+    out: dict[str, Any] = {"name": field["name"], "type": field["type"], "required": required}
+    if field["type"] == "string":
+        out["minLength"] = field.get("minLength", 1 if required else 0)
+        out["maxLength"] = field.get("maxLength", 200)
+    elif field["type"] == "integer":
+        out["minimum"] = field.get("minimum", -JSON_SAFE_INTEGER)
+        out["maximum"] = field.get("maximum", JSON_SAFE_INTEGER)
+    return out
+
+
+def _resource(resource: dict[str, Any]) -> dict[str, Any]:
+    """The example resource of an api app (see the schema's apps[].resource)."""
+    fields = resource.get("fields", [{"name": "title", "type": "string", "required": True}])
+    workflow = resource.get("workflow", DEFAULT_WORKFLOW)
+    return {
+        "name": resource.get("name", "items"),
+        "fields": [_field(f) for f in fields],
+        "workflow": {
+            "initial": workflow["initial"],
+            "transitions": [
+                {"from": t["from"], "to": t["to"], "by": t["by"]} for t in workflow["transitions"]
+            ],
+        },
+    }
+
+
 def _resolve_app(
     app: dict[str, Any], environments: dict[str, dict[str, Any]], has_database: bool
 ) -> dict[str, Any]:
@@ -120,6 +159,8 @@ def _resolve_app(
             for name, ref in sorted(app.get("secrets", {}).items())
         }
     out["database"] = app.get("database", has_database and kind != "web")
+    if kind == "api":
+        out["resource"] = _resource(app.get("resource", {}))
     if container:
         out["replicas"] = _replicas(app.get("replicas"), None, "development")
         out["resources"] = _resources(app.get("resources"), None)

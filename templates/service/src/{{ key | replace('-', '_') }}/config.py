@@ -1,0 +1,242 @@
+"""Settings from the environment (12-factor), validated once at start.
+
+Every problem is collected and reported together, each naming the variable and
+the fix, so a misconfigured pod fails its first start with one clear message.
+The variables are the contract with the Helm chart (docs: README.md, and
+platformgen's ADR 0005).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .definition import DEFINITION
+
+TIERS = ("development", "staging", "production")
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or invalid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    host: str
+    port: int
+    name: str
+    username: str
+    password: str = field(repr=False)
+    tls_ca_file: str | None
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    pool_recycle: int
+    connect_timeout: int
+    read_timeout: int
+    write_timeout: int
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    jwks_url: str | None
+    issuer: str | None
+    audiences: tuple[str, ...]
+    tenant_claim: str
+    groups_claim: str
+    staff_group: str
+    jwks_timeout: float
+    leeway: int
+    dev_mode: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    tier: str
+    port: int
+    log_level: str
+    max_request_bytes: int
+    cors_allowed_origins: tuple[str, ...]
+    database: DatabaseSettings
+    auth: AuthSettings
+    draining_file: str
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self.environ.get(name, "").strip()
+        if value:
+            return value
+        if required and default is None:
+            self.problems.append(f"{name} is required")
+        return default or ""
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a whole number, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        raw = self.environ.get(name, "").strip().lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        self.problems.append(f"{name} must be true or false, got {raw!r}")
+        return False
+
+    def https_url(self, name: str, value: str, *, allow_http: bool) -> None:
+        parts = urlsplit(value)
+        schemes = ("https", "http") if allow_http else ("https",)
+        if parts.scheme not in schemes or not parts.netloc:
+            wanted = "an http(s)" if allow_http else "an https"
+            self.problems.append(f"{name} must be {wanted} URL, got {value!r}")
+
+
+def _credentials(reader: _Reader) -> tuple[str, str]:
+    """Username and password: from DATABASE_CREDENTIALS_FILE (the RDS master secret's JSON) or the env."""
+    path = reader.text("DATABASE_CREDENTIALS_FILE")
+    if path:
+        try:
+            data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            reader.problems.append(f"DATABASE_CREDENTIALS_FILE {path}: cannot read JSON ({exc})")
+            return "", ""
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) and data.get(k) for k in ("username", "password")
+        ):
+            reader.problems.append(
+                f"DATABASE_CREDENTIALS_FILE {path}: needs string keys username and password "
+                "(the JSON of the RDS-managed master secret)"
+            )
+            return "", ""
+        return data["username"], data["password"]
+    username = reader.text("DATABASE_USERNAME", required=True)
+    password = reader.text("DATABASE_PASSWORD", required=True)
+    return username, password
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError listing every problem."""
+    reader = _Reader(os.environ if environ is None else environ)
+    env = reader.text("APP_ENV", required=True)
+    # Unset means production: the strict rules apply unless someone asks otherwise.
+    tier = reader.text("APP_TIER", "production")
+    if tier not in TIERS:
+        reader.problems.append(f"APP_TIER must be one of {', '.join(TIERS)}, got {tier!r}")
+    development = tier == "development"
+    port = reader.integer("PORT", DEFINITION.port, 1024, 65535)
+    log_level = reader.text("LOG_LEVEL", "info").lower()
+    if log_level not in _LOG_LEVELS:
+        reader.problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+
+    username, password = _credentials(reader)
+    tls_ca_file = reader.text("DATABASE_TLS_CA_FILE") or None
+    if tls_ca_file and not Path(tls_ca_file).is_file():
+        reader.problems.append(f"DATABASE_TLS_CA_FILE {tls_ca_file} does not exist")
+    if not tls_ca_file and not development:
+        reader.problems.append(
+            "DATABASE_TLS_CA_FILE is required outside development: RDS requires TLS "
+            "(the image ships the RDS CA bundle; see README.md)"
+        )
+    database = DatabaseSettings(
+        host=reader.text("DATABASE_HOST", required=True),
+        port=reader.integer("DATABASE_PORT", 3306, 1, 65535),
+        name=reader.text("DATABASE_NAME", required=True),
+        username=username,
+        password=password,
+        tls_ca_file=tls_ca_file,
+        pool_size=reader.integer("DATABASE_POOL_SIZE", 5, 1, 100),
+        max_overflow=reader.integer("DATABASE_MAX_OVERFLOW", 2, 0, 100),
+        pool_timeout=reader.integer("DATABASE_POOL_TIMEOUT_SECONDS", 5, 1, 60),
+        # Below MySQL's wait_timeout (28800 s on RDS) and below the idle timeouts of
+        # NAT gateways and proxies (350 s), so a pooled connection is never stale.
+        pool_recycle=reader.integer("DATABASE_POOL_RECYCLE_SECONDS", 280, 30, 3600),
+        connect_timeout=reader.integer("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1, 60),
+        read_timeout=reader.integer("DATABASE_READ_TIMEOUT_SECONDS", 15, 1, 300),
+        write_timeout=reader.integer("DATABASE_WRITE_TIMEOUT_SECONDS", 15, 1, 300),
+    )
+
+    issuer = reader.text("AUTH_ISSUER") or None
+    jwks_url = reader.text("AUTH_JWKS_URL") or (
+        f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer else None
+    )
+    audiences = tuple(a.strip() for a in reader.text("AUTH_AUDIENCE").split(",") if a.strip())
+    dev_mode = reader.flag("AUTH_DEV_MODE")
+    if dev_mode and not development:
+        reader.problems.append(
+            f"AUTH_DEV_MODE is only allowed when APP_TIER is development (it is {tier})"
+        )
+    if not dev_mode:
+        for name, value in (("AUTH_ISSUER", issuer), ("AUTH_AUDIENCE", audiences)):
+            if not value:
+                reader.problems.append(f"{name} is required (or AUTH_DEV_MODE=true in development)")
+    if issuer:
+        reader.https_url("AUTH_ISSUER", issuer, allow_http=development)
+    if jwks_url:
+        reader.https_url("AUTH_JWKS_URL", jwks_url, allow_http=development)
+    auth = AuthSettings(
+        jwks_url=jwks_url,
+        issuer=issuer,
+        audiences=audiences,
+        tenant_claim=reader.text("AUTH_TENANT_CLAIM", "sub"),
+        groups_claim=reader.text("AUTH_GROUPS_CLAIM", "cognito:groups"),
+        staff_group=reader.text("AUTH_STAFF_GROUP", "staff"),
+        jwks_timeout=reader.integer("AUTH_JWKS_TIMEOUT_SECONDS", 3, 1, 30),
+        leeway=reader.integer("AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
+        dev_mode=dev_mode,
+    )
+
+    origins = tuple(
+        o.strip().rstrip("/") for o in reader.text("CORS_ALLOWED_ORIGINS").split(",") if o.strip()
+    )
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            reader.problems.append(
+                f"CORS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://app.example.com "
+                "(no wildcards, paths or upper case)"
+            )
+        elif origin.startswith("http://") and not development:
+            reader.problems.append(
+                f"CORS_ALLOWED_ORIGINS: {origin} must use https outside development"
+            )
+
+    settings = Settings(
+        env=env,
+        tier=tier,
+        port=port,
+        log_level=log_level,
+        max_request_bytes=reader.integer("MAX_REQUEST_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
+        cors_allowed_origins=origins,
+        database=database,
+        auth=auth,
+        draining_file=reader.text("DRAINING_FILE", "/tmp/draining"),  # noqa: S108 - /tmp is the pod's emptyDir
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return settings
