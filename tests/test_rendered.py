@@ -35,7 +35,7 @@ def _cases() -> list:
         pytest.param(spec, v, id=f"{spec}-{v.area}-{v.name}")
         for spec in MATRIX
         for v in load_all()
-        if v.area in areas[spec]
+        if v.area in areas[spec] and (v.only is None or spec in v.only)
     ]
 
 

@@ -42,6 +42,8 @@ class Validator:
     area: str
     name: str
     fn: Callable[[RenderedRepo], None]
+    only: tuple[str, ...] | None = None
+    """Specs of the matrix this validator runs on (None: every spec with its area)."""
 
 
 REGISTRY: list[Validator] = []

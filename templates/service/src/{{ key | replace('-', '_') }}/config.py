@@ -40,6 +40,9 @@ class DatabaseSettings:
     username: str
     password: str = field(repr=False)
     tls_ca_file: str | None
+    # The mounted RDS secret, re-read for every new connection: RDS rotates the
+    # master password (every 7 days by default) and the kubelet refreshes the file.
+    credentials_file: str | None
     pool_size: int
     max_overflow: int
     pool_timeout: float
@@ -118,24 +121,34 @@ class _Reader:
             self.problems.append(f"{name} must be {wanted} URL, got {value!r}")
 
 
+def read_credentials_file(path: str) -> tuple[str, str]:
+    """Username and password from the JSON of the RDS-managed master secret.
+
+    Raises ValueError with a readable reason.
+    """
+    try:
+        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"DATABASE_CREDENTIALS_FILE {path}: cannot read JSON ({exc})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), str) and data.get(k) for k in ("username", "password")
+    ):
+        raise ValueError(
+            f"DATABASE_CREDENTIALS_FILE {path}: needs string keys username and password "
+            "(the JSON of the RDS-managed master secret)"
+        )
+    return data["username"], data["password"]
+
+
 def _credentials(reader: _Reader) -> tuple[str, str]:
     """Username and password: from DATABASE_CREDENTIALS_FILE (the RDS master secret's JSON) or the env."""
     path = reader.text("DATABASE_CREDENTIALS_FILE")
     if path:
         try:
-            data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            reader.problems.append(f"DATABASE_CREDENTIALS_FILE {path}: cannot read JSON ({exc})")
+            return read_credentials_file(path)
+        except ValueError as exc:
+            reader.problems.append(str(exc))
             return "", ""
-        if not isinstance(data, dict) or not all(
-            isinstance(data.get(k), str) and data.get(k) for k in ("username", "password")
-        ):
-            reader.problems.append(
-                f"DATABASE_CREDENTIALS_FILE {path}: needs string keys username and password "
-                "(the JSON of the RDS-managed master secret)"
-            )
-            return "", ""
-        return data["username"], data["password"]
     username = reader.text("DATABASE_USERNAME", required=True)
     password = reader.text("DATABASE_PASSWORD", required=True)
     return username, password
@@ -171,6 +184,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         username=username,
         password=password,
         tls_ca_file=tls_ca_file,
+        credentials_file=reader.text("DATABASE_CREDENTIALS_FILE") or None,
         pool_size=reader.integer("DATABASE_POOL_SIZE", 5, 1, 100),
         max_overflow=reader.integer("DATABASE_MAX_OVERFLOW", 2, 0, 100),
         pool_timeout=reader.integer("DATABASE_POOL_TIMEOUT_SECONDS", 5, 1, 60),

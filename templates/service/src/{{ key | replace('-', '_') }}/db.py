@@ -6,15 +6,20 @@
   connection closed by the server, a failover or a NAT timeout is replaced
   before a request sees it;
 - connect, read and write timeouts, so no request waits forever;
-- strict SQL mode and UTC on every connection, the same on MySQL 8 and MariaDB.
+- strict SQL mode and UTC on every connection, the same on MySQL 8 and MariaDB;
+- with DATABASE_CREDENTIALS_FILE, credentials read afresh for every new
+  connection, so a rotated RDS master password needs no restart.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from .config import DatabaseSettings
+from .config import DatabaseSettings, read_credentials_file
 from .definition import DEFINITION, Definition, Field
 
 SESSION_SETUP = (
@@ -55,8 +60,30 @@ def connect_args(settings: DatabaseSettings) -> dict[str, object]:
     return args
 
 
+def _rotating_credentials(path: str, username: str, password: str) -> Any:
+    """A `do_connect` hook that puts the file's current credentials on each new connection.
+
+    If the file is unreadable for a moment (the kubelet swaps it atomically, but a
+    bad secret value could land), the last good credentials are used and the
+    problem is logged; open connections are never affected.
+    """
+    last = {"user": username, "password": password}
+    log = logging.getLogger(__name__)
+
+    def on_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        try:
+            last["user"], last["password"] = read_credentials_file(path)
+        except ValueError as exc:
+            log.warning("keeping the last good database credentials: %s", exc)
+        cparams["user"] = last["user"]
+        # SQLAlchemy's MySQL dialects pass the password as `passwd` (PyMySQL accepts both).
+        cparams["passwd" if "passwd" in cparams else "password"] = last["password"]
+
+    return on_connect
+
+
 def create_engine(settings: DatabaseSettings) -> sa.Engine:
-    return sa.create_engine(
+    engine = sa.create_engine(
         url(settings),
         connect_args=connect_args(settings),
         pool_size=settings.pool_size,
@@ -66,6 +93,12 @@ def create_engine(settings: DatabaseSettings) -> sa.Engine:
         pool_pre_ping=True,
         pool_use_lifo=True,
     )
+    if settings.credentials_file:
+        hook = _rotating_credentials(
+            settings.credentials_file, settings.username, settings.password
+        )
+        sa.event.listen(engine, "do_connect", hook)
+    return engine
 
 
 def _id_column(name: str, **kwargs: object) -> sa.Column:

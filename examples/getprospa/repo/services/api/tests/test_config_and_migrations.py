@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from conftest import KeyServer, environ_for
 
 from api import migrate
 from api.config import ConfigError, Settings, load_settings
@@ -74,6 +78,46 @@ def test_credentials_from_the_rds_secret_file(tmp_path: Path) -> None:
     secret.write_text("{}")
     with pytest.raises(ConfigError, match="needs string keys username and password"):
         load_settings({**env, "DATABASE_CREDENTIALS_FILE": str(secret)})
+
+
+def test_a_rotated_password_in_the_secret_file_reaches_new_connections(
+    tmp_path: Path, server_url: sa.URL, make_database: Callable[[], str], keys: KeyServer
+) -> None:
+    """RDS rotates the master password; the kubelet refreshes the mounted secret file."""
+    database = make_database()
+    user = f"rot_{secrets.token_hex(4)}"
+    tls = os.environ.get("TEST_DATABASE_TLS_CA_FILE")
+    admin = sa.create_engine(
+        server_url.set(database=""),
+        poolclass=sa.NullPool,
+        connect_args={"ssl_ca": tls, "ssl_verify_cert": True} if tls else {},
+    )
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'first-pass-1'"))
+        conn.execute(sa.text(f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'"))
+    secret = tmp_path / "credentials.json"
+    secret.write_text(json.dumps({"username": user, "password": "first-pass-1"}))
+    env = environ_for(server_url, database, keys.issuer, DATABASE_CREDENTIALS_FILE=str(secret))
+    del env["DATABASE_USERNAME"], env["DATABASE_PASSWORD"]
+    engine = create_engine(load_settings(env).database)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT CURRENT_USER()")).scalar_one().startswith(user)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"ALTER USER '{user}'@'%' IDENTIFIED BY 'second-pass-2'"))
+        secret.write_text(json.dumps({"username": user, "password": "second-pass-2"}))
+        engine.dispose()  # new connections from here on, as after pool_recycle
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+        secret.write_text("not json")  # a bad value: the last good credentials stay in use
+        engine.dispose()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'%'"))
+        admin.dispose()
 
 
 def test_one_ddl_statement_per_revision() -> None:
