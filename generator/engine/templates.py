@@ -30,6 +30,16 @@ from .gitutil import git, git_bytes, is_repo_root
 
 DEFAULT_TEMPLATE_URL = "https://github.com/platformgen/platformgen.git"
 _SNAPSHOT_ITEMS = ("copier.yml", "templates", "schema")
+# Tool caches in a working copy of the templates are never part of a template version.
+_CACHES = (
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".venv",
+    ".DS_Store",
+)
 
 
 def template_url() -> str:
@@ -57,7 +67,7 @@ def _copy_snapshot(source: Path, dest: Path) -> None:
     for item in _SNAPSHOT_ITEMS:
         src = source / item
         if src.is_dir():
-            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns(*_CACHES))
         elif src.is_file():
             shutil.copy2(src, dest / item)
     if not (dest / "copier.yml").is_file():
