@@ -50,10 +50,12 @@ REGISTRY: list[Validator] = []
 
 
 def validator(
-    area: str,
+    area: str, *, only: tuple[str, ...] | None = None
 ) -> Callable[[Callable[[RenderedRepo], None]], Callable[[RenderedRepo], None]]:
+    """Register a check of `area`'s rendered output; `only` limits it to some specs (say why)."""
+
     def register(fn: Callable[[RenderedRepo], None]) -> Callable[[RenderedRepo], None]:
-        REGISTRY.append(Validator(area=area, name=fn.__name__, fn=fn))
+        REGISTRY.append(Validator(area=area, name=fn.__name__, fn=fn, only=only))
         return fn
 
     return register
