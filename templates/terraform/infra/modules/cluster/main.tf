@@ -38,6 +38,7 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 }
 
 resource "aws_cloudwatch_log_group" "cluster" {
+  #checkov:skip=CKV_AWS_338:Retention is the spec's observability.logRetentionDays (default 90 days); set 365 or more there where compliance asks for it.
   # EKS writes control-plane logs here; creating it first sets retention and encryption.
   name              = "/aws/eks/${var.name}/cluster"
   retention_in_days = var.log_retention_days

@@ -1,8 +1,15 @@
 # RDS for MySQL 8 in the isolated subnets, reachable only from the cluster nodes'
-# security group on 3306. Storage, the managed master secret, Performance Insights
-# data and the exported logs are encrypted with the environment's KMS key. The master
-# password is created and rotated by RDS in Secrets Manager: it never enters
-# Terraform state.
+# security group on 3306. Storage, the master secret, Performance Insights data and
+# the exported logs are encrypted with the environment's KMS key.
+#
+# The master password never enters Terraform state:
+# - without read replicas, RDS creates and rotates it in Secrets Manager
+#   (manage_master_user_password);
+# - RDS cannot create read replicas of an instance whose password it manages, so with
+#   replicas the caller passes an ephemeral password (the environment roots generate
+#   one with the ephemeral aws_secretsmanager_random_password), which goes write-only
+#   (password_wo, secret_string_wo) into the instance and into a secret of the same
+#   shape ({"username", "password"}); bump master_password_version to rotate it.
 
 data "aws_partition" "current" {}
 
@@ -28,6 +35,27 @@ locals {
   log_exports = ["error", "slowquery"]
   advanced    = var.database_insights_mode == "advanced"
   replicas    = { for i in range(var.read_replicas) : "${var.name}-replica-${i + 1}" => i }
+  rds_managed = var.read_replicas == 0
+  username    = "platform_admin"
+}
+
+resource "aws_secretsmanager_secret" "master" {
+  #checkov:skip=CKV2_AWS_57:Rotated by bumping master_password_version (a write-only value); RDS-managed rotation is impossible while read replicas exist.
+  count                   = local.rds_managed ? 0 : 1
+  name                    = "${var.name}-database-master"
+  description             = "Master user of ${var.name} (write-only from Terraform; never in state)"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 30
+}
+
+resource "aws_secretsmanager_secret_version" "master" {
+  count     = local.rds_managed ? 0 : 1
+  secret_id = aws_secretsmanager_secret.master[0].id
+  secret_string_wo = jsonencode({
+    username = local.username
+    password = var.master_password
+  })
+  secret_string_wo_version = var.master_password_version
 }
 
 resource "aws_security_group" "this" {
@@ -74,6 +102,7 @@ resource "aws_db_parameter_group" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is the spec's observability.logRetentionDays (default 90 days); set 365 or more there where compliance asks for it.
   # RDS exports each log type to /aws/rds/instance/<id>/<type>; creating the groups
   # first sets their retention and encryption.
   for_each          = { for pair in setproduct(concat([var.name], keys(local.replicas)), local.log_exports) : "${pair[0]}/${pair[1]}" => pair }
@@ -109,9 +138,11 @@ resource "aws_db_instance" "this" {
   instance_class = var.instance_class
   db_name        = var.db_name
 
-  username                      = "platform_admin"
-  manage_master_user_password   = true
-  master_user_secret_kms_key_id = var.kms_key_arn
+  username                      = local.username
+  manage_master_user_password   = local.rds_managed ? true : null
+  master_user_secret_kms_key_id = local.rds_managed ? var.kms_key_arn : null
+  password_wo                   = local.rds_managed ? null : var.master_password
+  password_wo_version           = local.rds_managed ? null : var.master_password_version
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb
@@ -149,9 +180,17 @@ resource "aws_db_instance" "this" {
   performance_insights_retention_period = local.advanced ? 465 : 7
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.monitoring]
+
+  lifecycle {
+    precondition {
+      condition     = local.rds_managed || var.master_password != null
+      error_message = "With read replicas RDS cannot manage the master password: pass master_password (an ephemeral value)."
+    }
+  }
 }
 
 resource "aws_db_instance" "replica" {
+  #checkov:skip=CKV_AWS_157:Read replicas scale reads; the primary is Multi-AZ in production, and a failed replica is recreated from it.
   for_each            = local.replicas
   identifier          = each.key
   replicate_source_db = aws_db_instance.this.identifier

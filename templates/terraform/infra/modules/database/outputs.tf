@@ -14,8 +14,8 @@ output "db_name" {
 }
 
 output "master_secret_arn" {
-  description = "ARN of the RDS-managed Secrets Manager secret with the master username and password (rotated by RDS)."
-  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+  description = "ARN of the Secrets Manager secret with the master username and password: RDS-managed without read replicas, Terraform-written (write-only) with them."
+  value       = local.rds_managed ? aws_db_instance.this.master_user_secret[0].secret_arn : aws_secretsmanager_secret.master[0].arn
 }
 
 output "replica_addresses" {

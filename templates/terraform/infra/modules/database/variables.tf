@@ -129,6 +129,25 @@ variable "read_replicas" {
   }
 }
 
+variable "master_password" {
+  description = "Only with read replicas: the master password, an ephemeral value (never stored in state or plan). Without replicas RDS manages the password and this must be null."
+  type        = string
+  default     = null
+  ephemeral   = true
+  sensitive   = true
+}
+
+variable "master_password_version" {
+  description = "Only with read replicas (where RDS cannot manage the password): bump to generate and set a new master password."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.master_password_version >= 1 && floor(var.master_password_version) == var.master_password_version
+    error_message = "master_password_version must be a whole number, 1 or more."
+  }
+}
+
 variable "parameters" {
   description = "Extra MySQL parameters by name. The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
   type        = map(string)

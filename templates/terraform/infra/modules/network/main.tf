@@ -145,6 +145,7 @@ resource "aws_route_table_association" "isolated" {
 # --- Flow logs ---------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_338:Retention is the spec's observability.logRetentionDays (default 90 days); set 365 or more there where compliance asks for it.
   name              = "/aws/vpc/${var.name}/flow-logs"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
