@@ -149,8 +149,11 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
     text = " ".join(t.strip() for t in root.itertext() if t.strip())
     for app in repo.spec["apps"]:
         assert app["name"] in text, f"{app['name']} missing from the diagram"
-    for label in ("public", "private", "isolated", "CloudFront"):
+    for label in ("public subnets", "private subnets", "isolated subnets", "Internet"):
         assert label in text, label
+    public = [a for a in repo.spec["apps"] if a["public"] and (a["hosting"] == "container" or a["kind"] == "web")]
+    assert ("CloudFront" in text) == bool(public)
+    assert ("ALB" in text) == any(a["hosting"] == "container" for a in public)
     assert ("MySQL" in text) == ("database" in repo.spec)
     doc = (repo.root / "docs" / "architecture.md").read_text()
     assert "architecture.svg" in doc
