@@ -63,6 +63,10 @@ reference: setup ## Re-render examples/getprospa/repo after a template change
 bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render.json
 	$(BIN)/python bench/render.py
 
+.PHONY: bench-terraform
+bench-terraform: setup tools ## Benchmark the Terraform validation of the reference; prints JSON, writes bench/results/terraform.json
+	$(BIN)/python bench/terraform.py
+
 .PHONY: lint
 lint: setup ## ruff check and format check
 	$(BIN)/ruff check generator tests bench

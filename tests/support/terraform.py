@@ -162,7 +162,7 @@ class Terraform:
             shim.unlink(missing_ok=True)
 
     def each(self, roots: Iterable[Path], fn_name: str, workers: int = 2) -> list[Result]:
-        """Run init_and_validate or test on many roots, `workers` at a time."""
+        """Run init, init_and_validate or test on many roots, `workers` at a time."""
         fn = getattr(self, fn_name)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(fn, roots))

@@ -9,6 +9,15 @@ mock_provider "aws" {
   source = "../.mocks"
 }
 
+# The web ACL has its own module and tests; here only its ARN matters.
+override_module {
+  target = module.waf
+  outputs = {
+    arn            = "arn:aws:wafv2:us-east-1:111111111111:global/webacl/acme-prod-cdn/11111111-2222-3333-4444-555555555555"
+    log_group_name = "aws-waf-logs-mock"
+  }
+}
+
 # The provider computes DNS validation records from the domain; mocks need them given.
 override_resource {
   target = aws_acm_certificate.viewer

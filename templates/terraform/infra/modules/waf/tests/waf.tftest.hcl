@@ -13,7 +13,7 @@ variables {
   log_retention_days = 90
 }
 
-run "managed_rule_groups_and_a_rate_limit" {
+run "managed_rules_rate_limit_and_logging" {
   command = apply
 
   assert {
@@ -31,11 +31,6 @@ run "managed_rule_groups_and_a_rate_limit" {
     condition     = one([for r in aws_wafv2_web_acl.this.rule : r.statement[0].rate_based_statement[0].aggregate_key_type if r.name == "rate-limit-per-client-ip"]) == "FORWARDED_IP"
     error_message = "Behind CloudFront the rate limit counts the viewer's IP from X-Forwarded-For."
   }
-}
-
-run "every_request_is_logged_with_credentials_redacted" {
-  command = apply
-
   assert {
     condition     = aws_wafv2_web_acl_logging_configuration.this.resource_arn == aws_wafv2_web_acl.this.arn && startswith(aws_cloudwatch_log_group.this.name, "aws-waf-logs-")
     error_message = "The web ACL logs to an aws-waf-logs- log group."
