@@ -55,6 +55,17 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
     )
 
 
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The terraform CLI, offline (tests/support/terraform.py); fails loudly when missing."""
+    from support.terraform import Terraform, ToolchainMissing
+
+    try:
+        return Terraform(tmp_path_factory.mktemp("terraform-config"))
+    except ToolchainMissing as exc:
+        pytest.fail(f"Terraform toolchain: {exc}", pytrace=False)
+
+
 def tree(root: Path) -> dict[str, tuple[bytes, bool]]:
     """Every file under root (except .git) with its bytes and executable bit."""
     out: dict[str, tuple[bytes, bool]] = {}

@@ -14,19 +14,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.terraform import Terraform, ToolchainMissing
+from support.terraform import Terraform
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "templates" / "terraform" / "infra" / "modules"
 MODULE_NAMES = sorted(p.name for p in MODULES.iterdir() if p.is_dir() and p.name[0] != ".")
-
-
-@pytest.fixture(scope="session")
-def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
-    try:
-        return Terraform(tmp_path_factory.mktemp("terraform-config"))
-    except ToolchainMissing as exc:
-        pytest.fail(f"Terraform toolchain: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

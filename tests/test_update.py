@@ -93,27 +93,37 @@ def test_plain_copier_update_on_a_unit_gives_the_same_result(
     _template_v2(template_repo)
 
     run_cli("update", ours, "--templates", template_repo.path)
-    # By hand, as a developer of the generated repo would: plain copier, one unit.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "update",
-            "--defaults",
-            "--quiet",
-            "--answers-file",
-            ".copier-answers.repo.yml",
-            "--vcs-ref",
-            "v1.1.0",
-            ".",
-        ],
-        cwd=theirs,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
+    # By hand, as a developer of the generated repo would: plain copier, one unit at a
+    # time (committing in between, as copier wants a clean tree).
+    answers_files = sorted(
+        p.relative_to(theirs)
+        for p in theirs.rglob(".copier-answers.*.yml")
+        if ".git" not in p.relative_to(theirs).parts
     )
-    assert proc.returncode == 0, proc.stderr
+    assert Path(".copier-answers.repo.yml") in answers_files
+    for answers in answers_files:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "update",
+                "--defaults",
+                "--quiet",
+                "--answers-file",
+                answers.name,
+                "--vcs-ref",
+                "v1.1.0",
+                ".",
+            ],
+            cwd=theirs / answers.parent,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        assert proc.returncode == 0, f"{answers}: {proc.stderr}"
+        git(theirs, "add", "--all")
+        git(theirs, "commit", "--quiet", "--allow-empty", "-m", f"update {answers}")
     assert tree(ours) == tree(theirs)
 
 

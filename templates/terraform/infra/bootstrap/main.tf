@@ -94,11 +94,25 @@ resource "aws_iam_openid_connect_provider" "bitbucket" {
 
 # --- Roles -------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "deploy_trust" {
+# Who may assume each role: GitHub by token subject (deploy: jobs of this
+# environment; plan: pull requests and the deploy branch), Bitbucket by repository.
+locals {
+  github_subjects = var.github == null ? {} : {
+    deploy = ["repo:${var.github.repository}:environment:${var.environment}"]
+    plan = [
+      "repo:${var.github.repository}:pull_request",
+      "repo:${var.github.repository}:ref:refs/heads/${var.github.branch}",
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "trust" {
+  for_each = toset(["deploy", "plan"])
+
   dynamic "statement" {
     for_each = aws_iam_openid_connect_provider.github
     content {
-      sid     = "GitHubDeployJobsOfThisEnvironment"
+      sid     = "GitHubWorkflows"
       actions = ["sts:AssumeRoleWithWebIdentity"]
       principals {
         type        = "Federated"
@@ -112,7 +126,7 @@ data "aws_iam_policy_document" "deploy_trust" {
       condition {
         test     = "StringEquals"
         variable = "${local.github_host}:sub"
-        values   = ["repo:${var.github.repository}:environment:${var.environment}"]
+        values   = local.github_subjects[each.key]
       }
     }
   }
@@ -151,72 +165,13 @@ data "aws_iam_policy_document" "deploy_trust" {
   }
 }
 
-data "aws_iam_policy_document" "plan_trust" {
-  dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.github
-    content {
-      sid     = "GitHubPullRequestsAndTheDeployBranch"
-      actions = ["sts:AssumeRoleWithWebIdentity"]
-      principals {
-        type        = "Federated"
-        identifiers = [statement.value.arn]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.github_host}:aud"
-        values   = ["sts.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.github_host}:sub"
-        values = [
-          "repo:${var.github.repository}:pull_request",
-          "repo:${var.github.repository}:ref:refs/heads/${var.github.branch}",
-        ]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.bitbucket
-    content {
-      sid     = "BitbucketPipelinesOfThisRepository"
-      actions = ["sts:AssumeRoleWithWebIdentity"]
-      principals {
-        type        = "Federated"
-        identifiers = [statement.value.arn]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.bitbucket_host}:aud"
-        values   = ["ari:cloud:bitbucket::workspace/${trim(var.bitbucket.workspace_uuid, "{}")}"]
-      }
-      condition {
-        test     = "StringLike"
-        variable = "${local.bitbucket_host}:sub"
-        values   = ["${var.bitbucket.repository_uuid}:*"]
-      }
-    }
-  }
-
-  statement {
-    sid     = "NobodyElse"
-    effect  = "Deny"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-  }
-}
-
 # Deploys create and change everything in the environment's account, IAM included,
 # so the role holds AdministratorAccess; the account is the boundary, and only deploy
 # jobs of this repository's environment (with its protection rules) can assume it.
 resource "aws_iam_role" "deploy" {
   name                 = "${local.name}-deploy"
   description          = "Pipelines deploy ${local.name}"
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = 3600
 }
 
@@ -228,7 +183,7 @@ resource "aws_iam_role_policy_attachment" "deploy" {
 resource "aws_iam_role" "plan" {
   name                 = "${local.name}-plan"
   description          = "Read-only plans and drift checks of ${local.name}"
-  assume_role_policy   = data.aws_iam_policy_document.plan_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = 3600
 }
 
