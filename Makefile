@@ -66,6 +66,9 @@ bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render
 .PHONY: bench-verify
 bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows); writes bench/results/verify.json
 	$(BIN)/python bench/verify.py
+.PHONY: bench-terraform
+bench-terraform: setup tools ## Benchmark the Terraform validation of the reference; prints JSON, writes bench/results/terraform.json
+	$(BIN)/python bench/terraform.py
 
 .PHONY: lint
 lint: setup ## ruff check and format check

@@ -24,6 +24,11 @@ GIT_ENV = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long, mostly idle tests first, so xdist overlaps them with the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLATFORMGEN_TEMPLATE_URL", raising=False)
@@ -48,6 +53,17 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
         text=True,
         env={**os.environ, **GIT_ENV, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The terraform CLI, offline (tests/support/terraform.py); fails loudly when missing."""
+    from support.terraform import Terraform, ToolchainMissing
+
+    try:
+        return Terraform(tmp_path_factory.mktemp("terraform-config"))
+    except ToolchainMissing as exc:
+        pytest.fail(f"Terraform toolchain: {exc}", pytrace=False)
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, bool]]:

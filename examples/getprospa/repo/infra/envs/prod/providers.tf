@@ -1,0 +1,21 @@
+# Terraform refuses to touch any account but the environment's own, and tags every
+# resource it creates.
+provider "aws" {
+  region              = var.region
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+# CloudFront's certificate and web ACL live in us-east-1.
+provider "aws" {
+  alias               = "us_east_1"
+  region              = "us-east-1"
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = local.tags
+  }
+}

@@ -1,0 +1,47 @@
+# `make deploy ENV=<env>` writes app_values to a values file for each app's chart
+# (its `platform:` key, ADR 0005). Keys and shapes are a contract with the chart.
+output "app_values" {
+  description = "Per container app: what its Helm chart needs under `platform:` (ADR 0005)."
+  value = {
+    for k, a in local.container_apps : k => {
+      imageRepository   = module.workloads.repository_urls[k]
+      roleArn           = module.workloads.role_arns[k]
+      targetGroupArn    = a.public ? module.load_balancer[0].target_group_arns[k] : null
+      databaseHost      = a.database && local.has_database ? module.database[0].address : null
+      databasePort      = a.database && local.has_database ? module.database[0].port : null
+      databaseName      = a.database && local.has_database ? module.database[0].db_name : null
+      databaseSecretArn = a.database && local.has_database ? module.database[0].master_secret_arn : null
+      secretPrefix      = local.secret_prefix
+    }
+  }
+}
+
+output "static_sites" {
+  description = "Per public static web app: the bucket its built assets go to and the distribution to invalidate."
+  value = {
+    for k, a in local.public_static : k => {
+      bucket         = module.cdn[0].static_buckets[k]
+      path           = a.path
+      distributionId = module.cdn[0].distribution_id
+    }
+  }
+}
+
+output "cluster" {
+  description = "What `make infra-addons` needs to install the controllers: cluster name, region and VPC."
+  value = {
+    name   = module.cluster.cluster_name
+    region = var.region
+    vpcId  = module.network.vpc_id
+  }
+}
+
+output "name_servers" {
+  description = "Name servers of the environment's zone: delegate the domain to them."
+  value       = local.has_edge ? aws_route53_zone.this[0].name_servers : []
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of every alarm."
+  value       = module.foundation.alarm_topic_arn
+}

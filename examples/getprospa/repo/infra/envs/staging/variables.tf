@@ -1,0 +1,159 @@
+# Every value comes from platform.yaml through platform.auto.tfvars.json (JSON
+# tfvars are data: never interpolated). Change platform.yaml, not that file.
+
+variable "project" {
+  description = "Project name (spec project.name)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.project))
+    error_message = "project must be a DNS label of 3-22 characters."
+  }
+}
+
+variable "environment" {
+  description = "Environment name (a key of spec environments)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment must be 2-10 lowercase letters and digits, starting with a letter."
+  }
+}
+
+variable "tier" {
+  description = "development, staging or production."
+  type        = string
+
+  validation {
+    condition     = contains(["development", "staging", "production"], var.tier)
+    error_message = "tier must be development, staging or production."
+  }
+}
+
+variable "account_id" {
+  description = "The environment's AWS account; the providers refuse any other."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.region))
+    error_message = "region must be an AWS region such as ap-southeast-2."
+  }
+}
+
+variable "domain" {
+  description = "DNS name the environment serves on."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain))
+    error_message = "domain must be a lowercase DNS name."
+  }
+}
+
+variable "tags" {
+  description = "Owner, CostCentre and Repository tags added to every resource."
+  type = object({
+    owner       = string
+    cost_centre = string
+    repository  = string
+  })
+}
+
+variable "network" {
+  description = "VPC range and NAT layout."
+  type = object({
+    vpc_cidr     = string
+    nat_gateways = string
+  })
+}
+
+variable "deletion_protection" {
+  description = "Deletion protection of the load balancer (the database has its own setting)."
+  type        = bool
+}
+
+variable "cluster" {
+  description = "EKS version and managed node group."
+  type = object({
+    kubernetes_version = string
+    instance_types     = list(string)
+    min_nodes          = number
+    max_nodes          = number
+    capacity_type      = string
+  })
+}
+
+variable "database" {
+  description = "RDS for MySQL settings; null for a platform without a database."
+  type = object({
+    engine_version           = string
+    db_name                  = string
+    instance_class           = string
+    allocated_storage_gb     = number
+    max_allocated_storage_gb = number
+    multi_az                 = bool
+    deletion_protection      = bool
+    backup_retention_days    = number
+    backup_window            = string
+    maintenance_window       = string
+    read_replicas            = number
+    parameters               = map(string)
+  })
+  default = null
+}
+
+variable "apps" {
+  description = "The apps by name: kind, hosting (static or container), exposure, path, port, readiness path, database access and the secrets they read."
+  type = map(object({
+    kind        = string
+    hosting     = string
+    public      = bool
+    path        = optional(string)
+    port        = optional(number)
+    health_path = optional(string)
+    database    = bool
+    secrets     = list(string)
+  }))
+
+  validation {
+    condition     = alltrue([for k, a in var.apps : contains(["api", "web", "worker"], a.kind) && contains(["static", "container"], a.hosting)])
+    error_message = "apps: kind must be api, web or worker, and hosting static or container."
+  }
+
+  validation {
+    condition     = alltrue([for k, a in var.apps : a.hosting == "static" || (a.port != null && a.health_path != null)])
+    error_message = "apps: container apps need a port and a readiness path."
+  }
+
+  validation {
+    condition     = alltrue([for k, a in var.apps : !a.public || a.path != null])
+    error_message = "apps: public apps need a path."
+  }
+}
+
+variable "edge" {
+  description = "WAF rate limit and the oldest TLS version at the edge."
+  type = object({
+    waf_rate_limit       = number
+    tls_minimum_protocol = string
+  })
+}
+
+variable "observability" {
+  description = "Log retention in days and the addresses the alarm topic emails."
+  type = object({
+    log_retention_days = number
+    alarm_emails       = list(string)
+  })
+}

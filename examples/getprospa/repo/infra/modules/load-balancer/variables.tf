@@ -1,0 +1,172 @@
+variable "name" {
+  description = "Prefix of every resource name: <project>-<environment>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.name))
+    error_message = "name must be a lowercase DNS label of 3-33 characters (<project>-<environment>)."
+  }
+}
+
+variable "origin_domain" {
+  description = "Host name of the load balancer as CloudFront's origin, e.g. origin.dev.example.com; gets the ACM certificate and an alias record."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.origin_domain))
+    error_message = "origin_domain must be a lowercase DNS name."
+  }
+}
+
+variable "zone_id" {
+  description = "Route 53 hosted zone for certificate validation and the origin record."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Z0-9]{1,32}$", var.zone_id))
+    error_message = "zone_id must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-", var.vpc_id))
+    error_message = "vpc_id must be a VPC ID (vpc-...)."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Public subnets of the load balancer, one per zone."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2 && alltrue([for s in var.subnet_ids : can(regex("^subnet-", s))])
+    error_message = "subnet_ids must list at least two subnet IDs (subnet-...)."
+  }
+}
+
+variable "node_security_group_id" {
+  description = "Security group of the cluster nodes; pods (target type ip) receive traffic from the load balancer only through it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^sg-", var.node_security_group_id))
+    error_message = "node_security_group_id must be a security group ID (sg-...)."
+  }
+}
+
+variable "cluster_name" {
+  description = "EKS cluster whose AWS Load Balancer Controller may register targets in these target groups (tag platformgen.io/cluster)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.cluster_name))
+    error_message = "cluster_name must be a lowercase DNS label."
+  }
+}
+
+variable "apps" {
+  description = "Public container apps by name: the URL path prefix routed to each, its container port, and the readiness path the target group's health check calls."
+  type = map(object({
+    path        = string
+    port        = number
+    health_path = string
+  }))
+
+  validation {
+    condition     = length(var.apps) >= 1 && alltrue([for k, a in var.apps : can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k)) && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path)) && a.port >= 1024 && a.port <= 65535 && can(regex("^/[A-Za-z0-9._~/-]*$", a.health_path))])
+    error_message = "apps must hold at least one app; names are DNS labels, paths start with /, ports are 1024-65535."
+  }
+
+  validation {
+    condition     = length(distinct([for a in values(var.apps) : a.path])) == length(var.apps)
+    error_message = "Two apps cannot share a path."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse deletion of the load balancer."
+  type        = bool
+}
+
+variable "tls_minimum_protocol" {
+  description = "Oldest TLS version the HTTPS listener accepts: TLSv1.2 (policy ELBSecurityPolicy-TLS13-1-2-2021-06) or TLSv1.3 (ELBSecurityPolicy-TLS13-1-3-2021-06)."
+  type        = string
+
+  validation {
+    condition     = contains(["TLSv1.2", "TLSv1.3"], var.tls_minimum_protocol)
+    error_message = "tls_minimum_protocol must be TLSv1.2 or TLSv1.3."
+  }
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per client IP (the viewer's, from X-Forwarded-For) per 5 minutes before the rate-based rule blocks."
+  type        = number
+
+  validation {
+    condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key of the WAF log group."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the WAF log group and the access logs, in days (a value CloudWatch Logs accepts)."
+  type        = number
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts, e.g. 90 or 365."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the load balancer alarms notify."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "force_destroy_logs" {
+  description = "Allow destroying the access log bucket while it holds logs (development environments)."
+  type        = bool
+  default     = false
+}
+
+variable "health_check" {
+  description = "Target group health check and draining, tuned for fast, safe rollouts. The chart's preStop sleep (30 s) and terminationGracePeriodSeconds (60 s) are aligned with deregistration_delay; see docs/adr in infra/."
+  type = object({
+    interval             = number
+    timeout              = number
+    healthy_threshold    = number
+    unhealthy_threshold  = number
+    deregistration_delay = number
+  })
+  default = {
+    interval             = 5
+    timeout              = 3
+    healthy_threshold    = 2
+    unhealthy_threshold  = 2
+    deregistration_delay = 45
+  }
+
+  validation {
+    condition     = var.health_check.interval >= 5 && var.health_check.interval <= 300 && var.health_check.timeout >= 2 && var.health_check.timeout < var.health_check.interval && var.health_check.healthy_threshold >= 2 && var.health_check.unhealthy_threshold >= 2 && var.health_check.deregistration_delay >= 0 && var.health_check.deregistration_delay <= 3600
+    error_message = "health_check: interval 5-300 s, timeout at least 2 s and below the interval, thresholds at least 2, deregistration_delay 0-3600 s."
+  }
+}

@@ -1,0 +1,152 @@
+# Per container app: its ECR repository, its IAM role (<project>-<environment>-<app>)
+# used by its pods through EKS Pod Identity and assumed by the External Secrets
+# Operator for that app's secrets only, and the Secrets Manager secrets the spec
+# references. Terraform creates the secrets empty: values are put by people or
+# tools, never through Terraform, so no secret value enters state.
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  secrets = toset(flatten([for a in values(var.apps) : a.secrets]))
+}
+
+# --- Registry ---------------------------------------------------------------------
+
+resource "aws_ecr_repository" "app" {
+  for_each             = var.apps
+  name                 = "${var.project}/${each.key}"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "app" {
+  for_each   = aws_ecr_repository.app
+  repository = each.value.name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Untagged images go after 7 days"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the newest ${var.images_kept} images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.images_kept }
+        action       = { type = "expire" }
+      },
+    ]
+  })
+}
+
+# --- Secrets (containers only; values never pass through Terraform) ------------------
+
+resource "aws_secretsmanager_secret" "app" {
+  #checkov:skip=CKV2_AWS_57:These hold third-party credentials put by people, which no rotation Lambda can renew; the database master secret is rotated by RDS.
+  for_each                = local.secrets
+  name                    = "${var.secret_prefix}${each.value}"
+  description             = "Referenced by platform.yaml; put the value with the AWS CLI or console"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_days
+}
+
+# --- App roles -------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "app_assume" {
+  statement {
+    sid     = "AppPodsThroughPodIdentity"
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+
+  statement {
+    sid     = "ExternalSecretsOperator"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [var.external_secrets_role_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "app" {
+  for_each             = var.apps
+  name                 = "${var.name}-${each.key}"
+  description          = "App ${each.key} of ${var.name}: its pods and its secrets"
+  assume_role_policy   = data.aws_iam_policy_document.app_assume.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "app" {
+  for_each = var.apps
+
+  statement {
+    sid     = "ReadOwnSecrets"
+    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = concat(
+      [for s in each.value.secrets : aws_secretsmanager_secret.app[s].arn],
+      each.value.database && var.database_secret_arn != null ? [var.database_secret_arn] : [],
+      # Always a valid policy, even for an app without secrets.
+      ["arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:secret:${var.secret_prefix}${each.key}/*"],
+    )
+  }
+
+  statement {
+    sid       = "DecryptThroughSecretsManagerOnly"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "app" {
+  for_each = var.apps
+  name     = "read-own-secrets"
+  role     = aws_iam_role.app[each.key].id
+  policy   = data.aws_iam_policy_document.app[each.key].json
+}
+
+resource "aws_eks_pod_identity_association" "app" {
+  for_each        = var.apps
+  cluster_name    = var.cluster_name
+  namespace       = each.key
+  service_account = each.key
+  role_arn        = aws_iam_role.app[each.key].arn
+}
+
+# The operator may assume exactly these roles, nothing else.
+data "aws_iam_policy_document" "external_secrets" {
+  statement {
+    actions   = ["sts:AssumeRole"]
+    resources = length(var.apps) > 0 ? [for r in aws_iam_role.app : r.arn] : ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name}-no-apps"]
+  }
+}
+
+resource "aws_iam_role_policy" "external_secrets" {
+  name   = "assume-app-roles"
+  role   = var.external_secrets_role_name
+  policy = data.aws_iam_policy_document.external_secrets.json
+}

@@ -1,0 +1,14 @@
+output "repository_urls" {
+  description = "ECR repository URL of each app."
+  value       = { for k, r in aws_ecr_repository.app : k => r.repository_url }
+}
+
+output "role_arns" {
+  description = "IAM role ARN of each app (Pod Identity, namespace and service account named after the app)."
+  value       = { for k, r in aws_iam_role.app : k => r.arn }
+}
+
+output "secret_arns" {
+  description = "ARN of each app secret container, by name after the prefix."
+  value       = { for k, s in aws_secretsmanager_secret.app : k => s.arn }
+}

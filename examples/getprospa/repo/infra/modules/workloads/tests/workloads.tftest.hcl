@@ -1,0 +1,90 @@
+# Invariants of the workloads module, checked with a mocked AWS provider.
+
+mock_provider "aws" {
+  source = "../.mocks"
+}
+
+variables {
+  name                       = "acme-prod"
+  project                    = "acme"
+  secret_prefix              = "acme/prod/"
+  cluster_name               = "acme-prod"
+  external_secrets_role_name = "acme-prod-external-secrets"
+  external_secrets_role_arn  = "arn:aws:iam::111111111111:role/acme-prod-external-secrets"
+  apps = {
+    api    = { database = true, secrets = ["api/auth", "shared/smtp"] }
+    worker = { database = false, secrets = ["shared/smtp"] }
+  }
+  database_secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0123-AbCdEf"
+  kms_key_arn         = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+}
+
+run "registries_are_immutable_scanned_and_encrypted" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for r in aws_ecr_repository.app : r.image_tag_mutability == "IMMUTABLE" && r.image_scanning_configuration[0].scan_on_push && r.encryption_configuration[0].encryption_type == "KMS"])
+    error_message = "ECR repositories need immutable tags, scan on push and KMS encryption."
+  }
+  assert {
+    condition     = aws_ecr_repository.app["api"].name == "acme/api" && length(aws_ecr_lifecycle_policy.app) == 2
+    error_message = "Repositories are <project>/<app> with a lifecycle policy."
+  }
+}
+
+run "one_role_per_app_named_by_the_contract" {
+  command = apply
+
+  assert {
+    condition     = aws_iam_role.app["api"].name == "acme-prod-api" && aws_iam_role.app["worker"].name == "acme-prod-worker"
+    error_message = "App roles are named <project>-<environment>-<app> (ADR 0005)."
+  }
+  assert {
+    condition     = aws_eks_pod_identity_association.app["api"].namespace == "api" && aws_eks_pod_identity_association.app["api"].service_account == "api"
+    error_message = "Pods of an app use its role through Pod Identity, in the app's namespace and service account."
+  }
+}
+
+run "apps_read_only_their_own_secrets" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_secretsmanager_secret.app)) == toset(["api/auth", "shared/smtp"]) && aws_secretsmanager_secret.app["api/auth"].name == "acme/prod/api/auth"
+    error_message = "Every referenced secret exists once, under the environment's prefix."
+  }
+  assert {
+    condition     = alltrue([for s in aws_secretsmanager_secret.app : s.kms_key_id == var.kms_key_arn])
+    error_message = "Secrets are encrypted with the CMK."
+  }
+}
+
+run "the_database_secret_goes_only_to_database_apps" {
+  command = plan
+
+  override_data {
+    target = data.aws_iam_policy_document.app["worker"]
+    values = { json = "{}" }
+  }
+
+  assert {
+    condition     = contains(flatten([for s in data.aws_iam_policy_document.app["api"].statement : s.resources]), var.database_secret_arn)
+    error_message = "An app with database access may read the master secret."
+  }
+  assert {
+    condition     = !contains(flatten([for s in data.aws_iam_policy_document.app["worker"].statement : s.resources]), var.database_secret_arn)
+    error_message = "An app without database access must not read the master secret."
+  }
+  assert {
+    condition     = alltrue([for s in flatten([for d in data.aws_iam_policy_document.app : d.statement]) : !contains(s.resources, "*")])
+    error_message = "No app policy grants a wildcard resource."
+  }
+}
+
+run "the_operator_assumes_exactly_the_app_roles" {
+  command = apply
+
+  assert {
+    condition     = aws_iam_role_policy.external_secrets.role == var.external_secrets_role_name && toset(data.aws_iam_policy_document.external_secrets.statement[0].resources) == toset([for r in aws_iam_role.app : r.arn]) && data.aws_iam_policy_document.external_secrets.statement[0].actions == toset(["sts:AssumeRole"])
+    error_message = "The External Secrets Operator may assume the app roles and nothing else."
+  }
+}

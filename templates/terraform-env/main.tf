@@ -1,0 +1,181 @@
+# One environment of the platform, composed from ../../modules. This file is the
+# same in every environment; what differs comes from platform.auto.tfvars.json.
+#
+#   internet -> CloudFront + WAF -> static app buckets (OAC)
+#                                -> ALB + WAF (public subnets) -> pods (private subnets)
+#   pods -> RDS MySQL (isolated subnets, 3306 from the nodes' security group only)
+
+# Zones a, b and c of the region, named explicitly, so a zone AWS adds later never
+# moves a subnet.
+data "aws_availability_zones" "available" {
+  state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = [for letter in ["a", "b", "c"] : "${var.region}${letter}"]
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) == 3
+      error_message = "The region must offer zones a, b and c to this account: the platform spreads every tier over three zones."
+    }
+  }
+}
+
+locals {
+  name          = "${var.project}-${var.environment}"
+  development   = var.tier == "development"
+  secret_prefix = "${var.project}/${var.environment}/"
+  # Created by infra/bootstrap: the role the pipelines assume for this environment.
+  deploy_role_arn = "arn:aws:iam::${var.account_id}:role/${local.name}-deploy"
+  tags = {
+    Project     = var.project
+    Environment = var.environment
+    Tier        = var.tier
+    Owner       = var.tags.owner
+    CostCentre  = var.tags.cost_centre
+    Repository  = var.tags.repository
+    ManagedBy   = "terraform"
+  }
+
+  container_apps   = { for k, a in var.apps : k => a if a.hosting == "container" }
+  public_container = { for k, a in local.container_apps : k => a if a.public }
+  public_static    = { for k, a in var.apps : k => a if a.hosting == "static" && a.public }
+  has_edge         = length(local.public_container) + length(local.public_static) > 0
+  has_alb          = length(local.public_container) > 0
+  has_database     = var.database != null
+}
+
+module "foundation" {
+  source       = "../../modules/foundation"
+  name         = local.name
+  alarm_emails = var.observability.alarm_emails
+}
+
+module "network" {
+  source             = "../../modules/network"
+  name               = local.name
+  vpc_cidr           = var.network.vpc_cidr
+  availability_zones = sort(data.aws_availability_zones.available.names)
+  nat_gateways       = var.network.nat_gateways
+  kms_key_arn        = module.foundation.kms_key_arn
+  log_retention_days = var.observability.log_retention_days
+}
+
+module "cluster" {
+  source             = "../../modules/cluster"
+  name               = local.name
+  kubernetes_version = var.cluster.kubernetes_version
+  vpc_id             = module.network.vpc_id
+  subnet_ids         = module.network.private_subnet_ids
+  kms_key_arn        = module.foundation.kms_key_arn
+  log_retention_days = var.observability.log_retention_days
+  instance_types     = var.cluster.instance_types
+  capacity_type      = var.cluster.capacity_type
+  min_nodes          = var.cluster.min_nodes
+  max_nodes          = var.cluster.max_nodes
+  cluster_admins     = { deploy = local.deploy_role_arn }
+}
+
+# RDS cannot create read replicas of an instance whose master password it manages:
+# with replicas, a password generated here goes write-only into the instance and its
+# secret. Ephemeral: it is never stored in state or in a plan.
+ephemeral "aws_secretsmanager_random_password" "database_master" {
+  count               = local.has_database && try(var.database.read_replicas, 0) > 0 ? 1 : 0
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+module "database" {
+  source = "../../modules/database"
+  count  = local.has_database ? 1 : 0
+
+  name                     = local.name
+  tier                     = var.tier
+  engine_version           = var.database.engine_version
+  instance_class           = var.database.instance_class
+  db_name                  = var.database.db_name
+  allocated_storage_gb     = var.database.allocated_storage_gb
+  max_allocated_storage_gb = var.database.max_allocated_storage_gb
+  multi_az                 = var.database.multi_az
+  deletion_protection      = var.database.deletion_protection
+  backup_retention_days    = var.database.backup_retention_days
+  backup_window            = var.database.backup_window
+  maintenance_window       = var.database.maintenance_window
+  read_replicas            = var.database.read_replicas
+  master_password          = try(ephemeral.aws_secretsmanager_random_password.database_master[0].random_password, null)
+  parameters               = var.database.parameters
+  database_insights_mode   = var.tier == "production" ? "advanced" : "standard"
+  vpc_id                   = module.network.vpc_id
+  subnet_ids               = module.network.isolated_subnet_ids
+  client_security_group_id = module.cluster.node_security_group_id
+  kms_key_arn              = module.foundation.kms_key_arn
+  log_retention_days       = var.observability.log_retention_days
+  alarm_topic_arn          = module.foundation.alarm_topic_arn
+}
+
+# The environment's public DNS zone. Delegate it from the parent domain (see
+# docs/runbooks/new-environment.md) before the first full apply: certificates are
+# validated through it.
+resource "aws_route53_zone" "this" {
+  #checkov:skip=CKV2_AWS_38:DNSSEC signing needs a DS record at the parent zone or registrar; enable it after delegation (docs/runbooks/new-environment.md).
+  #checkov:skip=CKV2_AWS_39:Query logs of a public zone record resolvers, not viewers; CloudFront, WAF and ALB logs already record every request.
+  count   = local.has_edge ? 1 : 0
+  name    = var.domain
+  comment = "${local.name}: public entry point"
+}
+
+module "load_balancer" {
+  source = "../../modules/load-balancer"
+  count  = local.has_alb ? 1 : 0
+
+  name                   = local.name
+  origin_domain          = "origin.${var.domain}"
+  zone_id                = aws_route53_zone.this[0].zone_id
+  vpc_id                 = module.network.vpc_id
+  subnet_ids             = module.network.public_subnet_ids
+  node_security_group_id = module.cluster.node_security_group_id
+  cluster_name           = module.cluster.cluster_name
+  apps                   = { for k, a in local.public_container : k => { path = a.path, port = a.port, health_path = a.health_path } }
+  deletion_protection    = var.deletion_protection
+  tls_minimum_protocol   = var.edge.tls_minimum_protocol
+  waf_rate_limit         = var.edge.waf_rate_limit
+  kms_key_arn            = module.foundation.kms_key_arn
+  log_retention_days     = var.observability.log_retention_days
+  alarm_topic_arn        = module.foundation.alarm_topic_arn
+  force_destroy_logs     = local.development
+}
+
+module "cdn" {
+  source = "../../modules/cdn"
+  count  = local.has_edge ? 1 : 0
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  name                  = local.name
+  domain                = var.domain
+  zone_id               = aws_route53_zone.this[0].zone_id
+  static_apps           = { for k, a in local.public_static : k => { path = a.path } }
+  container_apps        = { for k, a in local.public_container : k => { path = a.path } }
+  origin_domain         = local.has_alb ? module.load_balancer[0].origin_domain : null
+  waf_rate_limit        = var.edge.waf_rate_limit
+  kms_key_arn           = module.foundation.kms_key_arn
+  log_retention_days    = var.observability.log_retention_days
+  force_destroy_buckets = local.development
+}
+
+module "workloads" {
+  source                     = "../../modules/workloads"
+  name                       = local.name
+  project                    = var.project
+  secret_prefix              = local.secret_prefix
+  cluster_name               = module.cluster.cluster_name
+  external_secrets_role_name = module.cluster.external_secrets_role_name
+  external_secrets_role_arn  = module.cluster.external_secrets_role_arn
+  apps                       = { for k, a in local.container_apps : k => { database = a.database && local.has_database, secrets = a.secrets } }
+  database_secret_arn        = local.has_database ? module.database[0].master_secret_arn : null
+  kms_key_arn                = module.foundation.kms_key_arn
+}

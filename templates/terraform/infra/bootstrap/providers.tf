@@ -1,0 +1,16 @@
+provider "aws" {
+  region              = local.env.region
+  allowed_account_ids = [local.env.account_id]
+
+  default_tags {
+    tags = {
+      Project     = var.project
+      Environment = var.environment
+      Tier        = local.env.tier
+      Owner       = var.tags.owner
+      CostCentre  = var.tags.cost_centre
+      Repository  = var.tags.repository
+      ManagedBy   = "terraform"
+    }
+  }
+}

@@ -1,0 +1,136 @@
+# Invariants of the CloudFront module, checked with a mocked AWS provider.
+
+mock_provider "aws" {
+  source = "../.mocks"
+}
+
+mock_provider "aws" {
+  alias  = "us_east_1"
+  source = "../.mocks"
+}
+
+# The web ACL has its own module and tests; here only its ARN matters.
+override_module {
+  target = module.waf
+  outputs = {
+    arn            = "arn:aws:wafv2:us-east-1:111111111111:global/webacl/acme-prod-cdn/11111111-2222-3333-4444-555555555555"
+    log_group_name = "aws-waf-logs-mock"
+  }
+}
+
+# The provider computes DNS validation records from the domain; mocks need them given.
+override_resource {
+  target = aws_acm_certificate.viewer
+  values = {
+    arn = "arn:aws:acm:us-east-1:111111111111:certificate/11111111-2222-3333-4444-555555555555"
+    domain_validation_options = [{
+      domain_name           = "acme.example"
+      resource_record_name  = "_0123456789abcdef.acme.example."
+      resource_record_type  = "CNAME"
+      resource_record_value = "_fedcba9876543210.acm-validations.aws."
+    }]
+  }
+}
+
+variables {
+  name               = "acme-prod"
+  domain             = "acme.example"
+  zone_id            = "Z0123456789ABCDEFGHIJ"
+  static_apps        = { web = { path = "/" } }
+  container_apps     = { api = { path = "/api" } }
+  origin_domain      = "origin.acme.example"
+  waf_rate_limit     = 2000
+  kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  log_retention_days = 90
+}
+
+run "waf_protects_the_distribution" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudfront_distribution.this.web_acl_id == module.waf.arn
+    error_message = "The us-east-1 web ACL must be attached to the distribution."
+  }
+}
+
+run "viewers_get_https_only" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudfront_distribution.this.default_cache_behavior[0].viewer_protocol_policy == "redirect-to-https" && alltrue([for b in aws_cloudfront_distribution.this.ordered_cache_behavior : b.viewer_protocol_policy == "redirect-to-https"])
+    error_message = "Every behavior redirects HTTP to HTTPS."
+  }
+  assert {
+    condition     = aws_cloudfront_distribution.this.viewer_certificate[0].minimum_protocol_version == "TLSv1.2_2021" && aws_cloudfront_distribution.this.viewer_certificate[0].ssl_support_method == "sni-only"
+    error_message = "Viewers need TLS 1.2 or later."
+  }
+  assert {
+    condition     = alltrue(flatten([for o in aws_cloudfront_distribution.this.origin : [for c in o.custom_origin_config : c.origin_protocol_policy == "https-only" && c.origin_ssl_protocols == toset(["TLSv1.2"])]]))
+    error_message = "CloudFront reaches the load balancer over HTTPS only."
+  }
+}
+
+run "static_apps_are_private_buckets_read_through_oac" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for o in aws_cloudfront_distribution.this.origin : length(o.custom_origin_config) > 0 || o.origin_access_control_id == aws_cloudfront_origin_access_control.static[0].id])
+    error_message = "S3 origins are read through origin access control."
+  }
+  assert {
+    condition     = aws_cloudfront_origin_access_control.static[0].signing_behavior == "always" && aws_cloudfront_origin_access_control.static[0].origin_access_control_origin_type == "s3"
+    error_message = "Origin access control signs every request."
+  }
+  assert {
+    condition     = length(module.static) == 1 && output.static_buckets["web"] == module.static["web"].id
+    error_message = "Each static app has its own bucket."
+  }
+}
+
+run "api_paths_go_uncached_to_the_load_balancer" {
+  command = apply
+
+  assert {
+    condition     = toset([for b in aws_cloudfront_distribution.this.ordered_cache_behavior : b.path_pattern]) == toset(["/api", "/api/*"])
+    error_message = "/api and /api/* are routed to the API."
+  }
+  assert {
+    condition     = alltrue([for b in aws_cloudfront_distribution.this.ordered_cache_behavior : b.target_origin_id == "load-balancer" && b.cache_policy_id == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"])
+    error_message = "API behaviors go to the load balancer with caching disabled."
+  }
+  assert {
+    condition     = aws_cloudfront_distribution.this.default_cache_behavior[0].target_origin_id == "s3-web" && aws_cloudfront_distribution.this.default_root_object == "index.html"
+    error_message = "The web app at / is the default behavior."
+  }
+}
+
+run "logs_and_alias_records" {
+  command = apply
+
+  assert {
+    condition     = length(aws_cloudfront_distribution.this.logging_config) == 1 && toset(keys(aws_route53_record.alias)) == toset(["A", "AAAA"])
+    error_message = "Access logs are on and the domain points at the distribution (IPv4 and IPv6)."
+  }
+}
+
+run "container_apps_need_the_load_balancer" {
+  command = plan
+  variables {
+    origin_domain = null
+  }
+  expect_failures = [aws_cloudfront_distribution.this]
+}
+
+run "static_only" {
+  command = plan
+  variables {
+    container_apps = {}
+    origin_domain  = null
+    static_apps    = { site = { path = "/" }, docs = { path = "/docs" } }
+  }
+
+  assert {
+    condition     = length(aws_cloudfront_distribution.this.origin) == 2
+    error_message = "Static-only platforms have no load balancer origin."
+  }
+}

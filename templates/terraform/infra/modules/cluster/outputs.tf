@@ -1,0 +1,39 @@
+output "cluster_name" {
+  description = "Name of the EKS cluster."
+  value       = aws_eks_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ARN of the EKS cluster."
+  value       = aws_eks_cluster.this.arn
+}
+
+output "cluster_endpoint" {
+  description = "Private endpoint of the Kubernetes API (reachable only from inside the VPC)."
+  value       = aws_eks_cluster.this.endpoint
+}
+
+output "node_security_group_id" {
+  description = "Security group of the nodes and pods; the database and load balancer admit only this group."
+  value       = aws_security_group.node.id
+}
+
+output "node_role_arn" {
+  description = "IAM role of the nodes."
+  value       = aws_iam_role.node.arn
+}
+
+output "load_balancer_controller_role_arn" {
+  description = "IAM role of the AWS Load Balancer Controller (Pod Identity, kube-system/aws-load-balancer-controller)."
+  value       = aws_iam_role.load_balancer_controller.arn
+}
+
+output "external_secrets_role_name" {
+  description = "Name of the External Secrets Operator's IAM role (Pod Identity, external-secrets/external-secrets)."
+  value       = aws_iam_role.external_secrets.name
+}
+
+output "external_secrets_role_arn" {
+  description = "ARN of the External Secrets Operator's IAM role."
+  value       = aws_iam_role.external_secrets.arn
+}

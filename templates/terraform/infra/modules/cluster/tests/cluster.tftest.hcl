@@ -1,0 +1,124 @@
+# Invariants of the cluster module, checked with a mocked AWS provider.
+
+mock_provider "aws" {
+  source = "../.mocks"
+}
+
+variables {
+  name               = "acme-prod"
+  kubernetes_version = "1.33"
+  vpc_id             = "vpc-0123456789abcdef0"
+  subnet_ids         = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
+  kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  log_retention_days = 90
+  instance_types     = ["m6i.large", "m6a.large"]
+  min_nodes          = 3
+  max_nodes          = 9
+  cluster_admins     = { deploy = "arn:aws:iam::111111111111:role/acme-prod-deploy" }
+}
+
+run "the_api_endpoint_is_private" {
+  command = apply
+
+  assert {
+    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access == false && aws_eks_cluster.this.vpc_config[0].endpoint_private_access == true
+    error_message = "The Kubernetes API must be reachable only from inside the VPC."
+  }
+  assert {
+    condition     = toset(aws_eks_cluster.this.vpc_config[0].subnet_ids) == toset(var.subnet_ids) && toset(aws_eks_node_group.this.subnet_ids) == toset(var.subnet_ids)
+    error_message = "Control plane interfaces and nodes must sit in the given private subnets."
+  }
+}
+
+run "secrets_are_encrypted_and_every_log_is_on" {
+  command = apply
+
+  assert {
+    condition     = aws_eks_cluster.this.encryption_config[0].provider[0].key_arn == var.kms_key_arn && toset(aws_eks_cluster.this.encryption_config[0].resources) == toset(["secrets"])
+    error_message = "Kubernetes secrets must be envelope-encrypted with the CMK."
+  }
+  assert {
+    condition     = toset(aws_eks_cluster.this.enabled_cluster_log_types) == toset(["api", "audit", "authenticator", "controllerManager", "scheduler"]) && aws_cloudwatch_log_group.cluster.kms_key_id == var.kms_key_arn
+    error_message = "Every control-plane log type goes to an encrypted log group."
+  }
+}
+
+run "access_entries_not_aws_auth" {
+  command = apply
+
+  assert {
+    condition     = aws_eks_cluster.this.access_config[0].authentication_mode == "API" && aws_eks_cluster.this.access_config[0].bootstrap_cluster_creator_admin_permissions == false
+    error_message = "Access is granted only through EKS access entries (authentication mode API), never the aws-auth ConfigMap or an implicit creator admin."
+  }
+  assert {
+    condition     = aws_eks_access_entry.admin["deploy"].principal_arn == var.cluster_admins.deploy && one(aws_eks_access_policy_association.admin["deploy"].access_scope).type == "cluster"
+    error_message = "The deploy role gets a cluster-scoped access entry."
+  }
+}
+
+run "nodes_require_imdsv2_with_hop_limit_one" {
+  command = apply
+
+  assert {
+    condition     = aws_launch_template.node.metadata_options[0].http_tokens == "required" && aws_launch_template.node.metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "Nodes must require IMDSv2 with a hop limit of 1, so pods cannot take the node's credentials."
+  }
+  assert {
+    condition     = aws_launch_template.node.block_device_mappings[0].ebs[0].encrypted == "true"
+    error_message = "Node volumes must be encrypted."
+  }
+  assert {
+    condition     = aws_eks_node_group.this.ami_type == "AL2023_x86_64_STANDARD" && aws_eks_node_group.this.scaling_config[0].min_size == 3 && aws_eks_node_group.this.scaling_config[0].max_size == 9
+    error_message = "The node group follows the instance architecture and size bounds."
+  }
+}
+
+run "node_security_group_admits_no_address_range" {
+  command = apply
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.node_from_node.referenced_security_group_id == aws_security_group.node.id && aws_vpc_security_group_ingress_rule.node_from_node.cidr_ipv4 == null
+    error_message = "Nodes admit only their own security group (the ALB and control plane add theirs)."
+  }
+}
+
+run "pod_identity_for_the_controllers" {
+  command = apply
+
+  assert {
+    condition     = contains(keys(aws_eks_addon.before_nodes), "eks-pod-identity-agent")
+    error_message = "The Pod Identity agent add-on must be installed."
+  }
+  assert {
+    condition     = aws_eks_pod_identity_association.load_balancer_controller.namespace == "kube-system" && aws_eks_pod_identity_association.load_balancer_controller.service_account == "aws-load-balancer-controller" && aws_eks_pod_identity_association.external_secrets.namespace == "external-secrets"
+    error_message = "The load balancer controller and External Secrets Operator get their roles through Pod Identity."
+  }
+}
+
+run "graviton_nodes_get_the_arm_ami" {
+  command = apply
+  variables {
+    instance_types = ["m7g.large"]
+  }
+
+  assert {
+    condition     = aws_eks_node_group.this.ami_type == "AL2023_ARM_64_STANDARD"
+    error_message = "Graviton instance types need the ARM AMI."
+  }
+}
+
+run "refuses_mixed_architectures" {
+  command = plan
+  variables {
+    instance_types = ["m6i.large", "m7g.large"]
+  }
+  expect_failures = [var.instance_types]
+}
+
+run "refuses_max_below_min" {
+  command = plan
+  variables {
+    max_nodes = 2
+  }
+  expect_failures = [aws_eks_node_group.this]
+}

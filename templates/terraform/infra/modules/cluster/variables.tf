@@ -1,0 +1,123 @@
+variable "name" {
+  description = "Name of the cluster and prefix of its resources: <project>-<environment>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.name))
+    error_message = "name must be a lowercase DNS label of 3-33 characters (<project>-<environment>)."
+  }
+}
+
+variable "kubernetes_version" {
+  description = "Kubernetes minor version of the control plane and nodes, for example 1.33."
+  type        = string
+
+  validation {
+    condition     = can(regex("^1\\.(2[5-9]|3[0-9])$", var.kubernetes_version))
+    error_message = "kubernetes_version must be a Kubernetes minor version such as 1.33."
+  }
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC the cluster runs in."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-", var.vpc_id))
+    error_message = "vpc_id must be a VPC ID (vpc-...)."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Private subnets (one per zone) for the control plane's network interfaces and the nodes. Never public subnets."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2 && alltrue([for s in var.subnet_ids : can(regex("^subnet-", s))])
+    error_message = "subnet_ids must list at least two subnet IDs (subnet-...)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key that encrypts Kubernetes secrets (envelope encryption) and the control-plane log group."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the control-plane log group, in days (a value CloudWatch Logs accepts)."
+  type        = number
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts, e.g. 90 or 365."
+  }
+}
+
+variable "instance_types" {
+  description = "EC2 instance types of the managed node group, all of one CPU architecture."
+  type        = list(string)
+
+  validation {
+    condition = length(var.instance_types) >= 1 && alltrue([for t in var.instance_types : can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", t))]) && length(distinct([
+      for t in var.instance_types : can(regex("^[a-z]+[0-9]+g", t))
+    ])) == 1
+    error_message = "instance_types must be EC2 instance types of one architecture (all Graviton or all x86)."
+  }
+}
+
+variable "capacity_type" {
+  description = "ON_DEMAND or SPOT nodes."
+  type        = string
+  default     = "ON_DEMAND"
+
+  validation {
+    condition     = contains(["ON_DEMAND", "SPOT"], var.capacity_type)
+    error_message = "capacity_type must be ON_DEMAND or SPOT."
+  }
+}
+
+variable "min_nodes" {
+  description = "Fewest nodes of the node group."
+  type        = number
+
+  validation {
+    condition     = var.min_nodes >= 1 && var.min_nodes <= 450 && floor(var.min_nodes) == var.min_nodes
+    error_message = "min_nodes must be a whole number from 1 to 450."
+  }
+}
+
+variable "max_nodes" {
+  description = "Most nodes of the node group; at least min_nodes."
+  type        = number
+
+  validation {
+    condition     = var.max_nodes >= 1 && var.max_nodes <= 450 && floor(var.max_nodes) == var.max_nodes
+    error_message = "max_nodes must be a whole number from 1 to 450."
+  }
+}
+
+variable "node_disk_gb" {
+  description = "Size of each node's encrypted gp3 root volume in GiB."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.node_disk_gb >= 20 && var.node_disk_gb <= 1000
+    error_message = "node_disk_gb must be between 20 and 1000."
+  }
+}
+
+variable "cluster_admins" {
+  description = "IAM role ARNs given cluster-admin through EKS access entries (not the aws-auth ConfigMap), by a static label, e.g. { deploy = \"arn:aws:iam::111111111111:role/x-dev-deploy\" }."
+  type        = map(string)
+
+  validation {
+    condition     = alltrue([for arn in values(var.cluster_admins) : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", arn))])
+    error_message = "cluster_admins values must be IAM role ARNs."
+  }
+}

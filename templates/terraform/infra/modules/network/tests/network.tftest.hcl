@@ -1,0 +1,124 @@
+# Invariants of the network module, checked with a mocked AWS provider.
+
+mock_provider "aws" {
+  source = "../.mocks"
+}
+
+variables {
+  name               = "acme-prod"
+  vpc_cidr           = "10.30.0.0/16"
+  availability_zones = ["ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c"]
+  nat_gateways       = "perAz"
+  kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  log_retention_days = 90
+}
+
+run "three_tiers_over_three_zones" {
+  command = apply
+
+  assert {
+    condition     = length(aws_subnet.public) == 3 && length(aws_subnet.private) == 3 && length(aws_subnet.isolated) == 3
+    error_message = "Each tier needs one subnet per zone."
+  }
+  assert {
+    condition     = alltrue([for s in aws_subnet.public : s.map_public_ip_on_launch == false])
+    error_message = "Nothing launched in a public subnet gets a public address by default."
+  }
+  assert {
+    condition     = length(distinct(concat([for s in aws_subnet.public : s.cidr_block], [for s in aws_subnet.private : s.cidr_block], [for s in aws_subnet.isolated : s.cidr_block]))) == 9
+    error_message = "Subnet ranges must not overlap."
+  }
+}
+
+run "isolated_subnets_have_no_internet_route" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for r in aws_route.private_nat : r.route_table_id != aws_route_table.isolated.id]) && aws_route.public_internet.route_table_id != aws_route_table.isolated.id
+    error_message = "No default route may point the isolated (database) subnets at the internet."
+  }
+  assert {
+    condition     = alltrue([for a in aws_route_table_association.isolated : a.route_table_id == aws_route_table.isolated.id])
+    error_message = "Every isolated subnet uses the route table without a default route."
+  }
+  assert {
+    condition     = alltrue([for r in aws_route.private_nat : r.nat_gateway_id != null && r.gateway_id == null])
+    error_message = "Private subnets reach the internet only through NAT."
+  }
+}
+
+run "production_has_a_nat_gateway_per_zone" {
+  command = apply
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 3 && length(distinct([for r in aws_route.private_nat : r.nat_gateway_id])) == 3
+    error_message = "perAz must give each zone its own NAT gateway."
+  }
+}
+
+run "development_shares_one_nat_gateway" {
+  command = apply
+  variables {
+    nat_gateways = "single"
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 1 && output.nat_gateway_count == 1
+    error_message = "single must create exactly one NAT gateway."
+  }
+}
+
+run "flow_logs_record_everything_encrypted" {
+  command = apply
+
+  assert {
+    condition     = aws_flow_log.this.traffic_type == "ALL" && aws_flow_log.this.log_destination == aws_cloudwatch_log_group.flow_logs.arn
+    error_message = "Flow logs must record all traffic to the flow log group."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.flow_logs.retention_in_days == 90
+    error_message = "The flow log group must be encrypted with the CMK and keep the spec's retention."
+  }
+}
+
+run "endpoints_keep_aws_traffic_inside_the_vpc" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(aws_vpc_endpoint.interface)) == toset(["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"]) && aws_vpc_endpoint.s3.vpc_endpoint_type == "Gateway"
+    error_message = "S3, ECR, STS, Secrets Manager, CloudWatch Logs, KMS and EKS Auth need VPC endpoints."
+  }
+  assert {
+    condition     = alltrue([for e in aws_vpc_endpoint.interface : e.private_dns_enabled])
+    error_message = "Interface endpoints need private DNS, or clients resolve the public endpoints."
+  }
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.endpoints_https.cidr_ipv4 == var.vpc_cidr && aws_vpc_security_group_ingress_rule.endpoints_https.from_port == 443
+    error_message = "The endpoints admit HTTPS from the VPC only, never 0.0.0.0/0."
+  }
+}
+
+run "the_default_security_group_allows_nothing" {
+  command = apply
+
+  assert {
+    condition     = length(aws_default_security_group.this.ingress) == 0 && length(aws_default_security_group.this.egress) == 0
+    error_message = "The default security group must have no rules."
+  }
+}
+
+run "refuses_a_tiny_vpc" {
+  command = plan
+  variables {
+    vpc_cidr = "10.30.0.0/24"
+  }
+  expect_failures = [var.vpc_cidr]
+}
+
+run "refuses_two_zones" {
+  command = plan
+  variables {
+    availability_zones = ["ap-southeast-2a", "ap-southeast-2b"]
+  }
+  expect_failures = [var.availability_zones]
+}

@@ -1,0 +1,118 @@
+variable "name" {
+  description = "Prefix of every resource name: <project>-<environment>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.name))
+    error_message = "name must be a lowercase DNS label of 3-33 characters (<project>-<environment>)."
+  }
+}
+
+variable "project" {
+  description = "Project name: the ECR repositories are <project>/<app>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.project))
+    error_message = "project must be a DNS label of 3-22 characters."
+  }
+}
+
+variable "secret_prefix" {
+  description = "Prefix of the app secrets in Secrets Manager: <project>/<environment>/."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*/[a-z][a-z0-9]*/$", var.secret_prefix))
+    error_message = "secret_prefix must look like <project>/<environment>/."
+  }
+}
+
+variable "cluster_name" {
+  description = "EKS cluster whose pods use the app roles through Pod Identity."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.cluster_name))
+    error_message = "cluster_name must be a lowercase DNS label."
+  }
+}
+
+variable "external_secrets_role_name" {
+  description = "IAM role of the External Secrets Operator; it may assume each app role, to read that app's secrets for that app's namespace."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.external_secrets_role_name))
+    error_message = "external_secrets_role_name must be an IAM role name."
+  }
+}
+
+variable "external_secrets_role_arn" {
+  description = "ARN of the External Secrets Operator's IAM role (trusted by every app role)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", var.external_secrets_role_arn))
+    error_message = "external_secrets_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "apps" {
+  description = "Container apps by name: whether the app reads the database master secret, and the Secrets Manager secrets it reads (names after secret_prefix)."
+  type = map(object({
+    database = bool
+    secrets  = list(string)
+  }))
+
+  validation {
+    condition = alltrue(flatten([for k, a in var.apps : concat(
+      [can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k))],
+      [for s in a.secrets : can(regex("^[A-Za-z0-9][A-Za-z0-9/_+=.@-]{0,255}$", s))],
+    )]))
+    error_message = "apps: names are DNS labels; secret names use letters, digits and /_+=.@- only."
+  }
+}
+
+variable "database_secret_arn" {
+  description = "ARN of the RDS-managed master secret; null without a database."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.database_secret_arn))
+    error_message = "database_secret_arn must be a Secrets Manager secret ARN or null."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key of the repositories and the secrets."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "secret_recovery_days" {
+  description = "Days a deleted secret can still be restored (7-30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.secret_recovery_days >= 7 && var.secret_recovery_days <= 30
+    error_message = "secret_recovery_days must be between 7 and 30."
+  }
+}
+
+variable "images_kept" {
+  description = "Tagged images kept per repository; older ones expire."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.images_kept >= 1 && var.images_kept <= 10000
+    error_message = "images_kept must be between 1 and 10000."
+  }
+}

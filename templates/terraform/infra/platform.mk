@@ -1,0 +1,105 @@
+# Terraform targets (ADR 0005). The root Makefile includes this file; run from the
+# repository root:
+#
+#   make infra-bootstrap ENV=dev FIRST=1   once per environment (docs/runbooks/new-environment.md)
+#   make plan ENV=dev                      plan the environment (saved to build/ for apply)
+#   make apply ENV=dev                     apply that plan
+#   make deploy ENV=dev                    controllers first (infra-addons), then the apps
+#
+# Terraform 1.11+ and the hashicorp/aws ~> 5.100 provider. One plugin cache for every
+# root, so init links the provider instead of downloading or copying it per root.
+INFRA := infra
+INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/envs/*)
+INFRA_MODULES := $(filter-out %/.mocks,$(wildcard $(INFRA)/modules/*))
+INFRA_BUILD = build/$(ENV)
+TERRAFORM ?= terraform
+HELM ?= helm
+AWS ?= aws
+export TF_PLUGIN_CACHE_DIR ?= $(HOME)/.terraform.d/plugin-cache
+export TF_IN_AUTOMATION ?= 1
+# Parallel jobs for lint and test across roots and modules.
+INFRA_JOBS ?= 4
+
+LINT_TARGETS += infra-lint
+TEST_TARGETS += infra-test
+PLAN_TARGETS += infra-plan
+APPLY_TARGETS += infra-apply
+DEPLOY_TARGETS += infra-addons
+
+.PHONY: infra-lint
+infra-lint: ## Terraform: fmt -check, then init (no backend) and validate every root and module
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+	$(TERRAFORM) fmt -check -recursive $(INFRA)
+	printf '%s\n' $(INFRA_ROOTS) $(INFRA_MODULES) | xargs -P $(INFRA_JOBS) -I{} sh -c \
+	  '$(TERRAFORM) -chdir={} init -backend=false -input=false >/dev/null && $(TERRAFORM) -chdir={} validate'
+
+.PHONY: infra-test
+infra-test: ## Terraform: the modules' tests (mock provider, no AWS access needed)
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+	printf '%s\n' $(INFRA_MODULES) | xargs -P $(INFRA_JOBS) -I{} sh -c \
+	  '$(TERRAFORM) -chdir={} init -backend=false -input=false >/dev/null && $(TERRAFORM) -chdir={} test'
+
+.PHONY: infra-init
+infra-init: require-env
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR" $(INFRA_BUILD)
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) init -input=false -reconfigure -backend-config=backend.tfbackend
+
+.PHONY: infra-plan
+infra-plan: require-env infra-init ## Terraform: plan ENV and save the plan to build/ENV/infra.tfplan
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) plan -input=false -out=$(CURDIR)/$(INFRA_BUILD)/infra.tfplan
+
+.PHONY: infra-apply
+infra-apply: require-env infra-init ## Terraform: apply the saved plan of ENV (make plan first)
+	test -f $(INFRA_BUILD)/infra.tfplan || { echo "no saved plan: run make plan ENV=$(ENV) first" >&2; exit 2; }
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) apply -input=false $(CURDIR)/$(INFRA_BUILD)/infra.tfplan
+	rm -f $(INFRA_BUILD)/infra.tfplan
+
+.PHONY: infra-drift
+infra-drift: require-env infra-init ## Terraform: exit 2 when ENV drifted from its configuration (read-only)
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) plan -input=false -lock=false -detailed-exitcode
+
+.PHONY: infra-outputs
+infra-outputs: require-env infra-init ## Terraform: write ENV's app_values (the charts' platform: values) to build/ENV/
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json app_values > $(INFRA_BUILD)/app_values.json
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json cluster > $(INFRA_BUILD)/cluster.json
+
+# The state bucket and deploy roles of one environment. FIRST=1 on the very first
+# run: state is local until the bucket exists, then moves into it.
+.PHONY: infra-bootstrap
+infra-bootstrap: require-env ## Terraform: state bucket, OIDC providers and deploy roles of ENV (FIRST=1 the first time)
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+ifeq ($(FIRST),1)
+	printf 'terraform {\n  backend "local" {}\n}\n' > $(INFRA)/bootstrap/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -reconfigure
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap apply -input=false -var environment=$(ENV)
+	rm -f $(INFRA)/bootstrap/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -migrate-state -force-copy \
+	  -backend-config=../envs/$(ENV)/backend.tfbackend -backend-config=key=bootstrap/terraform.tfstate
+	rm -f $(INFRA)/bootstrap/terraform.tfstate $(INFRA)/bootstrap/terraform.tfstate.backup
+else
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -reconfigure \
+	  -backend-config=../envs/$(ENV)/backend.tfbackend -backend-config=key=bootstrap/terraform.tfstate
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap apply -input=false -var environment=$(ENV)
+endif
+
+# The AWS Load Balancer Controller and the External Secrets Operator, at pinned chart
+# versions (infra/addons/versions.mk). Their IAM roles and Pod Identity associations
+# come from Terraform. The cluster API is private: run from inside the VPC (a runner
+# or CodeBuild project in the private subnets).
+include $(INFRA)/addons/versions.mk
+
+.PHONY: infra-addons
+infra-addons: require-env infra-outputs ## Install or upgrade the cluster controllers of ENV (helm, in the VPC)
+	$(AWS) eks update-kubeconfig --name "$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
+	  --region "$$(jq -r .region $(INFRA_BUILD)/cluster.json)" --kubeconfig $(INFRA_BUILD)/kubeconfig
+	$(HELM) upgrade --install aws-load-balancer-controller aws-load-balancer-controller \
+	  --repo $(ALB_CONTROLLER_REPO) --version $(ALB_CONTROLLER_CHART_VERSION) \
+	  --namespace kube-system --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
+	  -f $(INFRA)/addons/aws-load-balancer-controller.values.yaml \
+	  --set-string clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
+	  --set-string region="$$(jq -r .region $(INFRA_BUILD)/cluster.json)" \
+	  --set-string vpcId="$$(jq -r .vpcId $(INFRA_BUILD)/cluster.json)"
+	$(HELM) upgrade --install external-secrets external-secrets \
+	  --repo $(EXTERNAL_SECRETS_REPO) --version $(EXTERNAL_SECRETS_CHART_VERSION) \
+	  --namespace external-secrets --create-namespace --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
+	  -f $(INFRA)/addons/external-secrets.values.yaml

@@ -1,0 +1,202 @@
+"""Validators of the `terraform` and `terraform-env` areas: the rendered infra/ of every spec.
+
+Per spec: `terraform fmt -check`, offline `init` + `validate` of every root (the
+bootstrap and each environment), checkov with zero failed checks and a written reason
+for every skip, and the environment tfvars against the spec. The modules are static
+files, identical for every spec (checked here), so their `terraform test` suites run
+once, in tests/test_terraform_modules.py; the apply against moto is in
+tests/test_terraform_moto.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from support.terraform import Terraform, ToolchainMissing, roots_of
+from support.tools import CHECKOV_ARGS, CHECKOV_ENV, tool_venv_bin
+
+from . import RenderedRepo, require, validator
+
+TEMPLATE_MODULES = ROOT / "templates" / "terraform" / "infra" / "modules"
+SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(:?)(.*)")
+
+
+@functools.cache
+def toolchain() -> Terraform:
+    try:
+        return Terraform(Path(tempfile.mkdtemp(prefix="platformgen-tf-")))
+    except ToolchainMissing as exc:
+        pytest.fail(f"Terraform toolchain: {exc}", pytrace=False)
+
+
+def infra_copy(repo: RenderedRepo) -> Path:
+    """A private copy of the rendered infra/, so .terraform folders never touch the render."""
+    target = Path(tempfile.mkdtemp(prefix=f"platformgen-tf-{repo.name}-")) / "infra"
+    shutil.copytree(repo.root / "infra", target)
+    return target
+
+
+@validator("terraform")
+def terraform_fmt_is_clean(repo: RenderedRepo) -> None:
+    tf = toolchain()
+    result = tf.run(["fmt", "-check", "-recursive", "-diff", "-no-color"], repo.root / "infra")
+    assert result.ok, result.describe()
+
+
+@validator("terraform")
+def modules_are_static_and_identical_for_every_spec(repo: RenderedRepo) -> None:
+    rendered = repo.root / "infra" / "modules"
+    expected = {p.relative_to(TEMPLATE_MODULES) for p in TEMPLATE_MODULES.rglob("*") if p.is_file()}
+    actual = {p.relative_to(rendered) for p in rendered.rglob("*") if p.is_file()}
+    assert actual == expected, f"module files differ: {sorted(actual ^ expected)}"
+    for rel in expected:
+        assert (rendered / rel).read_bytes() == (TEMPLATE_MODULES / rel).read_bytes(), rel
+    assert not list(TEMPLATE_MODULES.rglob("*.jinja")), "modules must stay static files"
+
+
+@validator("terraform-env")
+def every_root_inits_offline_and_validates(repo: RenderedRepo) -> None:
+    tf = toolchain()
+    infra = infra_copy(repo)
+    try:
+        roots = roots_of(infra)
+        envs = {p.name for p in (infra / "envs").iterdir()}
+        assert envs == set(repo.spec["environments"]), envs
+        failures = [r.describe() for r in tf.each(roots, "init_and_validate") if not r.ok]
+        assert not failures, "\n\n".join(failures)
+    finally:
+        shutil.rmtree(infra.parent, ignore_errors=True)
+
+
+@validator("terraform")
+def checkov_finds_nothing_and_every_skip_says_why(repo: RenderedRepo) -> None:
+    checkov = tool_venv_bin("checkov")
+    infra = infra_copy(repo)
+    try:
+        for tf_file in infra.rglob("*.tf"):
+            for line in tf_file.read_text().splitlines():
+                match = SKIP_COMMENT.search(line)
+                if match:
+                    assert match[2] == ":" and len(match[3].strip()) >= 20, (
+                        f"{tf_file.relative_to(infra)}: checkov skip {match[1]} needs a written reason"
+                    )
+        proc = subprocess.run(
+            [
+                str(checkov),
+                "-d",
+                str(infra),
+                "--framework",
+                "terraform",
+                "-o",
+                "json",
+                # --quiet would drop the skipped checks, whose reasons are checked below.
+                *(a for a in CHECKOV_ARGS if a != "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            env={**CHECKOV_ENV, "PATH": "/usr/bin:/bin", "HOME": str(infra.parent)},
+            timeout=900,
+            check=False,
+        )
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"checkov gave no JSON (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        reports = report if isinstance(report, list) else [report]
+        failed = [
+            f"{c['check_id']} {c['resource']} ({c['file_path']})"
+            for r in reports
+            for c in r["results"]["failed_checks"]
+        ]
+        assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+        passed = sum(r["summary"]["passed"] for r in reports)
+        assert passed > 100, f"checkov passed only {passed} checks: did it scan the modules?"
+        for r in reports:
+            for skipped in r["results"]["skipped_checks"]:
+                reason = skipped["check_result"].get("suppress_comment") or ""
+                assert len(reason.strip()) >= 20, f"{skipped['check_id']} skipped without a reason"
+    finally:
+        shutil.rmtree(infra.parent, ignore_errors=True)
+
+
+@validator("terraform-env")
+def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
+    spec = repo.spec
+    for name, env in spec["environments"].items():
+        root = repo.root / "infra" / "envs" / name
+        data = json.loads((root / "platform.auto.tfvars.json").read_text())
+        assert data["environment"] == name and data["tier"] == env["tier"]
+        assert data["account_id"] == env["account"] and data["region"] == env["region"]
+        assert data["network"] == {"vpc_cidr": env["vpcCidr"], "nat_gateways": env["natGateways"]}
+        assert set(data["apps"]) == {a["name"] for a in spec["apps"]}
+        assert (data["database"] is None) == ("database" not in spec)
+        if data["database"]:
+            assert data["database"]["multi_az"] == env["database"]["multiAz"]
+            assert data["database"]["deletion_protection"] == env["database"]["deletionProtection"]
+        assert data["tags"]["owner"] == spec["project"]["owner"]
+        backend = (root / "backend.tfbackend").read_text()
+        assert f'"{spec["project"]["name"]}-{name}-tfstate-{env["account"]}"' in backend
+        assert "use_lockfile = true" in backend
+    bootstrap = json.loads(
+        (repo.root / "infra" / "bootstrap" / "environments.auto.tfvars.json").read_text()
+    )
+    assert list(bootstrap["environments"]) == sorted(spec["environments"])
+
+
+@validator("terraform")
+def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
+    svg = repo.root / "docs" / "architecture.svg"
+    root = ET.fromstring(svg.read_bytes())
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    text = " ".join(t.strip() for t in root.itertext() if t.strip())
+    for app in repo.spec["apps"]:
+        assert app["name"] in text, f"{app['name']} missing from the diagram"
+    for label in ("public subnets", "private subnets", "isolated subnets", "Internet"):
+        assert label in text, label
+    public = [
+        a
+        for a in repo.spec["apps"]
+        if a["public"] and (a["hosting"] == "container" or a["kind"] == "web")
+    ]
+    assert ("CloudFront" in text) == bool(public)
+    assert ("ALB" in text) == any(a["hosting"] == "container" for a in public)
+    assert ("MySQL" in text) == ("database" in repo.spec)
+    doc = (repo.root / "docs" / "architecture.md").read_text()
+    assert "architecture.svg" in doc
+
+
+@validator("terraform")
+def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
+    doc = (repo.root / "docs" / "costs.md").read_text()
+    assert re.search(r"[Pp]rices as of \d{4}-\d{2}-\d{2}", doc), "state the price date"
+    for name in repo.spec["environments"]:
+        assert f"## {name}" in doc, f"no estimate for {name}"
+    assert "USD" in doc
+
+
+@validator("terraform")
+def infra_make_targets_are_registered(repo: RenderedRepo) -> None:
+    make = require("make")
+    first = repo.spec["promotion"][0]
+    out = subprocess.run(
+        [make, "-n", "plan", "apply", "deploy", f"ENV={first}"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"-chdir=infra/envs/{first} plan" in out.stdout
+    assert f"-chdir=infra/envs/{first} apply" in out.stdout
+    helped = subprocess.run([make, "help"], cwd=repo.root, capture_output=True, text=True)
+    for target in ("infra-bootstrap", "infra-addons", "infra-lint", "infra-test"):
+        assert target in helped.stdout, target
