@@ -430,6 +430,31 @@ def routes_and_domains(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def bitbucket_identity(ctx: Context) -> Iterator[Diagnostic]:
+    pipelines = ctx.raw.get("pipelines", {})
+    providers = ctx.resolved["pipelines"]["providers"]
+    if "bitbucket" in providers and "bitbucket" not in pipelines:
+        yield ctx.finding(
+            "warning",
+            "semantic.bitbucket-identity",
+            ("pipelines", "providers"),
+            "Bitbucket Pipelines cannot deploy yet: its OIDC tokens are trusted only for a known "
+            "workspace and repository UUID",
+            "add pipelines.bitbucket.workspaceUuid and repositoryUuid (Repository settings > "
+            "OpenID Connect in Bitbucket)",
+        )
+    if "bitbucket" in pipelines and "bitbucket" not in providers:
+        yield ctx.finding(
+            "warning",
+            "semantic.bitbucket-unused",
+            ("pipelines", "bitbucket"),
+            "pipelines.bitbucket is set, but bitbucket is not a provider, so it is ignored",
+            "add bitbucket to pipelines.providers or remove the section",
+            key=True,
+        )
+
+
+@check
 def migration_and_observability(ctx: Context) -> Iterator[Diagnostic]:
     if "migration" in ctx.raw and "database" not in ctx.raw:
         yield ctx.finding(

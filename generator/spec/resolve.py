@@ -247,6 +247,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         "providers": sorted(providers, key=order.index),
         "branch": pipelines.get("branch", "main"),
     }
+    if "bitbucket" in pipelines:
+        out["pipelines"]["bitbucket"] = dict(pipelines["bitbucket"])
     if "migration" in spec:
         migration = spec["migration"]
         source = migration["source"]

@@ -24,7 +24,7 @@ LINT_TARGETS += infra-lint
 TEST_TARGETS += infra-test
 PLAN_TARGETS += infra-plan
 APPLY_TARGETS += infra-apply
-DEPLOY_TARGETS += infra-addons
+PLATFORM_DEPLOY_TARGETS += infra-addons
 
 .PHONY: infra-lint
 infra-lint: ## Terraform: fmt -check, then init (no backend) and validate every root and module

@@ -149,7 +149,7 @@ variable "force_destroy_logs" {
 }
 
 variable "health_check" {
-  description = "Target group health check and draining, tuned for fast, safe rollouts. The chart's preStop sleep (30 s) and terminationGracePeriodSeconds (60 s) are aligned with deregistration_delay; see docs/adr in infra/."
+  description = "Target group health check and draining, tuned for fast, safe rollouts. The chart's preStop sleep (20 s) and terminationGracePeriodSeconds (40 s) are aligned with deregistration_delay (30 s); see docs/adr in infra/."
   type = object({
     interval             = number
     timeout              = number
@@ -162,7 +162,7 @@ variable "health_check" {
     timeout              = 3
     healthy_threshold    = 2
     unhealthy_threshold  = 2
-    deregistration_delay = 45
+    deregistration_delay = 30
   }
 
   validation {

@@ -7,7 +7,7 @@ DEPLOY_TARGETS += helm-api-deploy
 # The image to deploy: the git SHA it was built from (ADR 0005). The Terraform root of
 # ENV provides the app_values output; override either on the command line.
 IMAGE_TAG ?= $(shell git rev-parse HEAD)
-TERRAFORM_ENV_DIR ?= infra/environments/$(ENV)
+TERRAFORM_ENV_DIR ?= infra/envs/$(ENV)
 
 .PHONY: helm-api-lint
 helm-api-lint: ## Lint the api chart, strict, with every environment's values

@@ -115,8 +115,8 @@ run "one_ip_target_group_per_app_with_fast_health_checks" {
   command = apply
 
   assert {
-    condition     = alltrue([for tg in aws_lb_target_group.app : tg.target_type == "ip" && tg.health_check[0].interval == 5 && tg.health_check[0].healthy_threshold == 2 && tg.deregistration_delay == "45"])
-    error_message = "Target groups are type ip with 5 s x 2 health checks and 45 s draining."
+    condition     = alltrue([for tg in aws_lb_target_group.app : tg.target_type == "ip" && tg.health_check[0].interval == 5 && tg.health_check[0].healthy_threshold == 2 && tg.deregistration_delay == "30"])
+    error_message = "Target groups are type ip with 5 s x 2 health checks and 30 s draining."
   }
   assert {
     condition     = aws_lb_target_group.app["api"].health_check[0].path == "/readyz" && aws_lb_target_group.app["portal"].health_check[0].path == "/ready"
