@@ -25,12 +25,14 @@ import pytest
 from support.moto import MotoServer, moto_server
 from support.terraform import Result, Terraform
 
-from generator.reference import render_reference
+from generator.engine.operations import new
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "getprospa"
 ENV = "dev"
 ACCOUNT = "111111111111"
+MOTO_SG_RACE = "revoking default IPv4 egress rule for Security Group"
+APP_SECRET_ENV, APP_SECRET = "ABN_LOOKUP_GUID", "api/abn-lookup"
 REGION = "ap-southeast-2"
 SERVICES = [
     "acm", "cloudfront", "cloudwatch", "ec2", "ecr", "eks", "elbv2", "iam", "kms", "logs",
@@ -152,7 +154,17 @@ class Aws:
 @pytest.mark.slow
 def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    render_reference(REFERENCE, repo)
+    # The reference's api holds no secret (its auth settings are public), so one is added
+    # here: the apply must create the app secret with the CMK and never write its value.
+    spec = (REFERENCE / "platform.yaml").read_text()
+    anchor = "    env:\n      LOG_LEVEL: info\n"
+    assert spec.count(anchor) == 1, "the reference's api env block moved; update this test"
+    spec = spec.replace(
+        anchor,
+        anchor + f"    secrets:\n      {APP_SECRET_ENV}: {{secret: {APP_SECRET}, key: guid}}\n",
+    )
+    (tmp_path / "platform.yaml").write_text(spec)
+    new(tmp_path / "platform.yaml", repo)
     infra = repo / "infra"
     for module, text in OVERRIDES.items():
         (infra / "modules" / module / "zz_moto_override.tf").write_text(text)
@@ -200,7 +212,16 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
         plan = ok(terraform.run(["plan", "-input=false", "-no-color", "-out=dev.tfplan"], dev))
         assert "Plan:" in plan.stdout
         try:
-            ok(terraform.run([*apply[:-2], "-parallelism=10", "dev.tfplan"], dev, timeout=1200))
+            applied = terraform.run(
+                [*apply[:-2], "-parallelism=10", "dev.tfplan"], dev, timeout=1200
+            )
+            if not applied.ok and MOTO_SG_RACE in applied.stderr:
+                # Seen under the full suite's load, never alone: moto (threaded server)
+                # answers InvalidPermission.NotFound when the provider revokes a new group's
+                # default egress rule. The group is then tainted, and a second apply
+                # replaces it and converges. Any other failure fails the test.
+                applied = terraform.run(apply, dev, timeout=1200)
+            ok(applied)
             outputs = json.loads(ok(terraform.run(["output", "-json"], dev)).stdout)
             check_environment(aws, outputs)
             check_bootstrap(aws)
@@ -316,9 +337,9 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         and repo["imageScanningConfiguration"]["scanOnPush"]
     )
     assert repo["encryptionConfiguration"]["encryptionType"] == "KMS"
-    app_secret = aws("secretsmanager").describe_secret(SecretId="getprospa/dev/api/auth")
+    app_secret = aws("secretsmanager").describe_secret(SecretId=f"getprospa/dev/{APP_SECRET}")
     assert app_secret["KmsKeyId"] in (key["Arn"], key["KeyId"])
-    versions = aws("secretsmanager").list_secret_version_ids(SecretId="getprospa/dev/api/auth")
+    versions = aws("secretsmanager").list_secret_version_ids(SecretId=f"getprospa/dev/{APP_SECRET}")
     assert not versions["Versions"], "Terraform must never write an app secret's value"
     iam = aws("iam")
     trust = iam.get_role(RoleName=f"{name}-api")["Role"]["AssumeRolePolicyDocument"]

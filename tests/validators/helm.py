@@ -538,7 +538,11 @@ def platform_mk_targets_lint_test_and_deploy(repo: RenderedRepo) -> None:
         assert f"-f {chart_dir}/values-{env}.yaml -f build/helm/{app}/platform-{env}.json" in dry
         assert "--rollback-on-failure --wait=watcher" in dry
         assert "--set-string image.tag=abc123" in dry
-        assert dry.index("namespace.yaml") < dry.index("helm upgrade")
+        app_upgrade = dry.index(f"helm upgrade --install {app} {chart_dir} ")
+        assert dry.index(f"-f {chart_dir}/namespace.yaml") < app_upgrade
+        # the cluster add-ons (load balancer controller, External Secrets) come before any app
+        for addon in ("aws-load-balancer-controller", "external-secrets"):
+            assert dry.index(f"helm upgrade --install {addon} ") < app_upgrade
 
 
 @validator("helm")
