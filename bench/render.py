@@ -26,6 +26,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from copier._jinja_ext import YieldExtension, get_yield_context
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,7 +82,7 @@ class Floor:
         self.templates = templates
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(templates.root)),
-            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension", YieldExtension],
             keep_trailing_newline=True,
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -106,16 +107,30 @@ class Floor:
                 if not path.is_file():
                     continue
                 rel = path.relative_to(area_root).as_posix()
-                rendered_rel = self.env.from_string(rel).render(context)
                 executable = bool(path.stat().st_mode & 0o100)
-                if rendered_rel.endswith(".jinja"):
-                    source = path.relative_to(self.templates.root).as_posix()
-                    content = self.env.get_template(source).render(context).encode()
-                    rendered_rel = rendered_rel.removesuffix(".jinja")
-                else:
-                    content = path.read_bytes()
-                out[(unit.dest / rendered_rel).as_posix()] = (content, executable)
+                for rendered_rel, file_context in self.paths(rel, context):
+                    if rendered_rel.endswith(".jinja"):
+                        source = path.relative_to(self.templates.root).as_posix()
+                        template = self.env.get_template(source)
+                        content = template.render(file_context).encode()
+                        rendered_rel = rendered_rel.removesuffix(".jinja")
+                    else:
+                        content = path.read_bytes()
+                    out[(unit.dest / rendered_rel).as_posix()] = (content, executable)
         return out
+
+    def paths(self, rel: str, context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The paths `rel` renders to: one, or one per item of a `{% yield %}` in its name."""
+        rendered = self.env.from_string(rel).render(context)
+        ctx = get_yield_context(self.env)
+        if not ctx.yield_name:
+            return [(rendered, context)]
+        name, items = ctx.yield_name, list(ctx.yield_iterable or ())
+        expanded = []
+        for item in items:
+            item_context = {**context, name: item}
+            expanded.append((self.env.from_string(rel).render(item_context), item_context))
+        return expanded
 
 
 def measure_spec(label: str, spec_path: Path, templates: TemplateSet) -> dict[str, Any]:
