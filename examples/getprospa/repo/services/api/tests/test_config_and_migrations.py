@@ -26,7 +26,7 @@ BASE = {
     "DATABASE_HOST": "db.internal",
     "DATABASE_NAME": "app",
     "DATABASE_USERNAME": "app",
-    "DATABASE_PASSWORD": "pw",
+    "DATABASE_PASSWORD": "Never-In-Repr-7c1e",
     "DATABASE_TLS_CA_FILE": __file__,
     "AUTH_ISSUER": "https://cognito-idp.ap-southeast-2.amazonaws.com/pool",
     "AUTH_AUDIENCE": "client-a,client-b",
@@ -38,7 +38,7 @@ def test_valid_production_settings() -> None:
     assert settings.auth.jwks_url == f"{BASE['AUTH_ISSUER']}/.well-known/jwks.json"
     assert settings.auth.audiences == ("client-a", "client-b")
     assert settings.database.pool_recycle < 28800
-    assert "pw" not in repr(settings.database)
+    assert BASE["DATABASE_PASSWORD"] not in repr(settings.database)
 
 
 def test_every_problem_is_reported_at_once() -> None:
