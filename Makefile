@@ -53,7 +53,8 @@ run: setup ## Render the getprospa reference into build/, validate it, show what
 test: system-deps setup tools ## Install everything the tests need, then run them all
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/ruff format --check generator tests bench
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone"
+	$(BIN)/pytest -m alone
 
 .PHONY: reference
 reference: setup ## Re-render examples/getprospa/repo after a template change

@@ -24,11 +24,6 @@ GIT_ENV = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the long, mostly idle tests first, so xdist overlaps them with the rest."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
-
-
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLATFORMGEN_TEMPLATE_URL", raising=False)

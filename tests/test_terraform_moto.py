@@ -150,7 +150,7 @@ class Aws:
         )
 
 
-@pytest.mark.long
+@pytest.mark.alone
 @pytest.mark.slow
 def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
@@ -216,7 +216,7 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
                 [*apply[:-2], "-parallelism=10", "dev.tfplan"], dev, timeout=1200
             )
             if not applied.ok and MOTO_SG_RACE in applied.stderr:
-                # Seen under the full suite's load, never alone: moto (threaded server)
+                # Seen under the full suite's load (make test now runs this test alone): moto
                 # answers InvalidPermission.NotFound when the provider revokes a new group's
                 # default egress rule. The group is then tainted, and a second apply
                 # replaces it and converges. Any other failure fails the test.
