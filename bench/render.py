@@ -133,25 +133,30 @@ class Floor:
         return expanded
 
 
-def measure_spec(label: str, spec_path: Path, templates: TemplateSet) -> dict[str, Any]:
+def spec_units(spec_path: Path, templates: TemplateSet) -> tuple[dict[str, Any], list[Unit]]:
+    """The resolved spec and its render units."""
     resolved = load_spec(spec_path).resolved
     assert resolved is not None, f"{spec_path} is invalid"
-    units = plan_units(resolved, load_areas(templates.root))
+    return resolved, plan_units(resolved, load_areas(templates.root))
+
+
+def engine_files(templates: TemplateSet, units: list[Unit]) -> dict[str, tuple[bytes, bool]]:
+    """Every file the engine renders for `units`, in the floor's shape: path -> (bytes, +x)."""
+    rendered = render_all(templates, units)
+    return {p: (f.content, f.executable) for files in rendered.values() for p, f in files.items()}
+
+
+def measure_spec(label: str, spec_path: Path, templates: TemplateSet) -> dict[str, Any]:
+    resolved, units = spec_units(spec_path, templates)
     floor = Floor(templates)
 
-    def engine_once() -> dict[str, tuple[bytes, bool]]:
-        rendered = render_all(templates, units)
-        return {
-            p: (f.content, f.executable) for files in rendered.values() for p, f in files.items()
-        }
-
-    ours = engine_once()  # warm
+    ours = engine_files(templates, units)  # warm
     theirs = floor.render(units)
     assert ours == theirs, f"{label}: the floor does not render the same files as the engine"
 
     def engine() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            write_files(engine_once(), Path(tmp))
+            write_files(engine_files(templates, units), Path(tmp))
 
     def plain() -> None:
         with tempfile.TemporaryDirectory() as tmp:

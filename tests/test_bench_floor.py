@@ -30,13 +30,8 @@ def test_floor_renders_the_same_files_as_the_engine() -> None:
     bench = load_bench()
     with ExitStack() as stack:
         templates = bench.bundled(stack)
-        resolved = bench.load_spec(bench.REFERENCE).resolved
-        units = bench.plan_units(resolved, bench.load_areas(templates.root))
-        engine = {
-            path: (f.content, f.executable)
-            for files in bench.render_all(templates, units).values()
-            for path, f in files.items()
-        }
+        _, units = bench.spec_units(bench.REFERENCE, templates)
+        engine = bench.engine_files(templates, units)
         floor = bench.Floor(templates).render(units)
     assert sorted(floor) == sorted(engine)
     different = [path for path in engine if floor[path] != engine[path]]
