@@ -49,12 +49,20 @@ run: setup ## Render the getprospa reference into build/, validate it, show what
 	$(BIN)/platformgen check $(BUILD)
 	$(BIN)/python -m generator.summary $(BUILD)
 
+# Each phase of `make test` is timed into build/test-times; the table prints at the end,
+# also when a phase fails (make test then exits with that phase's status).
+TEST_TIMES := build/test-times
+PHASE := scripts/test-phases.sh run $(TEST_TIMES)
+
 .PHONY: test
-test: system-deps setup tools ## Install everything the tests need, then run them all
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/ruff format --check generator tests bench
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone"
-	$(BIN)/pytest -m alone
+test: ## Install everything the tests need, then run them all; prints the time of each phase
+	@mkdir -p build && : > $(TEST_TIMES)
+	@trap 'scripts/test-phases.sh report $(TEST_TIMES)' EXIT; \
+	$(PHASE) setup/system-deps $(MAKE) --no-print-directory system-deps setup && \
+	$(PHASE) tools $(MAKE) --no-print-directory tools && \
+	$(PHASE) lint $(MAKE) --no-print-directory lint && \
+	$(PHASE) "parallel pytest" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" && \
+	$(PHASE) "alone pytest" $(BIN)/pytest -m alone
 
 .PHONY: reference
 reference: setup ## Re-render examples/getprospa/repo after a template change

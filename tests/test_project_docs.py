@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from conftest import ROOT
 
@@ -35,3 +37,27 @@ def test_readme_first_screen_gives_the_two_commands() -> None:
 
 def test_ci_runs_make_test() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_cited_test_files_and_functions_exist() -> None:
+    """Code and docs that cite a test (`tests/test_x.py`, or `test_fn` in tests/test_x.py) name
+    one that exists, so the proof they point at can be found."""
+    cite = re.compile(r"(?:`(test_[a-z0-9_]+)` in )?(tests/[a-z0-9_/]+\.py)")
+    sources = [
+        *ROOT.joinpath("generator").rglob("*.py"),
+        *ROOT.joinpath("docs").rglob("*.md"),
+        *ROOT.joinpath("templates").rglob("*.md"),
+        ROOT / "README.md",
+        ROOT / "Makefile",
+    ]
+    problems = []
+    for source in sources:
+        for function, cited in cite.findall(source.read_text()):
+            target = ROOT / cited
+            if not target.is_file():
+                problems.append(f"{source.relative_to(ROOT)} cites {cited}, which does not exist")
+            elif function and f"def {function}(" not in target.read_text():
+                problems.append(
+                    f"{source.relative_to(ROOT)} cites {function} in {cited}: not there"
+                )
+    assert not problems, "\n".join(problems)

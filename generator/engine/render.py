@@ -9,8 +9,8 @@ Two things make a many-unit render fast without changing a byte of output:
 - no per-file `git config` probe: copier runs it to sync executable bits into a
   destination's git index, and a staging folder has no index.
 
-`tests/test_engine_equivalence.py` proves the output is byte-identical to plain
-`copier copy`.
+`test_engine_output_equals_plain_copier_copy` in tests/test_engine_render.py proves the
+output is byte-identical to plain `copier copy`.
 """
 
 from __future__ import annotations

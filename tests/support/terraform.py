@@ -10,12 +10,15 @@ it. Used by the tests and by bench/terraform.py.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +47,7 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -111,7 +115,9 @@ class Terraform:
             "TF_PLUGIN_CACHE_DIR": str(self.cache),
             "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1",
+            "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
         }
+        self.platform = _platform(self.binary)
 
     def run(
         self,
@@ -121,6 +127,7 @@ class Terraform:
         env: dict[str, str] | None = None,
         timeout: float = 900,
     ) -> Result:
+        started = time.monotonic()
         proc = subprocess.run(
             [str(self.binary), *args],
             cwd=cwd,
@@ -130,20 +137,80 @@ class Terraform:
             timeout=timeout,
             check=False,
         )
-        return Result(tuple(args), cwd, proc.returncode, proc.stdout, proc.stderr)
+        return Result(
+            tuple(args), cwd, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
+        )
 
     def init(self, root: Path, *extra: str, backend: bool = False) -> Result:
+        """`terraform init`, never writing to the shared cache while another process does.
+
+        Terraform rewrites a cache entry on every init of a root whose lock file does not
+        record the provider's checksum (every fresh copy of a module), and two rewrites at
+        once break each other ("failed to compute a checksum ... no such file or
+        directory"). So the first init fills the cache alone, under the lock, and marks it
+        complete; whether it is complete is decided under that same lock, from the
+        platform folder's content. Later inits link the cached provider without writing
+        (TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: these roots are throwaway copies
+        whose lock files nobody commits), so they run in parallel.
+        """
         args = ["init", "-input=false", "-no-color", *([] if backend else ["-backend=false"])]
-        cached = (self.cache / PROVIDER / PROVIDER_VERSION).is_dir()
-        if cached:
+        if "TF_PLUGIN_CACHE_DIR" not in self.env:  # no shared cache (bench/terraform.py's cold run)
             return self.run([*args, *extra], root)
-        # The plugin cache is not safe for concurrent first writes: fill it under a lock.
+        with self._cache_lock():
+            if not self._cache_complete():
+                # A fill killed midway leaves a partial folder: start it afresh.
+                _remove(self._cache_platform)
+                self._marker.unlink(missing_ok=True)
+                result = self.run([*args, *extra], root)
+                if result.ok and self._cache_matches_mirror():
+                    _write_atomically(
+                        self._marker, json.dumps(self._manifest(self._mirror_platform))
+                    )
+                return result
+        return self.run([*args, *extra], root)
+
+    @property
+    def _cache_platform(self) -> Path:
+        return self.cache / PROVIDER / PROVIDER_VERSION / self.platform
+
+    @property
+    def _mirror_platform(self) -> Path:
+        return self.mirror / PROVIDER / PROVIDER_VERSION / self.platform
+
+    @property
+    def _marker(self) -> Path:
+        return (
+            self.cache
+            / f".complete-{PROVIDER.replace('/', '_')}-{PROVIDER_VERSION}-{self.platform}"
+        )
+
+    @contextmanager
+    def _cache_lock(self) -> Iterator[None]:
         with self._lock.open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return self.run([*args, *extra], root)
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _manifest(folder: Path) -> dict[str, int]:
+        """File name -> size of a provider platform folder (a cache entry may be a symlink)."""
+        if not folder.is_dir():
+            return {}
+        return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+
+    def _cache_matches_mirror(self) -> bool:
+        mirrored = self._manifest(self._mirror_platform)
+        return bool(mirrored) and self._manifest(self._cache_platform) == mirrored
+
+    def _cache_complete(self) -> bool:
+        """Marked complete by a successful fill, and the folder still holds what it marked."""
+        try:
+            marked = json.loads(self._marker.read_text())
+        except (OSError, ValueError):
+            return False
+        return bool(marked) and self._manifest(self._cache_platform) == marked
 
     def init_and_validate(self, root: Path) -> Result:
         """Offline init (no backend) and validate; a module needing provider aliases gets them."""
@@ -172,6 +239,32 @@ class Terraform:
         if not result.ok:
             return result
         return self.run(["test", "-no-color"], module)
+
+
+def _platform(binary: Path) -> str:
+    """The os_arch folder name Terraform installs providers under, e.g. linux_amd64."""
+    out = subprocess.run(
+        [str(binary), "version", "-json"], capture_output=True, text=True, check=False
+    ).stdout
+    try:
+        return str(json.loads(out)["platform"])
+    except (ValueError, KeyError) as exc:
+        raise ToolchainMissing(
+            f"{binary} version -json did not name its platform: {out[:200]}"
+        ) from exc
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def _configuration_aliases(root: Path) -> str:

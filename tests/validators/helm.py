@@ -33,7 +33,7 @@ from support.helm import (
 )
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, ROOT, tool_venv_bin
 
-from . import RenderedRepo, require, validator
+from . import RenderedRepo, nonempty, require, validator
 
 TEMPLATE = ROOT / "templates" / "helm"
 # checkov checks a chart may skip, each only with a written reason in the chart itself
@@ -169,9 +169,13 @@ def checkov_kubernetes_checks_pass(repo: RenderedRepo) -> None:
         assert len(check["check_result"].get("suppress_comment") or "") > 20, check["check_id"]
 
 
-@validator("helm")
+def _production(spec: dict[str, Any]) -> list[str]:
+    return [n for n, e in spec["environments"].items() if e["tier"] == "production"]
+
+
+@validator("helm", when=lambda spec: bool(_production(spec)))
 def production_runs_three_replicas_with_a_pdb_and_spread(repo: RenderedRepo) -> None:
-    production = [n for n, e in repo.spec["environments"].items() if e["tier"] == "production"]
+    production = nonempty(_production(repo.spec), "production environment")
     for chart in charts(repo):
         for env in production:
             rendered, name = chart.renders[env], chart.app["name"]

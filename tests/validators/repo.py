@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import yaml
@@ -9,7 +10,7 @@ from conftest import ROOT, run_cli
 
 from generator.engine.templates import DEFAULT_TEMPLATE_URL, current_ref
 
-from . import RenderedRepo, require, validator
+from . import RenderedRepo, nonempty, require, validator
 
 
 @validator("repo")
@@ -67,3 +68,35 @@ def makefile_targets_run(repo: RenderedRepo) -> None:
 def check_finds_no_drift(repo: RenderedRepo) -> None:
     proc = run_cli("check", repo.root)
     assert proc.returncode == 0, proc.stderr
+
+
+ADR_CITE = re.compile(r"\bADR (\d{4})\b")
+MD_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@validator("repo")
+def every_citation_resolves_inside_the_repo(repo: RenderedRepo) -> None:
+    """A reader of the generated repo can follow every reference it makes: each `ADR NNNN`
+    is one of its own ADRs, each `docs/contracts.md` exists, and each relative Markdown
+    link points at a file of the repo (platformgen's own docs are not in it)."""
+    adrs = {p.name[:4] for p in repo.root.rglob("docs/adr/[0-9][0-9][0-9][0-9]-*.md")}
+    files = [p for p in repo.root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    problems = []
+    for path in files:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        rel = path.relative_to(repo.root)
+        for number in ADR_CITE.findall(text):
+            if number not in adrs:
+                problems.append(f"{rel}: cites ADR {number}, which this repo does not carry")
+        if "docs/contracts.md" in text and not (repo.root / "docs" / "contracts.md").is_file():
+            problems.append(f"{rel}: cites docs/contracts.md, which was not rendered")
+        if path.suffix == ".md":
+            for target in MD_LINK.findall(text):
+                if "://" in target or target.startswith("mailto:"):
+                    continue
+                if not (path.parent / target).exists():
+                    problems.append(f"{rel}: links to {target}, which does not exist")
+    assert nonempty(files, "files") and not problems, "\n".join(problems)

@@ -1,4 +1,4 @@
-# Terraform targets (ADR 0005). The root Makefile includes this file; run from the
+# Terraform targets (docs/contracts.md, "Make targets"). The root Makefile includes this file; run from the
 # repository root:
 #
 #   make infra-bootstrap ENV=dev FIRST=1   once per environment (docs/runbooks/new-environment.md)
@@ -26,18 +26,39 @@ PLAN_TARGETS += infra-plan
 APPLY_TARGETS += infra-apply
 PLATFORM_DEPLOY_TARGETS += infra-addons
 
-.PHONY: infra-lint
-infra-lint: ## Terraform: fmt -check, then init (no backend) and validate every root and module
+# Every root and module shares one plugin cache, and Terraform rewrites a cache entry on
+# each init of a folder whose .terraform.lock.hcl does not record the provider's
+# checksum: parallel first inits broke each other ("failed to compute a checksum ...
+# no such file or directory"). So one init runs alone first and fills the cache; the
+# other folders without a lock file get its lock file, so their inits only link the
+# cached provider, and then run in parallel. Every init also holds a lock on the cache
+# (flock, where installed), so two make runs at once wait for each other.
+INFRA_FIRST := $(firstword $(INFRA_ROOTS))
+INFRA_LOCK := $(if $(shell command -v flock 2>/dev/null),flock "$$TF_PLUGIN_CACHE_DIR/.platformgen-init.lock",)
+infra_init = $(INFRA_LOCK) $(TERRAFORM) -chdir=$(1) init -backend=false -input=false >/dev/null
+
+.PHONY: infra-warm-cache
+infra-warm-cache:
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+	$(call infra_init,$(INFRA_FIRST))
+	for dir in $(filter-out $(INFRA_FIRST),$(INFRA_ROOTS) $(INFRA_MODULES)); do \
+	  test -f "$$dir/.terraform.lock.hcl" || cp $(INFRA_FIRST)/.terraform.lock.hcl "$$dir/"; \
+	done
+
+# A module that takes aliased providers (configuration_aliases) cannot be validated on its
+# own: the roots that call it validate it, and infra-test runs its own tests.
+INFRA_ALIASED := $(patsubst %/,%,$(sort $(dir $(shell grep -l configuration_aliases $(addsuffix /*.tf,$(INFRA_MODULES)) 2>/dev/null))))
+
+.PHONY: infra-lint
+infra-lint: infra-warm-cache ## Terraform: fmt -check, then init (no backend) and validate every root and module
 	$(TERRAFORM) fmt -check -recursive $(INFRA)
-	printf '%s\n' $(INFRA_ROOTS) $(INFRA_MODULES) | xargs -P $(INFRA_JOBS) -I{} sh -c \
-	  '$(TERRAFORM) -chdir={} init -backend=false -input=false >/dev/null && $(TERRAFORM) -chdir={} validate'
+	printf '%s\n' $(INFRA_ROOTS) $(filter-out $(INFRA_ALIASED),$(INFRA_MODULES)) | xargs -P $(INFRA_JOBS) -I{} sh -c \
+	  '$(call infra_init,{}) && $(TERRAFORM) -chdir={} validate'
 
 .PHONY: infra-test
-infra-test: ## Terraform: the modules' tests (mock provider, no AWS access needed)
-	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+infra-test: infra-warm-cache ## Terraform: the modules' tests (mock provider, no AWS access needed)
 	printf '%s\n' $(INFRA_MODULES) | xargs -P $(INFRA_JOBS) -I{} sh -c \
-	  '$(TERRAFORM) -chdir={} init -backend=false -input=false >/dev/null && $(TERRAFORM) -chdir={} test'
+	  '$(call infra_init,{}) && $(TERRAFORM) -chdir={} test'
 
 .PHONY: infra-init
 infra-init: require-env

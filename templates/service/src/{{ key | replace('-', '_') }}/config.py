@@ -3,7 +3,7 @@
 Every problem is collected and reported together, each naming the variable and
 the fix, so a misconfigured pod fails its first start with one clear message.
 The variables are the contract with the Helm chart (docs: README.md, and
-platformgen's ADR 0005).
+docs/contracts.md at the repository root).
 """
 
 from __future__ import annotations

@@ -72,10 +72,9 @@ module "state" {
   source                 = "../modules/bucket"
   name                   = local.bucket
   kms_key_arn            = aws_kms_key.state.arn
-  access_log_bucket      = "${local.name}-tfstate-logs-${local.account_id}"
+  access_log_bucket      = module.state_access_logs.log_target
   noncurrent_expire_days = 365
   force_destroy          = var.force_destroy_state
-  depends_on             = [module.state_access_logs]
 }
 
 # --- OIDC identity providers ---------------------------------------------------------

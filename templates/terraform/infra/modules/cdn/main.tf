@@ -67,9 +67,8 @@ module "static" {
   source            = "../bucket"
   name              = local.static_bucket[each.key]
   kms_key_arn       = var.kms_key_arn
-  access_log_bucket = local.logs_bucket
+  access_log_bucket = module.logs.log_target
   force_destroy     = var.force_destroy_buckets
-  depends_on        = [module.logs]
   policy_statements = [{
     Sid       = "CloudFrontOriginAccessControlReads"
     Effect    = "Allow"
@@ -272,7 +271,7 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   logging_config {
-    bucket          = module.logs.domain_name
+    bucket          = module.logs.log_target_domain_name
     prefix          = "cloudfront/"
     include_cookies = false
   }

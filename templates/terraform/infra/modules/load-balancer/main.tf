@@ -164,12 +164,10 @@ resource "aws_lb" "this" {
   idle_timeout               = 60
 
   access_logs {
-    bucket  = module.logs.id
+    bucket  = module.logs.log_target
     prefix  = "alb"
     enabled = true
   }
-
-  depends_on = [module.logs]
 }
 
 resource "aws_lb_listener" "http" {

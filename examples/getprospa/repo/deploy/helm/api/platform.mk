@@ -4,7 +4,7 @@ LINT_TARGETS += helm-api-lint
 TEST_TARGETS += helm-api-test
 DEPLOY_TARGETS += helm-api-deploy
 
-# The image to deploy: the git SHA it was built from (ADR 0005). The Terraform root of
+# The image to deploy: the git SHA it was built from (docs/contracts.md). The Terraform root of
 # ENV provides the app_values output; override either on the command line.
 IMAGE_TAG ?= $(shell git rev-parse HEAD)
 TERRAFORM_ENV_DIR ?= infra/envs/$(ENV)

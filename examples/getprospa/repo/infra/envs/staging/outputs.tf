@@ -1,7 +1,7 @@
 # `make deploy ENV=<env>` writes app_values to a values file for each app's chart
-# (its `platform:` key, ADR 0005). Keys and shapes are a contract with the chart.
+# (its `platform:` key, docs/contracts.md). Keys and shapes are a contract with the chart.
 output "app_values" {
-  description = "Per container app: what its Helm chart needs under `platform:` (ADR 0005)."
+  description = "Per container app: what its Helm chart needs under `platform:` (docs/contracts.md)."
   value = {
     for k, a in local.container_apps : k => {
       imageRepository   = module.workloads.repository_urls[k]

@@ -54,7 +54,7 @@ variable "acl_log_delivery" {
 }
 
 variable "access_log_bucket" {
-  description = "Bucket that receives this bucket's server access logs; null for a log bucket itself. Pass a name known at plan time (not another resource's attribute) and order with depends_on."
+  description = "Bucket that receives this bucket's server access logs; null for a log bucket itself. Pass the log bucket module's log_target output: known at plan time, and ordered after what log delivery needs."
   type        = string
   default     = null
 }

@@ -3,7 +3,7 @@ Helpers shared by every template. Values are data: no template ever passes a
 value through `tpl`, so a value that looks like a template stays text.
 */}}
 
-{{/* The release name is the app name (ADR 0005); resources are named after it. */}}
+{{/* The release name is the app name (docs/contracts.md); resources are named after it. */}}
 {{- define "app.fullname" -}}
 {{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
@@ -95,7 +95,7 @@ true
 
 {{/*
 The plain settings as a JSON object (the ConfigMap, and the migration Job's env).
-Contract variables (ADR 0005) win over the spec's env; the spec's env wins over
+Contract variables (docs/contracts.md) win over the spec's env; the spec's env wins over
 the defaults (CORS_ALLOWED_ORIGINS).
 */}}
 {{- define "app.config" -}}

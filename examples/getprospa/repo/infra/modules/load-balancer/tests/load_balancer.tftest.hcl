@@ -64,7 +64,7 @@ run "alb_hardening" {
     error_message = "The public ALB drops invalid headers and has deletion protection in production."
   }
   assert {
-    condition     = aws_lb.this.access_logs[0].enabled && aws_lb.this.access_logs[0].bucket == module.logs.id
+    condition     = aws_lb.this.access_logs[0].enabled && aws_lb.this.access_logs[0].bucket == module.logs.log_target
     error_message = "Access logs must be on."
   }
   assert {

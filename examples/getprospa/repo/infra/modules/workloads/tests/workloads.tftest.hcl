@@ -37,7 +37,7 @@ run "one_role_per_app_named_by_the_contract" {
 
   assert {
     condition     = aws_iam_role.app["api"].name == "acme-prod-api" && aws_iam_role.app["worker"].name == "acme-prod-worker"
-    error_message = "App roles are named <project>-<environment>-<app> (ADR 0005)."
+    error_message = "App roles are named <project>-<environment>-<app> (docs/contracts.md)."
   }
   assert {
     condition     = aws_eks_pod_identity_association.app["api"].namespace == "api" && aws_eks_pod_identity_association.app["api"].service_account == "api"

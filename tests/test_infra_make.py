@@ -1,0 +1,61 @@
+"""The generated repository's own Terraform targets, run for real: `make infra-lint` and
+`make infra-test` of a rendered reference, offline (the provider mirror, as
+tests/support/terraform.py configures it), on an empty plugin cache.
+
+They run several `terraform init` at once on one TF_PLUGIN_CACHE_DIR, which raced
+(`failed to compute a checksum ... no such file or directory`). Here both targets run at
+the same time (`make -j2`), with more parallel jobs than cores, from a clean tree and an empty cache,
+as on a fresh clone. On the old targets this failed with `failed to create directory`
+(and `make infra-lint` could not validate a module with aliased providers on its own).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE_SPEC
+from support.terraform import Terraform
+
+from generator.engine.operations import new
+
+
+def _clean(infra: Path) -> None:
+    for path in [*infra.rglob(".terraform"), *infra.rglob(".terraform.lock.hcl")]:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+@pytest.mark.slow
+def test_infra_lint_and_test_run_together_on_an_empty_cache(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    new(REFERENCE_SPEC, repo)
+    env = {
+        # The harness's offline CLI config, but none of its cache settings: the repo's
+        # own targets must be safe without them.
+        k: v
+        for k, v in terraform.env.items()
+        if k not in ("TF_PLUGIN_CACHE_DIR", "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
+    }
+    for attempt in range(1):  # one run: ~3 min of the suite's 2 cores
+        cache = tmp_path / f"cache{attempt}"
+        _clean(repo / "infra")
+        proc = subprocess.run(
+            ["make", "-j2", "infra-lint", "infra-test", "INFRA_JOBS=6"],
+            cwd=repo,
+            env={**env, "TF_PLUGIN_CACHE_DIR": str(cache)},
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        assert proc.returncode == 0, (
+            f"attempt {attempt + 1}:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
+        assert "Success!" in proc.stdout and " passed, 0 failed" in proc.stdout
+        assert (cache / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
