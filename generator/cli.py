@@ -43,7 +43,8 @@ _EXAMPLES = {
   platformgen diff --update          # what `update` would change""",
     "update": """examples:
   platformgen update                              # to the templates this platformgen carries
-  platformgen update --templates ~/src/platformgen --template-ref v0.2.0""",
+  platformgen update --templates ~/src/platformgen --template-ref v0.2.0
+  platformgen update --src-path https://github.com/acme/platformgen.git   # record another source""",
     "check": """examples:
   platformgen check                  # in CI: fails when generated files drifted
   platformgen check --format json""",
@@ -57,8 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         "from one YAML spec, and keep it up to date.",
         epilog="Run `platformgen COMMAND --help` for a command's options and examples.",
     )
-    parser.add_argument("--version", action="version", version=f"platformgen {__version__}")
-    parser.add_argument("--no-color", action="store_true", help="plain output even on a terminal")
+    parser.add_argument(
+        "--version", action="version", version=f"platformgen {__version__}"
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", help="plain output even on a terminal"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -70,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    p = command("validate", "Check a spec against the schema, semantic rules and policy.")
+    p = command(
+        "validate", "Check a spec against the schema, semantic rules and policy."
+    )
     p.add_argument("spec", type=Path, help="path of the platform spec (platform.yaml)")
     p.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -81,26 +88,49 @@ def _parser() -> argparse.ArgumentParser:
     p = command("new", "Render a new repository, git-initialised with a first commit.")
     p.add_argument("spec", type=Path, help="path of the platform spec")
     p.add_argument(
-        "-o", "--output", type=Path, required=True, help="new folder (must not exist or be empty)"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="new folder (must not exist or be empty)",
     )
     _template_options(p)
+    _src_path_option(p)
 
     for name, text in (
         (
             "render",
             "Re-render an existing repository after its platform.yaml changed (3-way merge).",
         ),
-        ("diff", "Show what render (or update) would change, without writing anything."),
+        (
+            "diff",
+            "Show what render (or update) would change, without writing anything.",
+        ),
         ("update", "Move a repository to a newer template version with a 3-way merge."),
     ):
         p = command(name, text)
         p.add_argument(
-            "repo", type=Path, nargs="?", default=Path(), help="generated repository (default: .)"
+            "repo",
+            type=Path,
+            nargs="?",
+            default=Path(),
+            help="generated repository (default: .)",
         )
-        p.add_argument("--spec", type=Path, help="spec to use (default: REPO/platform.yaml)")
+        p.add_argument(
+            "--spec", type=Path, help="spec to use (default: REPO/platform.yaml)"
+        )
         if name == "diff":
-            p.add_argument("--update", action="store_true", help="show what `update` would change")
+            p.add_argument(
+                "--update", action="store_true", help="show what `update` would change"
+            )
         _template_options(p)
+        _src_path_option(p)
+        if name != "render":
+            p.add_argument(
+                "--allow-downgrade",
+                action="store_true",
+                help="allow moving units to an older template version than they record",
+            )
         if name != "diff":
             p.add_argument(
                 "--allow-dirty",
@@ -109,12 +139,19 @@ def _parser() -> argparse.ArgumentParser:
             )
 
     p = command(
-        "check", "Fail when the repository differs from what its spec and templates render."
+        "check",
+        "Fail when the repository differs from what its spec and templates render.",
     )
     p.add_argument(
-        "repo", type=Path, nargs="?", default=Path(), help="generated repository (default: .)"
+        "repo",
+        type=Path,
+        nargs="?",
+        default=Path(),
+        help="generated repository (default: .)",
     )
-    p.add_argument("--spec", type=Path, help="spec to use (default: REPO/platform.yaml)")
+    p.add_argument(
+        "--spec", type=Path, help="spec to use (default: REPO/platform.yaml)"
+    )
     _template_options(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     return parser
@@ -132,6 +169,15 @@ def _template_options(p: argparse.ArgumentParser) -> None:
         dest="ref",
         metavar="REF",
         help="template version tag in --templates (default: the newest version tag)",
+    )
+
+
+def _src_path_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--src-path",
+        metavar="URL",
+        help="the stable template source answers files record for plain `copier update` "
+        "(default: keep what they record; for new: PLATFORMGEN_TEMPLATE_URL or the public URL)",
     )
 
 
@@ -169,13 +215,18 @@ def _cmd_show(args: argparse.Namespace, console: Console) -> int:
     else:
         print("# Resolved by platformgen show: every default filled in.")
         print(
-            yaml.safe_dump(result.resolved, sort_keys=False, allow_unicode=True, width=100), end=""
+            yaml.safe_dump(
+                result.resolved, sort_keys=False, allow_unicode=True, width=100
+            ),
+            end="",
         )
     return EXIT_OK
 
 
 def _summary(console: Console, result: SyncResult) -> None:
-    rows = [[u.id, u.dest, u.status, str(u.files) if u.files else ""] for u in result.units]
+    rows = [
+        [u.id, u.dest, u.status, str(u.files) if u.files else ""] for u in result.units
+    ]
     console.table(["unit", "destination", "status", "files"], rows)
     plan = result.plan
     for note in plan.notes:
@@ -190,7 +241,12 @@ def _summary(console: Console, result: SyncResult) -> None:
 
 def _cmd_new(args: argparse.Namespace, console: Console) -> int:
     result = new(
-        args.spec, args.output, templates=args.templates, ref=args.ref, progress=console.progress
+        args.spec,
+        args.output,
+        templates=args.templates,
+        ref=args.ref,
+        src_path=args.src_path,
+        progress=console.progress,
     )
     _summary(console, result)
     files = sum(u.files for u in result.units)
@@ -208,6 +264,8 @@ def _cmd_sync(args: argparse.Namespace, console: Console, *, update: bool) -> in
         templates=args.templates,
         ref=getattr(args, "ref", None),
         allow_dirty=args.allow_dirty,
+        allow_downgrade=getattr(args, "allow_downgrade", False),
+        src_path=args.src_path,
         progress=console.progress,
     )
     _summary(console, result)
@@ -251,11 +309,15 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
         templates=args.templates,
         ref=args.ref,
         dry_run=True,
+        allow_downgrade=args.allow_downgrade,
+        src_path=args.src_path,
         progress=console.progress,
     )
     _print_plan_diff(result.plan)
     _summary(console, result)
-    console.line(f"{len(result.plan.changes)} file(s) would change; nothing was written")
+    console.line(
+        f"{len(result.plan.changes)} file(s) would change; nothing was written"
+    )
     return EXIT_OK
 
 
@@ -286,7 +348,9 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         for path, reason in result.drift:
             console.error(f"drift: {path}: {reason}")
         if result.ok:
-            console.ok(f"no drift: {result.files_checked} generated files match the spec")
+            console.ok(
+                f"no drift: {result.files_checked} generated files match the spec"
+            )
         else:
             console.error(
                 f"{len(result.drift)} difference(s) from what platform.yaml renders; run `platformgen render` "

@@ -21,11 +21,26 @@ from .errors import EngineError
 from .gitutil import dirty_paths, init_and_commit, is_repo_root
 from .plan import Plan, plan_unit, read_current
 from .render import Files, render_all
-from .templates import TemplateSet, find_version, open_templates
+from .templates import (
+    TemplateSet,
+    find_version,
+    open_templates,
+    refuse_downgrade,
+    template_url,
+    version_mismatch,
+)
 from .units import Unit, load_areas, plan_units
 
 SPEC_FILE = "platform.yaml"
-_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache"}
+_SKIP_DIRS = {
+    ".git",
+    ".terraform",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+}
 _ANSWERS_FILE = re.compile(r"^\.copier-answers\.([a-z][a-z0-9-]{0,30})\.yml$")
 
 Progress = Callable[[str], None]
@@ -121,7 +136,11 @@ def find_recorded_units(repo: Path) -> dict[str, RecordedUnit]:
                     f"{rel} is not readable YAML: {exc}",
                     "restore it from git (answers files are machine-written)",
                 ) from None
-            if not isinstance(data, dict) or data.get("area") != area or "spec" not in data:
+            if (
+                not isinstance(data, dict)
+                or data.get("area") != area
+                or "spec" not in data
+            ):
                 continue  # another copier template's answers, not a platformgen unit
             recorded = RecordedUnit(
                 area=area,
@@ -140,7 +159,9 @@ def _require_clean(repo: Path) -> None:
         return
     dirty = dirty_paths(repo)
     if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        shown = ", ".join(dirty[:5]) + (
+            f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""
+        )
         raise EngineError(
             f"the repository has uncommitted changes ({shown})",
             "commit or stash them first, so the update can be reviewed and undone with git; "
@@ -154,9 +175,14 @@ def new(
     *,
     templates: str | None = None,
     ref: str | None = None,
+    src_path: str | None = None,
     progress: Progress = _quiet,
 ) -> SyncResult:
-    """Render a new repository into `out`, git-initialised with a first commit."""
+    """Render a new repository into `out`, git-initialised with a first commit.
+
+    Answers files record `src_path` as the stable template source (default:
+    `template_url()`), whatever `templates` the files are read from now.
+    """
     spec = load_valid_spec(spec_path)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(
@@ -164,7 +190,7 @@ def new(
             "choose a new folder, or use `platformgen render` inside an existing repository",
         )
     with ExitStack() as stack:
-        target = open_templates(stack, templates, ref)
+        target = open_templates(stack, templates, ref, src_path)
         units = plan_units(spec, load_areas(target.root))
         progress(f"rendering {len(units)} units with templates {target.ref}")
         rendered = render_all(target, units)
@@ -178,13 +204,23 @@ def new(
     try:
         plan = Plan()
         for unit in units:
-            plan_unit(plan, staging, unit.id, None, rendered[unit.id], unit.answers_file.as_posix())
+            plan_unit(
+                plan,
+                staging,
+                unit.id,
+                None,
+                rendered[unit.id],
+                unit.answers_file.as_posix(),
+            )
         if any(c.path == SPEC_FILE for c in plan.changes):
-            raise EngineError(f"a template generates {SPEC_FILE}, which belongs to the user")
+            raise EngineError(
+                f"a template generates {SPEC_FILE}, which belongs to the user"
+            )
         apply_operations(staging, plan.operations())
         shutil.copyfile(spec_path, staging / SPEC_FILE)
         init_and_commit(
-            staging, f"Render {spec['project']['name']} with platformgen templates {target.ref}"
+            staging,
+            f"Render {spec['project']['name']} with platformgen templates {target.ref}",
         )
         if out.exists():
             out.rmdir()
@@ -195,7 +231,10 @@ def new(
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         raise
-    statuses = [UnitStatus(u.id, u.dest.as_posix(), "created", len(rendered[u.id])) for u in units]
+    statuses = [
+        UnitStatus(u.id, u.dest.as_posix(), "created", len(rendered[u.id]))
+        for u in units
+    ]
     return SyncResult(plan=plan, units=statuses, template_ref=target.ref, written=True)
 
 
@@ -208,9 +247,16 @@ def sync(
     ref: str | None = None,
     allow_dirty: bool = False,
     dry_run: bool = False,
+    allow_downgrade: bool = False,
+    src_path: str | None = None,
     progress: Progress = _quiet,
 ) -> SyncResult:
-    """Bring the repository to its spec (render) and, with update, to a newer template version."""
+    """Bring the repository to its spec (render) and, with update, to a newer template version.
+
+    An update to an older template version than a unit records is refused unless
+    `allow_downgrade`. Answers files keep the `_src_path` they record unless
+    `src_path` is given.
+    """
     repo = repo.resolve()
     spec = load_valid_spec(spec_path or repo / SPEC_FILE)
     recorded = find_recorded_units(repo)
@@ -219,26 +265,37 @@ def sync(
     with ExitStack() as stack:
         target = open_templates(stack, templates, ref)
         units = plan_units(spec, load_areas(target.root))
+        recorded_refs = sorted({r.commit for r in recorded.values()})
         if not update:
-            stale = sorted({r.commit for r in recorded.values() if r.commit != target.ref})
+            stale = [r for r in recorded_refs if r != target.ref]
             if stale:
-                raise EngineError(
-                    f"the repository was rendered with templates {', '.join(stale)}, "
-                    f"and this platformgen carries {target.ref}",
-                    "run `platformgen update` to move to the new templates with a 3-way merge",
-                )
+                raise version_mismatch(stale, target.ref)
+        else:
+            refuse_downgrade(recorded_refs, target.ref, allow_downgrade)
+        sources = src_paths(recorded, units, src_path)
         statuses: list[UnitStatus] = []
         todo: list[Unit] = []
         for unit in units:
             before = recorded.get(unit.id)
-            if before and before.commit == target.ref and before.as_unit().answers == unit.answers:
+            if (
+                before
+                and before.commit == target.ref
+                and before.src_path == sources[unit.id]
+                and before.as_unit().answers == unit.answers
+            ):
                 statuses.append(UnitStatus(unit.id, unit.dest.as_posix(), "unchanged"))
             else:
                 todo.append(unit)
-        progress(f"rendering {len(todo)} of {len(units)} units with templates {target.ref}")
-        new_files = render_all(target, todo) if todo else {}
+        progress(
+            f"rendering {len(todo)} of {len(units)} units with templates {target.ref}"
+        )
+        new_files = render_all(target, todo, sources) if todo else {}
         base_files = _render_bases(
-            stack, [recorded[u.id] for u in todo if u.id in recorded], target, templates, progress
+            stack,
+            [recorded[u.id] for u in todo if u.id in recorded],
+            target,
+            templates,
+            progress,
         )
         plan = Plan()
         for unit in todo:
@@ -252,14 +309,20 @@ def sync(
                 unit.answers_file.as_posix(),
             )
             changed = [c for c in plan.changes if c.unit == unit.id]
-            status = "created" if before is None else ("updated" if changed else "unchanged")
+            status = (
+                "created" if before is None else ("updated" if changed else "unchanged")
+            )
             if any(c.kind == "conflict" for c in changed):
                 status = "conflicts"
-            statuses.append(UnitStatus(unit.id, unit.dest.as_posix(), status, len(changed)))
+            statuses.append(
+                UnitStatus(unit.id, unit.dest.as_posix(), status, len(changed))
+            )
         wanted = {u.id for u in units}
         for unit_id, before in sorted(recorded.items()):
             if unit_id not in wanted:
-                statuses.append(UnitStatus(unit_id, before.dest.as_posix(), "removed from spec"))
+                statuses.append(
+                    UnitStatus(unit_id, before.dest.as_posix(), "removed from spec")
+                )
                 plan.notes.append(
                     f"{before.dest.as_posix()}/: unit {unit_id} is no longer in the spec; its files were "
                     "left in place. Delete the folder when you no longer need it."
@@ -268,7 +331,31 @@ def sync(
         apply_operations(repo, plan.operations())
     order = {u.id: i for i, u in enumerate(units)}
     statuses.sort(key=lambda s: (order.get(s.id, len(order)), s.id))
-    return SyncResult(plan=plan, units=statuses, template_ref=target.ref, written=not dry_run)
+    return SyncResult(
+        plan=plan, units=statuses, template_ref=target.ref, written=not dry_run
+    )
+
+
+def src_paths(
+    recorded: dict[str, RecordedUnit], units: list[Unit], explicit: str | None
+) -> dict[str, str]:
+    """The `_src_path` each unit's answers file gets: `explicit`, else what it records.
+
+    A unit new to the repository takes the source most of its units record (the
+    stable template URL when none does).
+    """
+    if explicit:
+        return {u.id: explicit for u in units}
+    kept = [r.src_path for r in recorded.values() if r.src_path]
+    default = max(sorted(set(kept)), key=kept.count) if kept else template_url()
+    return {
+        u.id: (
+            recorded[u.id].src_path
+            if u.id in recorded and recorded[u.id].src_path
+            else default
+        )
+        for u in units
+    }
 
 
 def _render_bases(
@@ -311,14 +398,20 @@ def check(
         for r in recorded.values():
             if r.commit != target.ref:
                 result.drift.append(
-                    (r.dest.as_posix(), f"rendered with templates {r.commit}, not {target.ref}")
+                    (
+                        r.dest.as_posix(),
+                        f"rendered with templates {r.commit}, not {target.ref}",
+                    )
                 )
         progress(f"rendering {len(units)} units with templates {target.ref}")
-        rendered = render_all(target, units)
+        rendered = render_all(target, units, src_paths(recorded, units, None))
     for unit in units:
         if unit.id not in recorded:
             result.drift.append(
-                (unit.dest.as_posix(), f"unit {unit.id} is in the spec but not rendered")
+                (
+                    unit.dest.as_posix(),
+                    f"unit {unit.id} is in the spec but not rendered",
+                )
             )
         for path, expected in sorted(rendered[unit.id].items()):
             result.files_checked += 1
@@ -341,5 +434,7 @@ def check(
     wanted = {u.id for u in units}
     for unit_id, r in sorted(recorded.items()):
         if unit_id not in wanted:
-            result.drift.append((r.dest.as_posix(), f"unit {unit_id} is no longer in the spec"))
+            result.drift.append(
+                (r.dest.as_posix(), f"unit {unit_id} is no longer in the spec")
+            )
     return result
