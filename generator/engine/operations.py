@@ -32,15 +32,7 @@ from .templates import (
 from .units import Unit, load_areas, plan_units
 
 SPEC_FILE = "platform.yaml"
-_SKIP_DIRS = {
-    ".git",
-    ".terraform",
-    "node_modules",
-    ".venv",
-    "venv",
-    "__pycache__",
-    ".mypy_cache",
-}
+_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache"}
 _ANSWERS_FILE = re.compile(r"^\.copier-answers\.([a-z][a-z0-9-]{0,30})\.yml$")
 
 Progress = Callable[[str], None]
@@ -98,9 +90,21 @@ class SyncResult:
     written: bool
 
 
+@dataclass(frozen=True)
+class Drift:
+    """One difference `check` found: where, why, a stable code, and the unit it belongs to."""
+
+    path: str
+    reason: str
+    code: str
+    unit: str = ""
+
+
 @dataclass
 class CheckResult:
-    drift: list[tuple[str, str]] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    # Differences in files the spec's localChanges lists: reported, never drift.
+    allowed: list[Drift] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     template_ref: str = ""
     files_checked: int = 0
@@ -136,11 +140,7 @@ def find_recorded_units(repo: Path) -> dict[str, RecordedUnit]:
                     f"{rel} is not readable YAML: {exc}",
                     "restore it from git (answers files are machine-written)",
                 ) from None
-            if (
-                not isinstance(data, dict)
-                or data.get("area") != area
-                or "spec" not in data
-            ):
+            if not isinstance(data, dict) or data.get("area") != area or "spec" not in data:
                 continue  # another copier template's answers, not a platformgen unit
             recorded = RecordedUnit(
                 area=area,
@@ -159,9 +159,7 @@ def _require_clean(repo: Path) -> None:
         return
     dirty = dirty_paths(repo)
     if dirty:
-        shown = ", ".join(dirty[:5]) + (
-            f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""
-        )
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise EngineError(
             f"the repository has uncommitted changes ({shown})",
             "commit or stash them first, so the update can be reviewed and undone with git; "
@@ -204,23 +202,13 @@ def new(
     try:
         plan = Plan()
         for unit in units:
-            plan_unit(
-                plan,
-                staging,
-                unit.id,
-                None,
-                rendered[unit.id],
-                unit.answers_file.as_posix(),
-            )
+            plan_unit(plan, staging, unit.id, None, rendered[unit.id], unit.answers_file.as_posix())
         if any(c.path == SPEC_FILE for c in plan.changes):
-            raise EngineError(
-                f"a template generates {SPEC_FILE}, which belongs to the user"
-            )
+            raise EngineError(f"a template generates {SPEC_FILE}, which belongs to the user")
         apply_operations(staging, plan.operations())
         shutil.copyfile(spec_path, staging / SPEC_FILE)
         init_and_commit(
-            staging,
-            f"Render {spec['project']['name']} with platformgen templates {target.ref}",
+            staging, f"Render {spec['project']['name']} with platformgen templates {target.ref}"
         )
         if out.exists():
             out.rmdir()
@@ -231,10 +219,7 @@ def new(
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         raise
-    statuses = [
-        UnitStatus(u.id, u.dest.as_posix(), "created", len(rendered[u.id]))
-        for u in units
-    ]
+    statuses = [UnitStatus(u.id, u.dest.as_posix(), "created", len(rendered[u.id])) for u in units]
     return SyncResult(plan=plan, units=statuses, template_ref=target.ref, written=True)
 
 
@@ -286,16 +271,10 @@ def sync(
                 statuses.append(UnitStatus(unit.id, unit.dest.as_posix(), "unchanged"))
             else:
                 todo.append(unit)
-        progress(
-            f"rendering {len(todo)} of {len(units)} units with templates {target.ref}"
-        )
+        progress(f"rendering {len(todo)} of {len(units)} units with templates {target.ref}")
         new_files = render_all(target, todo, sources) if todo else {}
         base_files = _render_bases(
-            stack,
-            [recorded[u.id] for u in todo if u.id in recorded],
-            target,
-            templates,
-            progress,
+            stack, [recorded[u.id] for u in todo if u.id in recorded], target, templates, progress
         )
         plan = Plan()
         for unit in todo:
@@ -309,20 +288,14 @@ def sync(
                 unit.answers_file.as_posix(),
             )
             changed = [c for c in plan.changes if c.unit == unit.id]
-            status = (
-                "created" if before is None else ("updated" if changed else "unchanged")
-            )
+            status = "created" if before is None else ("updated" if changed else "unchanged")
             if any(c.kind == "conflict" for c in changed):
                 status = "conflicts"
-            statuses.append(
-                UnitStatus(unit.id, unit.dest.as_posix(), status, len(changed))
-            )
+            statuses.append(UnitStatus(unit.id, unit.dest.as_posix(), status, len(changed)))
         wanted = {u.id for u in units}
         for unit_id, before in sorted(recorded.items()):
             if unit_id not in wanted:
-                statuses.append(
-                    UnitStatus(unit_id, before.dest.as_posix(), "removed from spec")
-                )
+                statuses.append(UnitStatus(unit_id, before.dest.as_posix(), "removed from spec"))
                 plan.notes.append(
                     f"{before.dest.as_posix()}/: unit {unit_id} is no longer in the spec; its files were "
                     "left in place. Delete the folder when you no longer need it."
@@ -331,9 +304,7 @@ def sync(
         apply_operations(repo, plan.operations())
     order = {u.id: i for i, u in enumerate(units)}
     statuses.sort(key=lambda s: (order.get(s.id, len(order)), s.id))
-    return SyncResult(
-        plan=plan, units=statuses, template_ref=target.ref, written=not dry_run
-    )
+    return SyncResult(plan=plan, units=statuses, template_ref=target.ref, written=not dry_run)
 
 
 def src_paths(
@@ -349,11 +320,7 @@ def src_paths(
     kept = [r.src_path for r in recorded.values() if r.src_path]
     default = max(sorted(set(kept)), key=kept.count) if kept else template_url()
     return {
-        u.id: (
-            recorded[u.id].src_path
-            if u.id in recorded and recorded[u.id].src_path
-            else default
-        )
+        u.id: (recorded[u.id].src_path if u.id in recorded and recorded[u.id].src_path else default)
         for u in units
     }
 
@@ -398,9 +365,11 @@ def check(
         for r in recorded.values():
             if r.commit != target.ref:
                 result.drift.append(
-                    (
+                    Drift(
                         r.dest.as_posix(),
                         f"rendered with templates {r.commit}, not {target.ref}",
+                        "check.template-version",
+                        r.id,
                     )
                 )
         progress(f"rendering {len(units)} units with templates {target.ref}")
@@ -408,9 +377,11 @@ def check(
     for unit in units:
         if unit.id not in recorded:
             result.drift.append(
-                (
+                Drift(
                     unit.dest.as_posix(),
                     f"unit {unit.id} is in the spec but not rendered",
+                    "check.unit-missing",
+                    unit.id,
                 )
             )
         for path, expected in sorted(rendered[unit.id].items()):
@@ -418,23 +389,22 @@ def check(
             current = read_current(repo, path)
             if current == expected:
                 continue
-            reason = (
-                "missing"
-                if current is None
-                else (
-                    "content differs"
-                    if current.content != expected.content
-                    else "executable bit differs"
-                )
-            )
-            if allowed.match_file(path):
-                result.notes.append(f"{path}: {reason} (listed in localChanges)")
+            if current is None:
+                found = Drift(path, "missing", "check.missing", unit.id)
+            elif current.content != expected.content:
+                found = Drift(path, "content differs", "check.content", unit.id)
             else:
-                result.drift.append((path, reason))
+                found = Drift(path, "executable bit differs", "check.mode", unit.id)
+            (result.allowed if allowed.match_file(path) else result.drift).append(found)
     wanted = {u.id for u in units}
     for unit_id, r in sorted(recorded.items()):
         if unit_id not in wanted:
             result.drift.append(
-                (r.dest.as_posix(), f"unit {unit_id} is no longer in the spec")
+                Drift(
+                    r.dest.as_posix(),
+                    f"unit {unit_id} is no longer in the spec",
+                    "check.unit-removed",
+                    unit_id,
+                )
             )
     return result
