@@ -68,6 +68,25 @@ test: ## Install everything the tests need, then run them all; prints the time o
 reference: setup ## Re-render examples/getprospa/repo after a template change
 	$(BIN)/python -m generator.reference $(REFERENCE)
 
+# Releases (docs/releasing.md): releases.toml is the record; tags and the wheel's
+# history bundle are built from it.
+.PHONY: release-record
+release-record: setup ## Record the templates of COMMIT (default HEAD) as release VERSION in releases.toml
+	@test -n "$(VERSION)" || { echo "usage: make release-record VERSION=x.y.z [COMMIT=rev]"; exit 2; }
+	$(BIN)/python scripts/release.py record $(VERSION) --commit $(or $(COMMIT),HEAD)
+
+.PHONY: release-check
+release-check: setup ## Verify every recorded release against the git history
+	$(BIN)/python scripts/release.py check
+
+.PHONY: release-tags
+release-tags: setup ## Create the missing v<version> tags from releases.toml
+	$(BIN)/python scripts/release.py tags
+
+.PHONY: dist
+dist: setup ## Build the sdist and wheel into dist/ (fails when a release cannot be bundled)
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
 .PHONY: bench
 bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render.json
 	$(BIN)/python bench/render.py
@@ -81,8 +100,8 @@ bench-terraform: setup tools ## Benchmark the Terraform validation of the refere
 
 .PHONY: lint
 lint: setup ## ruff check and format check
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/ruff check generator tests bench scripts hatch_build.py
+	$(BIN)/ruff format --check generator tests bench scripts hatch_build.py
 
 .PHONY: clean
 clean: ## Remove build output and the virtualenv

@@ -1,8 +1,10 @@
 """The `platformgen` command line.
 
 Exit codes: 0 success; 1 errors in the spec, drift found by `check`, or an
-operation that could not run; 2 bad command-line usage; 3 an update or render
-that was applied but left conflicts to resolve.
+operation that could not run; 2 bad command-line usage; 3 a render or update
+that was applied (or, for `diff`, would be) with conflicts to resolve; 4 an
+unexpected error in platformgen itself (a bug: one line, details in a log file,
+see crash.py); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,25 +12,31 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
 from . import __version__
 from .console import Console
+from .crash import write_report
 from .engine.errors import EngineError
-from .engine.operations import SpecInvalidError, SyncResult, check, new, sync
-from .engine.plan import Plan
+from .engine.operations import CheckResult, Drift, SpecInvalidError, SyncResult, check, new, sync
+from .engine.plan import Change, Plan
+from .report import Finding, Report, to_sarif
 from .spec import SpecResult, load_spec
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_BUG = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 
 _EXAMPLES = {
     "validate": """examples:
   platformgen validate platform.yaml
-  platformgen validate platform.yaml --format json     # for CI annotations""",
+  platformgen validate platform.yaml --format json     # one result shape (docs/cli.md)
+  platformgen validate platform.yaml --format sarif > platformgen.sarif   # GitHub code scanning""",
     "show": """examples:
   platformgen show platform.yaml                        # resolved spec, every default filled in
   platformgen show platform.yaml --format json""",
@@ -40,18 +48,26 @@ _EXAMPLES = {
   platformgen render path/to/repo --allow-dirty""",
     "diff": """examples:
   platformgen diff                   # what `render` would change
-  platformgen diff --update          # what `update` would change""",
+  platformgen diff --update          # what `update` would change
+  platformgen diff --format json     # the changes and conflicts as one JSON result""",
     "update": """examples:
   platformgen update                              # to the templates this platformgen carries
-  platformgen update --templates ~/src/platformgen --template-ref v0.2.0""",
+  platformgen update --templates ~/src/platformgen --template-ref v0.2.0
+  platformgen update --src-path https://github.com/acme/platformgen.git   # record another source""",
     "check": """examples:
   platformgen check                  # in CI: fails when generated files drifted
   platformgen check --format json""",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="platformgen",
         description="Render a complete platform repository (Terraform, Helm, services, pipelines) "
         "from one YAML spec, and keep it up to date.",
@@ -59,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"platformgen {__version__}")
     parser.add_argument("--no-color", action="store_true", help="plain output even on a terminal")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(
@@ -72,7 +90,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("validate", "Check a spec against the schema, semantic rules and policy.")
     p.add_argument("spec", type=Path, help="path of the platform spec (platform.yaml)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "sarif"],
+        default="text",
+        help="json: the result shape of docs/cli.md; sarif: SARIF 2.1.0 for code scanning",
+    )
 
     p = command("show", "Print the spec with every default filled in.")
     p.add_argument("spec", type=Path, help="path of the platform spec")
@@ -84,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, required=True, help="new folder (must not exist or be empty)"
     )
     _template_options(p)
+    _src_path_option(p)
 
     for name, text in (
         (
@@ -100,7 +124,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--spec", type=Path, help="spec to use (default: REPO/platform.yaml)")
         if name == "diff":
             p.add_argument("--update", action="store_true", help="show what `update` would change")
+            p.add_argument("--format", choices=["text", "json"], default="text")
         _template_options(p)
+        _src_path_option(p)
+        if name != "render":
+            p.add_argument(
+                "--allow-downgrade",
+                action="store_true",
+                help="allow moving units to an older template version than they record",
+            )
         if name != "diff":
             p.add_argument(
                 "--allow-dirty",
@@ -135,23 +167,38 @@ def _template_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _src_path_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--src-path",
+        metavar="URL",
+        help="the stable template source answers files record for plain `copier update` "
+        "(default: keep what they record; for new: PLATFORMGEN_TEMPLATE_URL or the public URL)",
+    )
+
+
 def _print_diagnostics(console: Console, result: SpecResult) -> None:
     for d in result.diagnostics:
         text = d.format()
         (console.error if d.severity == "error" else console.warn)(text)
 
 
+def _emit(report: Report, fmt: str) -> None:
+    if fmt == "sarif":
+        print(json.dumps(to_sarif(report), indent=2, ensure_ascii=False))
+    else:
+        print(report.dumps())
+
+
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     result = load_spec(args.spec)
-    if args.format == "json":
-        payload = {
-            "file": result.file,
-            "valid": result.ok,
-            "errors": len(result.errors),
-            "warnings": len(result.warnings),
-            "diagnostics": [d.to_json() for d in result.diagnostics],
-        }
-        print(json.dumps(payload, indent=2))
+    if args.format in ("json", "sarif"):
+        report = Report(
+            command="validate",
+            target=result.file,
+            exit_code=EXIT_OK if result.ok else EXIT_ERROR,
+            findings=[Finding.from_diagnostic(d) for d in result.diagnostics],
+        )
+        _emit(report, args.format)
     else:
         _print_diagnostics(console, result)
         summary = f"{result.file}: {len(result.errors)} error(s), {len(result.warnings)} warning(s)"
@@ -190,7 +237,12 @@ def _summary(console: Console, result: SyncResult) -> None:
 
 def _cmd_new(args: argparse.Namespace, console: Console) -> int:
     result = new(
-        args.spec, args.output, templates=args.templates, ref=args.ref, progress=console.progress
+        args.spec,
+        args.output,
+        templates=args.templates,
+        ref=args.ref,
+        src_path=args.src_path,
+        progress=console.progress,
     )
     _summary(console, result)
     files = sum(u.files for u in result.units)
@@ -208,6 +260,8 @@ def _cmd_sync(args: argparse.Namespace, console: Console, *, update: bool) -> in
         templates=args.templates,
         ref=getattr(args, "ref", None),
         allow_dirty=args.allow_dirty,
+        allow_downgrade=getattr(args, "allow_downgrade", False),
+        src_path=args.src_path,
         progress=console.progress,
     )
     _summary(console, result)
@@ -222,25 +276,40 @@ def _cmd_sync(args: argparse.Namespace, console: Console, *, update: bool) -> in
     return EXIT_OK
 
 
-def _print_plan_diff(plan: Plan) -> None:
-    for change in plan.changes:
-        if change.kind == "delete":
-            print(f"--- a/{change.path}\n+++ /dev/null\n@@ deleted @@")
-            continue
-        before = change.before or b""
-        after = change.content or b""
-        if b"\0" in before[:8192] or b"\0" in after[:8192]:
-            print(f"Binary file {change.path} changes")
-            continue
-        lines = difflib.unified_diff(
+def _patch(change: Change) -> str | None:
+    """The change as a unified diff; None for a binary file."""
+    if change.kind == "delete":
+        return f"--- a/{change.path}\n+++ /dev/null\n@@ deleted @@\n"
+    before = change.before or b""
+    after = change.content or b""
+    if b"\0" in before[:8192] or b"\0" in after[:8192]:
+        return None
+    text = "".join(
+        difflib.unified_diff(
             before.decode(errors="replace").splitlines(keepends=True),
             after.decode(errors="replace").splitlines(keepends=True),
             fromfile=f"a/{change.path}" if change.before is not None else "/dev/null",
             tofile=f"b/{change.path}",
         )
-        sys.stdout.writelines(lines)
-        if after and not after.endswith(b"\n"):
-            print()
+    )
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _plan_findings(plan: Plan) -> list[Finding]:
+    findings = [
+        Finding(
+            severity="error",
+            code="merge.conflict",
+            message="changed both in the repository and in the template: conflict markers "
+            "(<<<<<<< before updating) to resolve",
+            file=c.path,
+            unit=c.unit,
+            fix="edit the file to keep what you want, remove the markers, then commit",
+        )
+        for c in plan.conflicts
+    ]
+    findings += [Finding(severity="note", code="merge.note", message=n) for n in plan.notes]
+    return findings
 
 
 def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
@@ -251,12 +320,31 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
         templates=args.templates,
         ref=args.ref,
         dry_run=True,
+        allow_downgrade=args.allow_downgrade,
+        src_path=args.src_path,
         progress=console.progress,
     )
-    _print_plan_diff(result.plan)
+    code = EXIT_CONFLICTS if result.plan.conflicts else EXIT_OK
+    if args.format == "json":
+        report = Report(
+            command="diff",
+            target=str(args.repo.resolve()),
+            exit_code=code,
+            templates=result.template_ref,
+            findings=_plan_findings(result.plan),
+            changes=[
+                {"path": c.path, "unit": c.unit, "kind": c.kind, "patch": _patch(c)}
+                for c in result.plan.changes
+            ],
+        )
+        print(report.dumps())
+        return code
+    for change in result.plan.changes:
+        patch = _patch(change)
+        sys.stdout.write(patch if patch is not None else f"Binary file {change.path} changes\n")
     _summary(console, result)
     console.line(f"{len(result.plan.changes)} file(s) would change; nothing was written")
-    return EXIT_OK
+    return code
 
 
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
@@ -267,24 +355,24 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         ref=args.ref,
         progress=console.progress,
     )
+    code = EXIT_OK if result.ok else EXIT_ERROR
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "ok": result.ok,
-                    "templates": result.template_ref,
-                    "filesChecked": result.files_checked,
-                    "drift": [{"path": p, "reason": r} for p, r in result.drift],
-                    "notes": result.notes,
-                },
-                indent=2,
-            )
+        report = Report(
+            command="check",
+            target=str(args.repo.resolve()),
+            exit_code=code,
+            templates=result.template_ref,
+            findings=_check_findings(result),
+            files_checked=result.files_checked,
         )
+        print(report.dumps())
     else:
         for note in result.notes:
             console.warn(f"note: {note}")
-        for path, reason in result.drift:
-            console.error(f"drift: {path}: {reason}")
+        for d in result.allowed:
+            console.warn(f"note: {d.path}: {d.reason} (listed in localChanges)")
+        for d in result.drift:
+            console.error(f"drift: {d.path}: {d.reason}" + (f" (unit {d.unit})" if d.unit else ""))
         if result.ok:
             console.ok(f"no drift: {result.files_checked} generated files match the spec")
         else:
@@ -292,34 +380,81 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
                 f"{len(result.drift)} difference(s) from what platform.yaml renders; run `platformgen render` "
                 "(or `update`), or list deliberate edits under localChanges"
             )
-    return EXIT_OK if result.ok else EXIT_ERROR
+    return code
+
+
+_CHECK_FIX = "run `platformgen render` (or `update`), or list deliberate edits under localChanges"
+
+
+def _check_findings(result: CheckResult) -> list[Finding]:
+    def finding(d: Drift, severity: str, message: str) -> Finding:
+        return Finding(
+            severity="error" if severity == "error" else "note",
+            code=d.code,
+            message=message,
+            file=d.path,
+            unit=d.unit or None,
+            fix=_CHECK_FIX if severity == "error" else None,
+        )
+
+    findings = [finding(d, "error", d.reason) for d in result.drift]
+    findings += [finding(d, "note", f"{d.reason} (listed in localChanges)") for d in result.allowed]
+    findings += [Finding(severity="note", code="check.note", message=n) for n in result.notes]
+    return findings
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "validate":
+        return _cmd_validate(args, console)
+    if args.command == "show":
+        return _cmd_show(args, console)
+    if args.command == "new":
+        return _cmd_new(args, console)
+    if args.command in ("render", "update"):
+        return _cmd_sync(args, console, update=args.command == "update")
+    if args.command == "diff":
+        return _cmd_diff(args, console)
+    return _cmd_check(args, console)
+
+
+def _failed(args: argparse.Namespace, findings: list[Finding]) -> bool:
+    """With a machine format, report a command that could not run in that format; True if done."""
+    fmt = getattr(args, "format", "text")
+    if fmt not in ("json", "sarif") or args.command == "show":
+        return False
+    target = str(args.spec) if args.command == "validate" else str(args.repo.resolve())
+    _emit(Report(command=args.command, target=target, exit_code=EXIT_ERROR, findings=findings), fmt)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     console = Console(color=False if args.no_color else None)
     try:
-        if args.command == "validate":
-            return _cmd_validate(args, console)
-        if args.command == "show":
-            return _cmd_show(args, console)
-        if args.command == "new":
-            return _cmd_new(args, console)
-        if args.command in ("render", "update"):
-            return _cmd_sync(args, console, update=args.command == "update")
-        if args.command == "diff":
-            return _cmd_diff(args, console)
-        return _cmd_check(args, console)
+        return _dispatch(args, console)
     except SpecInvalidError as exc:
-        _print_diagnostics(console, exc.result)
+        if not _failed(args, [Finding.from_diagnostic(d) for d in exc.result.diagnostics]):
+            _print_diagnostics(console, exc.result)
         console.error(f"{exc}; nothing was written")
         return EXIT_ERROR
     except EngineError as exc:
+        finding = Finding(
+            severity="error", code="platformgen.error", message=exc.message, fix=exc.fix or None
+        )
+        _failed(args, [finding])
         console.error(exc.format())
         return EXIT_ERROR
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`platformgen show | head`): not a bug.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:
+        console.error(write_report(exc, argv))
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Where platformgen's own data lives: the template set and the spec schema.
+"""Where platformgen's own data lives: the template set, the spec schema, the release record.
 
 From a source checkout they are at the repository root (copier needs
 `copier.yml` at the root of the template repository). An installed wheel
@@ -15,7 +15,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @cache
 def data_root() -> Path:
-    """The folder holding copier.yml, templates/ and schema/."""
+    """The folder holding the template paths (copier.yml, templates/, schema/) and releases.toml."""
     installed = _PACKAGE / "_data"
     if (installed / "copier.yml").is_file():
         return installed
@@ -30,6 +30,11 @@ def data_root() -> Path:
 
 def schema_path() -> Path:
     return data_root() / "schema" / "platform.v1.schema.json"
+
+
+def release_record_path() -> Path:
+    """releases.toml: the template releases and what makes a template version."""
+    return data_root() / "releases.toml"
 
 
 def history_bundle() -> Path | None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.releases import RECORD_FILE, exclude_patterns, excluder, iter_files, load_record
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = ROOT / "examples" / "getprospa"
 REFERENCE_SPEC = REFERENCE_DIR / "platform.yaml"
@@ -72,6 +74,14 @@ def tree(root: Path) -> dict[str, tuple[bytes, bool]]:
     return out
 
 
+def copy_template_paths(source: Path, dest: Path) -> None:
+    """Copy what makes a template version (releases.toml's template-paths), without caches."""
+    skip = excluder(exclude_patterns(source / "copier.yml"))
+    for rel, path in iter_files(source, load_record(source / RECORD_FILE).paths, skip):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest / rel, follow_symlinks=False)
+
+
 @dataclass
 class TemplateRepo:
     """A git repository of the template set, for update tests: tag, change, tag again."""
@@ -94,10 +104,7 @@ class TemplateRepo:
 def template_repo(tmp_path: Path) -> Iterator[TemplateRepo]:
     """The checkout's template set as a fresh git repository tagged v1.0.0."""
     repo = tmp_path / "templates-repo"
-    repo.mkdir()
-    shutil.copy2(ROOT / "copier.yml", repo / "copier.yml")
-    shutil.copytree(ROOT / "templates", repo / "templates")
-    shutil.copytree(ROOT / "schema", repo / "schema")
+    copy_template_paths(ROOT, repo)
     git(repo, "init", "--quiet", "--initial-branch=main")
     result = TemplateRepo(repo)
     result.tag("v1.0.0", "templates v1.0.0")

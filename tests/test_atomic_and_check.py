@@ -96,12 +96,14 @@ def test_check_finds_edited_missing_and_unrendered_changes(rendered_small: Path)
     proc = run_cli("check", repo, "--format", "json")
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
-    drift = {d["path"]: d["reason"] for d in report["drift"]}
-    assert drift["README.md"] == "content differs"
-    assert drift["docs/README.md"] == "missing"
-    assert drift["Makefile"] == "executable bit differs"
+    assert report["command"] == "check" and report["ok"] is False and report["exitCode"] == 1
+    drift = {f["file"]: (f["code"], f["message"], f["unit"]) for f in report["findings"]}
+    assert drift["README.md"] == ("check.content", "content differs", "repo")
+    assert drift["docs/README.md"] == ("check.missing", "missing", "repo")
+    assert drift["Makefile"] == ("check.mode", "executable bit differs", "repo")
     # The spec changed but was not rendered: the answers file no longer matches.
-    assert drift[".copier-answers.repo.yml"] == "content differs"
+    assert drift[".copier-answers.repo.yml"][0] == "check.content"
+    assert report["summary"]["errors"] == len(report["findings"])
 
 
 def test_check_reports_listed_local_changes_as_notes(rendered_small: Path) -> None:

@@ -87,10 +87,12 @@ def test_validate_cli_json() -> None:
     proc = run_cli("validate", "--format", "json", SPECS / "invalid" / "semantic.yaml")
     assert proc.returncode == 1
     payload = json.loads(proc.stdout)
-    assert payload["valid"] is False
-    assert payload["errors"] == len(payload["diagnostics"])
-    first = payload["diagnostics"][0]
-    assert set(first) == {"file", "line", "column", "severity", "code", "path", "message", "fix"}
+    assert payload["ok"] is False and payload["exitCode"] == 1
+    assert payload["summary"]["errors"] == len(payload["findings"])
+    first = payload["findings"][0]
+    assert set(first) == {
+        "file", "line", "column", "severity", "code", "path", "unit", "message", "fix",
+    }  # fmt: skip
 
 
 def test_missing_file_is_a_clean_error(tmp_path: Path) -> None:

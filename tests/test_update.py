@@ -22,7 +22,12 @@ README_TEMPLATE = "templates/repo/README.md.jinja"
 
 
 def _render_v1(template_repo: TemplateRepo, dest: Path) -> None:
-    proc = run_cli("new", SPEC, "-o", dest, "--templates", template_repo.path)
+    # --src-path: answers files record the template repository, so plain `copier update`
+    # (a teammate's route) finds it.
+    proc = run_cli(
+        "new", SPEC, "-o", dest, "--templates", template_repo.path,
+        "--src-path", template_repo.path,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
 
 
@@ -254,3 +259,86 @@ def test_history_from_a_git_bundle(template_repo: TemplateRepo, tmp_path: Path) 
     readme = (repo / "README.md").read_text()
     assert "Templates v1.1.0 added this line." in readme
     assert "On call: #tiny-oncall." in readme
+
+
+def _answers(repo: Path) -> list[dict[str, object]]:
+    return [yaml.safe_load(p.read_text()) for p in sorted(repo.rglob(".copier-answers.*.yml"))]
+
+
+def test_update_refuses_a_downgrade_unless_asked(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    _render_v1(template_repo, repo)
+    _template_v2(template_repo)
+    assert run_cli("update", repo, "--templates", template_repo.path).returncode == 0
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "update to v1.1.0")
+    before = tree(repo)
+
+    back = ("--templates", template_repo.path, "--template-ref", "v1.0.0")
+    for command in (("update",), ("diff", "--update")):
+        proc = run_cli(*command, repo, *back)
+        assert proc.returncode == 1, proc.stderr
+        assert "newer than v1.0.0" in proc.stderr and "--allow-downgrade" in proc.stderr
+        assert tree(repo) == before
+
+    proc = run_cli("update", repo, *back, "--allow-downgrade")
+    assert proc.returncode == 0, proc.stderr
+    assert {a["_commit"] for a in _answers(repo)} == {"v1.0.0"}
+    assert "Templates v1.1.0 added this line." not in (repo / "README.md").read_text()
+
+
+def test_render_with_older_templates_says_to_upgrade_not_update(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    _render_v1(template_repo, repo)
+    _template_v2(template_repo)
+    assert run_cli("update", repo, "--templates", template_repo.path).returncode == 0
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "update to v1.1.0")
+    proc = run_cli("render", repo, "--templates", template_repo.path, "--template-ref", "v1.0.0")
+    assert proc.returncode == 1
+    assert "newer than the v1.0.0" in proc.stderr
+    assert "upgrade platformgen" in proc.stderr
+    assert "run `platformgen update`" not in proc.stderr
+
+
+def test_local_templates_never_replace_the_recorded_source(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    stable = "https://git.example.com/platform/templates.git"
+    repo = tmp_path / "repo"
+    # --templates says where to read the templates now; answers files record the stable source.
+    proc = run_cli(
+        "new", SPEC, "-o", repo, "--templates", template_repo.path,
+        env={"PLATFORMGEN_TEMPLATE_URL": stable},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert {a["_src_path"] for a in _answers(repo)} == {stable}
+
+    # An update from a local checkout keeps it, also for a unit the update adds...
+    _template_v2(template_repo)
+    spec = repo / "platform.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  - name: api\n    kind: api\n",
+            "  - name: api\n    kind: api\n  - name: jobs\n    kind: worker\n",
+        )
+    )
+    git(repo, "commit", "--quiet", "-am", "add jobs")
+    proc = run_cli("update", repo, "--templates", template_repo.path)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "deploy" / "helm" / "jobs" / ".copier-answers.helm.yml").exists()
+    assert {a["_src_path"] for a in _answers(repo)} == {stable}
+    assert {a["_commit"] for a in _answers(repo)} == {"v1.1.0"}
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "update")
+    assert run_cli("check", repo, "--templates", template_repo.path).returncode == 0
+
+    # ...and only --src-path changes it, in every answers file.
+    moved = "https://git.example.com/platform/templates-v2.git"
+    proc = run_cli("render", repo, "--templates", template_repo.path, "--src-path", moved)
+    assert proc.returncode == 0, proc.stderr
+    assert {a["_src_path"] for a in _answers(repo)} == {moved}

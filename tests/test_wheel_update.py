@@ -1,9 +1,11 @@
 """The pipx route: an installed wheel updates a generated repository with no template repository at hand.
 
 Two releases of platformgen are built as real wheels from a throwaway source
-repository tagged v0.1.0 and v0.2.0. A repository rendered by the first is then
-updated by the second, with no --templates and no network: the old version comes
-from the history bundle the wheel carries (hatch_build.py).
+repository, released the documented way (docs/releasing.md): the version is
+committed, `scripts/release.py record` adds it to releases.toml. No tag is ever
+made. A repository rendered by the first wheel is then updated by the second,
+with no --templates and no network: the old version comes from the history
+bundle the wheel carries (hatch_build.py), built from the release record.
 """
 
 from __future__ import annotations
@@ -17,30 +19,30 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, ROOT, SPECS, git
+from conftest import GIT_ENV, ROOT, SPECS, copy_template_paths, git
 
 pytestmark = pytest.mark.slow
-SOURCE_ITEMS = [
-    "pyproject.toml", "README.md", "hatch_build.py", "copier.yml", "generator", "templates", "schema",
-]  # fmt: skip
+# Everything a build needs besides the template paths (which releases.toml lists).
+SOURCE_ITEMS = ["pyproject.toml", "README.md", "hatch_build.py", "generator", "scripts"]
+# This repository's release record without its releases: same template paths, no history.
+EMPTY_RECORD = (ROOT / "releases.toml").read_text().split("[[release]]")[0]
 
 
-def _build_wheel(source: Path, out: Path) -> Path:
-    proc = subprocess.run(
+def build(source: Path, out: Path, *, sdist: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -m build`: the wheel directly, or (sdist=True) an sdist and the wheel from it."""
+    return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "build",
-            "--wheel",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(source),
+            sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out),
+            *([] if sdist else ["--wheel"]), str(source),
         ],
         capture_output=True,
         text=True,
         env={**os.environ, **GIT_ENV},
-    )
+    )  # fmt: skip
+
+
+def build_wheel(source: Path, out: Path, *, sdist: bool = False) -> Path:
+    proc = build(source, out, sdist=sdist)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = out.glob("platformgen-*.whl")
     return wheel
@@ -81,6 +83,24 @@ def _platformgen(site: Path, *args: str | Path) -> subprocess.CompletedProcess[s
     )
 
 
+def release(source: Path, version: str) -> None:
+    """Commit `version`, record that commit in releases.toml, commit the record (no tag)."""
+    init = source / "generator" / "__init__.py"
+    init.write_text(
+        re.sub(r'__version__ = "[^"]+"', f'__version__ = "{version}"', init.read_text())
+    )
+    git(source, "add", "--all")
+    git(source, "commit", "--quiet", "--allow-empty", "-m", f"platformgen {version}")
+    proc = subprocess.run(
+        [sys.executable, "scripts/release.py", "record", version],
+        cwd=source,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    git(source, "commit", "--quiet", "-am", f"Record release {version}")
+
+
 def test_installed_wheel_updates_from_its_own_template_history(tmp_path: Path) -> None:
     source = tmp_path / "platformgen-src"
     source.mkdir()
@@ -92,24 +112,22 @@ def test_installed_wheel_updates_from_its_own_template_history(tmp_path: Path) -
             )
         else:
             shutil.copy2(src, source / item)
-    init = source / "generator" / "__init__.py"
-    init.write_text(re.sub(r'__version__ = "[^"]+"', '__version__ = "0.1.0"', init.read_text()))
+    copy_template_paths(ROOT, source)
+    (source / "releases.toml").write_text(EMPTY_RECORD)
     git(source, "init", "--quiet", "--initial-branch=main")
-    git(source, "add", "--all")
-    git(source, "commit", "--quiet", "-m", "release 0.1.0")
-    git(source, "tag", "v0.1.0")
-    wheel1 = _build_wheel(source, tmp_path / "dist1")
+    release(source, "0.1.0")
+    wheel1 = build_wheel(source, tmp_path / "dist1")
 
     readme = source / "templates" / "repo" / "README.md.jinja"
     readme.write_text(readme.read_text().replace("## Layout\n", "## Layout\n\nAdded in 0.2.0.\n"))
-    init.write_text(init.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.2.0"'))
-    git(source, "commit", "--quiet", "-am", "release 0.2.0")
-    git(source, "tag", "v0.2.0")
-    wheel2 = _build_wheel(source, tmp_path / "dist2")
+    release(source, "0.2.0")
+    wheel2 = build_wheel(source, tmp_path / "dist2")
+    assert git(source, "tag", "--list") == ""
 
     with zipfile.ZipFile(wheel2) as wheel:
         names = set(wheel.namelist())
     assert "generator/_data/history.bundle" in names
+    assert "generator/_data/releases.toml" in names
     assert "generator/_data/templates/repo/README.md.jinja" in names
     assert "generator/_data/schema/platform.v1.schema.json" in names
 
@@ -132,3 +150,15 @@ def test_installed_wheel_updates_from_its_own_template_history(tmp_path: Path) -
     assert "Added in 0.2.0." in merged
     assert "Ours." in merged
     assert "_commit: v0.2.0" in (repo / ".copier-answers.repo.yml").read_text()
+    git(repo, "commit", "--quiet", "-am", "update to 0.2.0")
+
+    # The older platformgen refuses to move the repository back (it would lose 0.2.0),
+    # and says to upgrade instead of to run `update`.
+    proc = _platformgen(site1, "update", repo)
+    assert proc.returncode == 1
+    assert "newer than v0.1.0" in proc.stderr and "--allow-downgrade" in proc.stderr
+    assert "_commit: v0.2.0" in (repo / ".copier-answers.repo.yml").read_text()
+    proc = _platformgen(site1, "render", repo)
+    assert proc.returncode == 1
+    assert "upgrade platformgen" in proc.stderr
+    assert "run `platformgen update`" not in proc.stderr

@@ -21,7 +21,14 @@ from .errors import EngineError
 from .gitutil import dirty_paths, init_and_commit, is_repo_root
 from .plan import Plan, plan_unit, read_current
 from .render import Files, render_all
-from .templates import TemplateSet, find_version, open_templates
+from .templates import (
+    TemplateSet,
+    find_version,
+    open_templates,
+    refuse_downgrade,
+    template_url,
+    version_mismatch,
+)
 from .units import Unit, load_areas, plan_units
 
 SPEC_FILE = "platform.yaml"
@@ -83,9 +90,21 @@ class SyncResult:
     written: bool
 
 
+@dataclass(frozen=True)
+class Drift:
+    """One difference `check` found: where, why, a stable code, and the unit it belongs to."""
+
+    path: str
+    reason: str
+    code: str
+    unit: str = ""
+
+
 @dataclass
 class CheckResult:
-    drift: list[tuple[str, str]] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    # Differences in files the spec's localChanges lists: reported, never drift.
+    allowed: list[Drift] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     template_ref: str = ""
     files_checked: int = 0
@@ -154,9 +173,14 @@ def new(
     *,
     templates: str | None = None,
     ref: str | None = None,
+    src_path: str | None = None,
     progress: Progress = _quiet,
 ) -> SyncResult:
-    """Render a new repository into `out`, git-initialised with a first commit."""
+    """Render a new repository into `out`, git-initialised with a first commit.
+
+    Answers files record `src_path` as the stable template source (default:
+    `template_url()`), whatever `templates` the files are read from now.
+    """
     spec = load_valid_spec(spec_path)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(
@@ -164,7 +188,7 @@ def new(
             "choose a new folder, or use `platformgen render` inside an existing repository",
         )
     with ExitStack() as stack:
-        target = open_templates(stack, templates, ref)
+        target = open_templates(stack, templates, ref, src_path)
         units = plan_units(spec, load_areas(target.root))
         progress(f"rendering {len(units)} units with templates {target.ref}")
         rendered = render_all(target, units)
@@ -208,9 +232,16 @@ def sync(
     ref: str | None = None,
     allow_dirty: bool = False,
     dry_run: bool = False,
+    allow_downgrade: bool = False,
+    src_path: str | None = None,
     progress: Progress = _quiet,
 ) -> SyncResult:
-    """Bring the repository to its spec (render) and, with update, to a newer template version."""
+    """Bring the repository to its spec (render) and, with update, to a newer template version.
+
+    An update to an older template version than a unit records is refused unless
+    `allow_downgrade`. Answers files keep the `_src_path` they record unless
+    `src_path` is given.
+    """
     repo = repo.resolve()
     spec = load_valid_spec(spec_path or repo / SPEC_FILE)
     recorded = find_recorded_units(repo)
@@ -219,24 +250,29 @@ def sync(
     with ExitStack() as stack:
         target = open_templates(stack, templates, ref)
         units = plan_units(spec, load_areas(target.root))
+        recorded_refs = sorted({r.commit for r in recorded.values()})
         if not update:
-            stale = sorted({r.commit for r in recorded.values() if r.commit != target.ref})
+            stale = [r for r in recorded_refs if r != target.ref]
             if stale:
-                raise EngineError(
-                    f"the repository was rendered with templates {', '.join(stale)}, "
-                    f"and this platformgen carries {target.ref}",
-                    "run `platformgen update` to move to the new templates with a 3-way merge",
-                )
+                raise version_mismatch(stale, target.ref)
+        else:
+            refuse_downgrade(recorded_refs, target.ref, allow_downgrade)
+        sources = src_paths(recorded, units, src_path)
         statuses: list[UnitStatus] = []
         todo: list[Unit] = []
         for unit in units:
             before = recorded.get(unit.id)
-            if before and before.commit == target.ref and before.as_unit().answers == unit.answers:
+            if (
+                before
+                and before.commit == target.ref
+                and before.src_path == sources[unit.id]
+                and before.as_unit().answers == unit.answers
+            ):
                 statuses.append(UnitStatus(unit.id, unit.dest.as_posix(), "unchanged"))
             else:
                 todo.append(unit)
         progress(f"rendering {len(todo)} of {len(units)} units with templates {target.ref}")
-        new_files = render_all(target, todo) if todo else {}
+        new_files = render_all(target, todo, sources) if todo else {}
         base_files = _render_bases(
             stack, [recorded[u.id] for u in todo if u.id in recorded], target, templates, progress
         )
@@ -269,6 +305,24 @@ def sync(
     order = {u.id: i for i, u in enumerate(units)}
     statuses.sort(key=lambda s: (order.get(s.id, len(order)), s.id))
     return SyncResult(plan=plan, units=statuses, template_ref=target.ref, written=not dry_run)
+
+
+def src_paths(
+    recorded: dict[str, RecordedUnit], units: list[Unit], explicit: str | None
+) -> dict[str, str]:
+    """The `_src_path` each unit's answers file gets: `explicit`, else what it records.
+
+    A unit new to the repository takes the source most of its units record (the
+    stable template URL when none does).
+    """
+    if explicit:
+        return {u.id: explicit for u in units}
+    kept = [r.src_path for r in recorded.values() if r.src_path]
+    default = max(sorted(set(kept)), key=kept.count) if kept else template_url()
+    return {
+        u.id: (recorded[u.id].src_path if u.id in recorded and recorded[u.id].src_path else default)
+        for u in units
+    }
 
 
 def _render_bases(
@@ -311,35 +365,46 @@ def check(
         for r in recorded.values():
             if r.commit != target.ref:
                 result.drift.append(
-                    (r.dest.as_posix(), f"rendered with templates {r.commit}, not {target.ref}")
+                    Drift(
+                        r.dest.as_posix(),
+                        f"rendered with templates {r.commit}, not {target.ref}",
+                        "check.template-version",
+                        r.id,
+                    )
                 )
         progress(f"rendering {len(units)} units with templates {target.ref}")
-        rendered = render_all(target, units)
+        rendered = render_all(target, units, src_paths(recorded, units, None))
     for unit in units:
         if unit.id not in recorded:
             result.drift.append(
-                (unit.dest.as_posix(), f"unit {unit.id} is in the spec but not rendered")
+                Drift(
+                    unit.dest.as_posix(),
+                    f"unit {unit.id} is in the spec but not rendered",
+                    "check.unit-missing",
+                    unit.id,
+                )
             )
         for path, expected in sorted(rendered[unit.id].items()):
             result.files_checked += 1
             current = read_current(repo, path)
             if current == expected:
                 continue
-            reason = (
-                "missing"
-                if current is None
-                else (
-                    "content differs"
-                    if current.content != expected.content
-                    else "executable bit differs"
-                )
-            )
-            if allowed.match_file(path):
-                result.notes.append(f"{path}: {reason} (listed in localChanges)")
+            if current is None:
+                found = Drift(path, "missing", "check.missing", unit.id)
+            elif current.content != expected.content:
+                found = Drift(path, "content differs", "check.content", unit.id)
             else:
-                result.drift.append((path, reason))
+                found = Drift(path, "executable bit differs", "check.mode", unit.id)
+            (result.allowed if allowed.match_file(path) else result.drift).append(found)
     wanted = {u.id for u in units}
     for unit_id, r in sorted(recorded.items()):
         if unit_id not in wanted:
-            result.drift.append((r.dest.as_posix(), f"unit {unit_id} is no longer in the spec"))
+            result.drift.append(
+                Drift(
+                    r.dest.as_posix(),
+                    f"unit {unit_id} is no longer in the spec",
+                    "check.unit-removed",
+                    unit_id,
+                )
+            )
     return result

@@ -19,6 +19,7 @@ import os
 import stat
 import tempfile
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -101,11 +102,16 @@ class Renderer:
     def __exit__(self, *exc: object) -> None:
         _StagingWorker._shared.pop(self._key, None)
 
-    def render(self, unit: Unit) -> Files:
-        """Render one unit and return its files, keyed by repository-relative path."""
+    def render(self, unit: Unit, src_path: str | None = None) -> Files:
+        """Render one unit and return its files, keyed by repository-relative path.
+
+        `src_path` is the stable source its answers file records (default: the
+        template set's).
+        """
         with tempfile.TemporaryDirectory(prefix="platformgen-unit-") as tmp:
             dst = Path(tmp) / "out"
-            data = {**unit.answers, "platformgen": self.templates.meta}
+            meta = {**self.templates.meta, **({"src_path": src_path} if src_path else {})}
+            data = {**unit.answers, "platformgen": meta}
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -144,13 +150,19 @@ def _read_tree(root: Path, unit: Unit) -> Files:
     return files
 
 
-def render_all(templates: TemplateSet, units: list[Unit]) -> dict[str, Files]:
-    """Render every unit; fail if two units claim the same file."""
+def render_all(
+    templates: TemplateSet, units: list[Unit], src_paths: Mapping[str, str] | None = None
+) -> dict[str, Files]:
+    """Render every unit; fail if two units claim the same file.
+
+    `src_paths` maps unit ids to the `_src_path` their answers file keeps (a unit
+    not in it records the template set's).
+    """
     out: dict[str, Files] = {}
     owner: dict[str, str] = {}
     with Renderer(templates) as renderer:
         for unit in units:
-            files = renderer.render(unit)
+            files = renderer.render(unit, (src_paths or {}).get(unit.id))
             for path in files:
                 if path in owner:
                     raise EngineError(

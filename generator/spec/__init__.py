@@ -10,7 +10,7 @@ from .checks import Context, run_checks
 from .diagnostics import Diagnostic, Position, has_errors, sort_key
 from .resolve import resolve
 from .schema_check import check_schema, load_schema
-from .yamlpos import LoadedYaml, SpecLoadError, load_yaml_text, read_text
+from .yamlpos import SpecLoadError, load_yaml_text, read_text
 
 __all__ = ["Diagnostic", "SpecResult", "load_schema", "load_spec", "load_spec_text"]
 
@@ -22,7 +22,6 @@ class SpecResult:
     file: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     resolved: dict[str, Any] | None = None
-    doc: LoadedYaml | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,7 +57,6 @@ def load_spec_text(text: str, file: str = "platform.yaml") -> SpecResult:
     except SpecLoadError as exc:
         result.diagnostics = [_load_error(file, exc)]
         return result
-    result.doc = doc
     if not isinstance(doc.data, dict):
         result.diagnostics = [
             Diagnostic(
