@@ -272,3 +272,18 @@ def test_in_memory_scan_finds_what_detect_secrets_finds_in_a_file(tmp_path: Path
     }
     assert ours == library
     assert len(ours) >= 10  # the corpus holds real secrets, and they are found
+
+
+def test_real_looking_ids_are_not_secrets() -> None:
+    # Account ids with as many distinct digits as 12 can hold, Cognito pool and client ids.
+    text = REFERENCE.replace('account: "111111111111"', 'account: "483920175634"')
+    text = text.replace('account: "222222222222"', 'account: "901827364519"')
+    text = text.replace("ap-southeast-2_Dev0Pool1", "ap-southeast-2_Xk3Lm9PqR")
+    text = text.replace(
+        "1example0dev0web0client0id,1example0dev0mobile0client",
+        "4n4fjlt2n4sl5ldsfe0hpjjnhd,7gq2r5u1c0bm3vj8h6k9p4s2tn",
+    )
+    assert text.count("483920175634") == 1 and text.count("4n4fjlt2n4sl5ldsfe0hpjjnhd") == 1
+    result = load_spec_text(text)
+    assert result.ok, [d.format() for d in result.errors]
+    assert _secret_findings(text) == []
