@@ -12,29 +12,19 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import keyword
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity, dotted
 from .resolve import RESERVED_FIELDS, TIER_BY_NAME
+from .secret_scan import find_secrets
 from .yamlpos import LoadedYaml, SpecPath
 
 _PRIVATE_NETWORKS = [
     ipaddress.ip_network("10.0.0.0/8"),
     ipaddress.ip_network("172.16.0.0/12"),
     ipaddress.ip_network("192.168.0.0/16"),
-]
-_SECRET_NAME = re.compile(
-    r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SECRET_KEY"
-    r"|CREDENTIALS?|DSN)$"
-)
-_SECRET_VALUE = [
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password in it"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
 ]
 # Parameters platformgen sets for security and for DMS/CDC; a spec may not weaken them.
 MANAGED_DB_PARAMETERS = {
@@ -740,26 +730,9 @@ def public_app_policy(ctx: Context) -> Iterator[Diagnostic]:
 
 @check
 def secret_values(ctx: Context) -> Iterator[Diagnostic]:
-    for i, app in enumerate(ctx.raw["apps"]):
-        blocks: list[tuple[SpecPath, dict[str, str]]] = [(("apps", i, "env"), app.get("env", {}))]
-        for env_name, override in app.get("environments", {}).items():
-            blocks.append((("apps", i, "environments", env_name, "env"), override.get("env", {})))
-        for path, block in blocks:
-            for var, value in block.items():
-                reason = next(
-                    (label for pattern, label in _SECRET_VALUE if pattern.search(value)), None
-                )
-                if reason is None and _SECRET_NAME.search(var) and value.strip():
-                    reason = "a value for a variable named like a secret"
-                if reason:
-                    yield ctx.finding(
-                        "error",
-                        "policy.secret-in-env",
-                        (*path, var),
-                        f"env var {var} of app '{app['name']}' holds {reason}; specs hold no secret values",
-                        f"store it in AWS Secrets Manager and reference it under secrets: "
-                        f"{{{var}: {{secret: <name>}}}}",
-                    )
+    """Every string value of the spec, by detect-secrets and the name and URL rules."""
+    for found in find_secrets(ctx.doc):
+        yield ctx.finding("error", found.code, found.path, found.message, found.fix)
 
 
 def run_checks(ctx: Context) -> list[Diagnostic]:

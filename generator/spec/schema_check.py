@@ -115,16 +115,30 @@ def _translate(error: ValidationError, doc: LoadedYaml, file: str) -> Diagnostic
         expected_list = expected if isinstance(expected, list) else [expected]
         wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected_list)
         message = f"{where} must be {wanted}, not {_python_type(value)}"
-        if "string" in expected_list and isinstance(value, (int, float, bool)):
-            fix = f'quote the value so YAML keeps it as text: "{_yaml_scalar_text(value)}"'
+        written = _written(doc, path, value)
+        if written is not None:
+            message += f" (YAML reads the unquoted {written} as {_yaml_kind(value)})"
+        if "string" in expected_list and written:
+            fix = f'quote the value so YAML keeps it as text: "{written}"'
         else:
             fix = _first_sentence(_description(schema)) or f"write {wanted} here"
     elif validator in {"enum", "const"}:
         options = error.validator_value if validator == "enum" else [error.validator_value]
         shown = ", ".join(json.dumps(o) for o in options)
-        message = f"{where} is {_short(value)}, which is not one of the allowed values"
-        close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.5)
-        fix = (f"did you mean {close[0]!r}? " if close else "") + f"use one of: {shown}"
+        written = _written(doc, path, value)
+        if written is not None:
+            message = (
+                f"{where} is {_short(value)} (YAML reads the unquoted {written} as "
+                f"{_yaml_kind(value)}), which is not one of the allowed values"
+            )
+        else:
+            message = f"{where} is {_short(value)}, which is not one of the allowed values"
+        if written is not None and written in options:
+            fix = f'quote the value so YAML keeps it as text: "{written}"'
+        else:
+            probe = written if written is not None else str(value)
+            close = difflib.get_close_matches(probe, [str(o) for o in options], n=1, cutoff=0.5)
+            fix = (f"did you mean {close[0]!r}? " if close else "") + f"use one of: {shown}"
     elif validator == "pattern":
         message = f"{where} is {_short(value)}, which is not valid here"
         fix = (
@@ -194,10 +208,26 @@ def field_description(path: tuple[Any, ...]) -> str:
     return description
 
 
-def _yaml_scalar_text(value: Any) -> str:
+def _written(doc: LoadedYaml, path: tuple[Any, ...], value: Any) -> str | None:
+    """The characters the user wrote for a scalar YAML read as a non-string, else None.
+
+    `version: 1.30` is read as 1.3, `0123` as 83, `yes` as true, `1:30` as 90, `~` as
+    null: a fix must quote what was written, not what YAML made of it.
+    """
+    if isinstance(value, (str, list, dict)):
+        return None
+    text = doc.source(path)
+    if text is None or text[:1] in ("!", "&", "*", '"', "'", "|", ">"):
+        return None
+    return text.strip() or None
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
+        return "a boolean"
+    return "a number"
 
 
 def check_schema(doc: LoadedYaml, file: str) -> list[Diagnostic]:
