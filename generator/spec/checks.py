@@ -11,82 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import keyword
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-from .diagnostics import Diagnostic, Severity, dotted
-from .resolve import RESERVED_FIELDS, TIER_BY_NAME
+from . import area_rules, name_checks
+from .context import CHECKS, Check, Context, check
+from .diagnostics import Diagnostic, Severity
+from .resolve import TIER_BY_NAME
 from .secret_scan import find_secrets
-from .yamlpos import LoadedYaml, SpecPath
+from .yamlpos import SpecPath
+
+__all__ = ["CHECKS", "Check", "Context", "check", "run_checks"]
+# Registered on import, with the checks below: names, and what each area needs.
+_AREA_MODULES = (area_rules, name_checks)
 
 _PRIVATE_NETWORKS = [
     ipaddress.ip_network("10.0.0.0/8"),
     ipaddress.ip_network("172.16.0.0/12"),
     ipaddress.ip_network("192.168.0.0/16"),
 ]
-# Parameters platformgen sets for security and for DMS/CDC; a spec may not weaken them.
-MANAGED_DB_PARAMETERS = {
-    "require_secure_transport": "TLS to the database is mandatory",
-    "binlog_format": "ROW binlogs are required for DMS CDC and point-in-time recovery",
-    "binlog_row_image": "FULL row images are required for DMS CDC",
-    "slow_query_log": "the slow query log feeds the CloudWatch alarms",
-    "log_output": "logs are exported to CloudWatch as files",
-    "local_infile": "LOAD DATA LOCAL is a data exfiltration path",
-    "tls_version": "the platform pins TLS 1.2 and 1.3",
-}
-
-
-@dataclass
-class Context:
-    doc: LoadedYaml
-    resolved: dict[str, Any]
-    file: str
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.doc.data
-        return data
-
-    def raw_app_index(self, name: str) -> int:
-        for i, app in enumerate(self.raw["apps"]):
-            if app["name"] == name:
-                return i
-        return 0
-
-    def finding(
-        self,
-        severity: Severity,
-        code: str,
-        path: SpecPath,
-        message: str,
-        fix: str,
-        *,
-        key: bool = False,
-    ) -> Diagnostic:
-        position = self.doc.position(path, key=key)
-        written = path in (self.doc.keys if key else self.doc.values)
-        suffix = "" if written or not path else " (a default: set it explicitly to change it)"
-        return Diagnostic(
-            file=self.file,
-            line=position.line,
-            column=position.column,
-            severity=severity,
-            code=code,
-            path=dotted(path),
-            message=message + suffix,
-            fix=fix,
-        )
-
-
-Check = Callable[[Context], Iterator[Diagnostic]]
-CHECKS: list[Check] = []
-
-
-def check(fn: Check) -> Check:
-    CHECKS.append(fn)
-    return fn
 
 
 # --- semantic ---------------------------------------------------------------------------------
@@ -332,15 +275,42 @@ def app_kinds(ctx: Context) -> Iterator[Diagnostic]:
                 "remove hosting (only web apps can be static)",
             )
         if kind == "web" and app.get("hosting", "static") == "static":
-            for field in ("port", "health", "replicas", "resources", "secrets"):
-                if field in app:
+            for field in ("port", "health", "replicas", "resources", "secrets", "env"):
+                # An empty env is no setting (`platformgen show` prints one).
+                if field in app and (field != "env" or app[field]):
                     yield ctx.finding(
                         "error",
                         "semantic.kind",
                         ("apps", i, field),
                         f"static web app '{name}' runs no container, so '{field}' has no effect",
-                        f"remove {field}, or set 'hosting: container'",
+                        f"remove {field}, or set 'hosting: container'"
+                        + (
+                            " (settings a static build needs are baked in at build time)"
+                            if field == "env"
+                            else ""
+                        ),
                     )
+            for env_name, override in app.get("environments", {}).items():
+                for field in (f for f in override if f != "env" or override[f]):
+                    yield ctx.finding(
+                        "error",
+                        "semantic.kind",
+                        ("apps", i, "environments", env_name, field),
+                        f"static web app '{name}' runs no container, so '{field}' in "
+                        f"{env_name} has no effect",
+                        f"remove environments.{env_name}.{field}, or set 'hosting: container'",
+                        key=True,
+                    )
+            if app.get("public") is False:
+                yield ctx.finding(
+                    "error",
+                    "semantic.static-private",
+                    ("apps", i, "public"),
+                    f"static web app '{name}' would be served by nothing: its bucket is "
+                    "reachable only through CloudFront, which serves public apps",
+                    "remove 'public: false' (a static app is public), or set "
+                    "'hosting: container' to run it as a private server inside the VPC",
+                )
             if app.get("database"):
                 yield ctx.finding(
                     "error",
@@ -349,14 +319,6 @@ def app_kinds(ctx: Context) -> Iterator[Diagnostic]:
                     f"static web app '{name}' cannot hold database credentials",
                     "remove database: true; the browser reaches data through an api app",
                 )
-        if kind in {"api", "worker"} and keyword.iskeyword(name.replace("-", "_")):
-            yield ctx.finding(
-                "error",
-                "semantic.name",
-                ("apps", i, "name"),
-                f"app name '{name}' is a Python keyword and cannot name the service's package",
-                f"rename it, for example '{name}-service'",
-            )
         if app.get("database") and "database" not in ctx.raw:
             yield ctx.finding(
                 "error",
@@ -444,6 +406,99 @@ def bitbucket_identity(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY = 24 * 60
+_WEEK = 7 * _DAY
+MIN_WINDOW_MINUTES = 30
+MAX_MAINTENANCE_MINUTES = 23 * 60 + 30
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def backup_window(text: str) -> tuple[int, int]:
+    """Start minute of the day and length in minutes of a daily hh:mm-hh:mm window (UTC);
+    a window that ends before it starts runs past midnight."""
+    start, end = (_minutes(part) for part in text.split("-"))
+    return start, (end - start) % _DAY
+
+
+def maintenance_window(text: str) -> tuple[int, int]:
+    """Start minute of the week (Monday 00:00 = 0) and length in minutes of a weekly
+    ddd:hh:mm-ddd:hh:mm window (UTC); it may run past midnight and past Sunday."""
+    first, second = text.split("-")
+    start = _DAYS.index(first[:3]) * _DAY + _minutes(first[4:])
+    end = _DAYS.index(second[:3]) * _DAY + _minutes(second[4:])
+    return start, (end - start) % _WEEK
+
+
+def windows_overlap(backup: str, maintenance: str) -> bool:
+    """Does the weekly maintenance window share a minute with any day's backup window?
+
+    Windows that only touch (one ends when the other starts) do not overlap: AWS
+    accepts them."""
+    b_start, b_length = backup_window(backup)
+    m_start, m_length = maintenance_window(maintenance)
+    for day in range(7):
+        start = day * _DAY + b_start
+        # Two intervals on a circle of one week overlap when either starts inside the other.
+        if (start - m_start) % _WEEK < m_length or (m_start - start) % _WEEK < b_length:
+            return True
+    return False
+
+
+@check
+def database_windows(ctx: Context) -> Iterator[Diagnostic]:
+    """AWS refuses, at create, windows under 30 minutes and a backup window that overlaps
+    the maintenance window (CreateDBInstance: PreferredBackupWindow,
+    PreferredMaintenanceWindow); a maintenance window lasts at most 23.5 hours."""
+    db = ctx.resolved.get("database")
+    if not db:
+        return
+    backup_path: SpecPath = ("database", "backupWindow")
+    maintenance_path: SpecPath = ("database", "maintenanceWindow")
+    backup, maintenance = db["backupWindow"], db["maintenanceWindow"]
+    _, b_length = backup_window(backup)
+    _, m_length = maintenance_window(maintenance)
+    short = False
+    if b_length < MIN_WINDOW_MINUTES:
+        short = True
+        yield ctx.finding(
+            "error",
+            "semantic.database-window",
+            backup_path,
+            f"backup window {backup} lasts {b_length} minutes; RDS needs at least "
+            f"{MIN_WINDOW_MINUTES}",
+            "make it at least 30 minutes long, for example 16:00-17:00 (UTC)",
+        )
+    if m_length < MIN_WINDOW_MINUTES or m_length > MAX_MAINTENANCE_MINUTES:
+        short = True
+        yield ctx.finding(
+            "error",
+            "semantic.database-window",
+            maintenance_path,
+            f"maintenance window {maintenance} lasts {m_length // 60} h {m_length % 60} min; "
+            "RDS accepts 30 minutes to 23.5 hours",
+            "give it a length between 30 minutes and 23.5 hours, for example "
+            "sun:17:00-sun:18:00 (UTC)",
+        )
+    if not short and windows_overlap(backup, maintenance):
+        written_backup = ctx.written(backup_path)
+        path = backup_path if written_backup else maintenance_path
+        other = maintenance_path if written_backup else backup_path
+        yield ctx.finding(
+            "error",
+            "semantic.database-window",
+            path,
+            f"backup window {backup} (daily) overlaps maintenance window {maintenance} "
+            f"(weekly, set at line {ctx.line(other)}); RDS refuses overlapping windows",
+            "move one of them so they do not overlap on any day (touching is fine, "
+            "for example 16:00-17:00 and sun:17:00-sun:18:00, UTC)",
+        )
+
+
 @check
 def migration_and_observability(ctx: Context) -> Iterator[Diagnostic]:
     if "migration" in ctx.raw and "database" not in ctx.raw:
@@ -476,132 +531,6 @@ def migration_and_observability(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
-def api_resources(ctx: Context) -> Iterator[Diagnostic]:
-    """The example resource of an api app: fields and workflow make sense together."""
-    for i, app in enumerate(ctx.raw["apps"]):
-        resource = app.get("resource")
-        if resource is None:
-            continue
-        base: SpecPath = ("apps", i, "resource")
-        if app["kind"] != "api":
-            yield ctx.finding(
-                "error",
-                "semantic.kind",
-                base,
-                f"{app['kind']} '{app['name']}' sets resource, but only api apps serve one",
-                "remove resource, or make the app kind api",
-                key=True,
-            )
-            continue
-        seen: set[str] = set()
-        for j, field in enumerate(resource.get("fields", [])):
-            path: SpecPath = (*base, "fields", j)
-            name = field["name"]
-            if name in RESERVED_FIELDS:
-                yield ctx.finding(
-                    "error",
-                    "semantic.resource-field",
-                    (*path, "name"),
-                    f"field name '{name}' is reserved: the service adds {', '.join(RESERVED_FIELDS)}",
-                    "rename the field",
-                )
-            elif name in seen:
-                yield ctx.finding(
-                    "error",
-                    "semantic.resource-field",
-                    (*path, "name"),
-                    f"field '{name}' is listed twice",
-                    "give every field its own name",
-                )
-            seen.add(name)
-            allowed = {"string": {"minLength", "maxLength"}, "integer": {"minimum", "maximum"}}
-            for option in ("minLength", "maxLength", "minimum", "maximum"):
-                if option in field and option not in allowed.get(field["type"], set()):
-                    yield ctx.finding(
-                        "error",
-                        "semantic.resource-field",
-                        (*path, option),
-                        f"field '{name}' is a {field['type']}, so {option} has no effect",
-                        f"remove {option}",
-                        key=True,
-                    )
-            for low, high in (("minLength", "maxLength"), ("minimum", "maximum")):
-                if low in field and high in field and field[low] > field[high]:
-                    yield ctx.finding(
-                        "error",
-                        "semantic.range",
-                        (*path, high),
-                        f"field '{name}': {high} ({field[high]}) is below {low} ({field[low]})",
-                        f"set {high} to at least {low}",
-                    )
-        workflow = resource.get("workflow")
-        if workflow is None:
-            continue
-        pairs: set[tuple[str, str]] = set()
-        targets = {workflow["initial"]}
-        for j, step in enumerate(workflow["transitions"]):
-            path = (*base, "workflow", "transitions", j)
-            pair = (step["from"], step["to"])
-            if step["from"] == step["to"]:
-                yield ctx.finding(
-                    "error",
-                    "semantic.workflow",
-                    path,
-                    f"transition {step['from']} -> {step['to']} does not change the status",
-                    "remove it",
-                )
-            elif pair in pairs:
-                yield ctx.finding(
-                    "error",
-                    "semantic.workflow",
-                    path,
-                    f"transition {step['from']} -> {step['to']} is listed twice",
-                    "keep one (a transition has one `by`)",
-                )
-            pairs.add(pair)
-            targets.add(step["to"])
-        for j, step in enumerate(workflow["transitions"]):
-            if step["from"] not in targets:
-                yield ctx.finding(
-                    "error",
-                    "semantic.workflow",
-                    (*base, "workflow", "transitions", j, "from"),
-                    f"status '{step['from']}' can never be reached: it is not the initial "
-                    "status and no transition leads to it",
-                    f"add a transition to '{step['from']}', or fix the name",
-                )
-
-
-@check
-def service_auth_settings(ctx: Context) -> Iterator[Diagnostic]:
-    """A generated service refuses to start without its token settings: say so before deploying."""
-    for app in ctx.resolved["apps"]:
-        if app["kind"] != "api" or not app["database"]:
-            continue
-        secrets = set(app.get("secrets", {}))
-        missing_in = []
-        for env_name, settings in app["environments"].items():
-            names = set(settings["env"]) | secrets
-            tier = ctx.resolved["environments"][env_name]["tier"]
-            dev_mode = tier == "development" and settings["env"].get("AUTH_DEV_MODE") == "true"
-            if not dev_mode and not {"AUTH_ISSUER", "AUTH_AUDIENCE"} <= names:
-                missing_in.append(env_name)
-        if missing_in:
-            yield ctx.finding(
-                "warning",
-                "semantic.service-auth",
-                ("apps", ctx.raw_app_index(app["name"]), "name"),
-                f"api '{app['name']}' has no AUTH_ISSUER and AUTH_AUDIENCE in "
-                f"{', '.join(missing_in)}: its service refuses to start without them",
-                "set them under env (per environment under environments.<env>.env): the "
-                "identity provider's issuer URL and the accepted client ids",
-            )
-
-
-# --- policy -------------------------------------------------------------------------------------
-
-
-@check
 def database_policy(ctx: Context) -> Iterator[Diagnostic]:
     db = ctx.resolved.get("database")
     if not db:
@@ -614,16 +543,6 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
             "the database would get a public endpoint; no database is ever public",
             "remove publiclyAccessible (apps reach the database inside the VPC)",
         )
-    for parameter, why in MANAGED_DB_PARAMETERS.items():
-        if parameter in db["parameters"]:
-            yield ctx.finding(
-                "error",
-                "policy.database-parameter",
-                ("database", "parameters", parameter),
-                f"parameter {parameter} is managed by the platform ({why})",
-                f"remove {parameter} from database.parameters",
-                key=True,
-            )
     if db["version"].startswith("8.0."):
         yield ctx.finding(
             "warning",
@@ -631,7 +550,7 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
             ("database", "version"),
             "RDS for MySQL 8.0 left standard support on 2026-07-31; Extended Support is billed",
             "plan the major upgrade to 8.4 with an RDS Blue/Green deployment "
-            "(see the generated docs/runbooks/database.md)",
+            f"(see 'Database changes' in the generated {area_rules.MYSQL_UPGRADE_RUNBOOK})",
         )
     for name, env in ctx.resolved["environments"].items():
         if env["tier"] != "production":

@@ -91,7 +91,6 @@ def _resources(given: dict[str, Any] | None, base: dict[str, Any] | None) -> dic
     return dict(sorted(merged.items()))
 
 
-RESERVED_FIELDS = ("id", "owner", "status", "version", "created_at", "updated_at")
 JSON_SAFE_INTEGER = 9007199254740991
 DEFAULT_WORKFLOW = {
     "initial": "draft",

@@ -6,8 +6,8 @@ variable "project" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.project))
-    error_message = "project must be a DNS label of 3-22 characters."
+    condition     = can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", var.project)) && length(var.project) >= 3 && length(var.project) <= 22
+    error_message = "project must be a DNS label of 3-22 characters with single hyphens."
   }
 }
 

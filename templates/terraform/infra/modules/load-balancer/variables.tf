@@ -1,10 +1,10 @@
 variable "name" {
-  description = "Prefix of every resource name: <project>-<environment>."
+  description = "Prefix of every resource name: <project>-<environment>. It is the load balancer's name too, so at most 32 characters (the ALB limit)."
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,32}$", var.name))
-    error_message = "name must be a lowercase DNS label of 3-33 characters (<project>-<environment>)."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,31}$", var.name)) && !startswith(var.name, "internal-")
+    error_message = "name must be a lowercase DNS label of 3-32 characters (<project>-<environment>; an ALB name), not starting with internal-."
   }
 }
 
@@ -77,7 +77,7 @@ variable "apps" {
   }))
 
   validation {
-    condition     = length(var.apps) >= 1 && alltrue([for k, a in var.apps : can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k)) && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path)) && a.port >= 1024 && a.port <= 65535 && can(regex("^/[A-Za-z0-9._~/-]*$", a.health_path))])
+    condition     = length(var.apps) >= 1 && alltrue([for k, a in var.apps : can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", k)) && length(k) <= 24 && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path)) && a.port >= 1024 && a.port <= 65535 && can(regex("^/[A-Za-z0-9._~/-]*$", a.health_path))])
     error_message = "apps must hold at least one app; names are DNS labels, paths start with /, ports are 1024-65535."
   }
 

@@ -36,7 +36,7 @@ variable "static_apps" {
   default = {}
 
   validation {
-    condition     = alltrue([for k, a in var.static_apps : can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k)) && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path))])
+    condition     = alltrue([for k, a in var.static_apps : can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", k)) && length(k) <= 24 && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path))])
     error_message = "static_apps: names are DNS labels and paths start with /."
   }
 }
@@ -49,7 +49,7 @@ variable "container_apps" {
   default = {}
 
   validation {
-    condition     = alltrue([for k, a in var.container_apps : can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k)) && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path))])
+    condition     = alltrue([for k, a in var.container_apps : can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", k)) && length(k) <= 24 && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", a.path))])
     error_message = "container_apps: names are DNS labels and paths start with /."
   }
 }

@@ -13,8 +13,8 @@ variable "project" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.project))
-    error_message = "project must be a DNS label of 3-22 characters."
+    condition     = can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", var.project)) && length(var.project) >= 3 && length(var.project) <= 22
+    error_message = "project must be a DNS label of 3-22 characters with single hyphens."
   }
 }
 
@@ -67,7 +67,7 @@ variable "apps" {
 
   validation {
     condition = alltrue(flatten([for k, a in var.apps : concat(
-      [can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", k))],
+      [can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", k)) && length(k) <= 24],
       [for s in a.secrets : can(regex("^[A-Za-z0-9][A-Za-z0-9/_+=.@-]{0,255}$", s))],
     )]))
     error_message = "apps: names are DNS labels; secret names use letters, digits and /_+=.@- only."

@@ -145,6 +145,15 @@ run "long_names_are_hash_truncated" {
   }
 }
 
+run "refuses_a_name_over_the_alb_limit" {
+  command = plan
+  variables {
+    # <project>-<environment> at its longest (22 + 1 + 10): one over the ALB's 32.
+    name = "a23456789012345678901z-livelive12"
+  }
+  expect_failures = [var.name]
+}
+
 run "refuses_duplicate_paths" {
   command = plan
   variables {

@@ -1,0 +1,943 @@
+"""Every name platformgen generates for AWS, Kubernetes and MySQL, with the rules each must meet.
+
+This module is the one table of how the templates build names. Each `NameRule` gives a
+name's expression (the same one the templates use), the service rules it must meet
+(`NameKind`: length, characters, reserved prefixes, where it must be unique), the spec
+fields it is built from, and the Terraform resource attribute or Kubernetes object that
+carries it. Validation (`generator/spec/name_checks.py`) refuses a spec whose names AWS or
+Kubernetes would refuse at plan or apply time, naming the field to change.
+
+The templates build these names themselves (in HCL and Helm), so
+`tests/validators/names.py` proves this table against what they render: a mocked
+`terraform test` plan of every root of every spec of the matrix, the backend files, and
+every Helm chart. A template change that renames something fails there until this table
+says the same.
+
+Rules with `rendered=False` are names that the pipelines and DMS migration areas will
+create (not rendered yet). They are checked already, so a spec valid today stays valid
+when those areas arrive, and they reserve their names (an app called `codebuild` would
+take the CodeBuild role's name). Those areas must build their names from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Spec = dict[str, Any]
+Scope = Literal["project", "environment", "app", "app-environment"]
+Root = Literal["env", "bootstrap", "helm", "none"]
+Namespace = Literal["global", "account", "region", "environment", "cluster", "none"]
+
+
+@dataclass(frozen=True)
+class NameKind:
+    """What a service accepts for one kind of name, and where a name must be unique."""
+
+    key: str
+    label: str
+    max_length: int
+    pattern: str
+    """The whole name must match (characters and shape; lengths are max_length's)."""
+    namespace: Namespace
+    """global: all of AWS; account: one account; region: one account and region;
+    environment: one environment's VPC; cluster: every cluster (Kubernetes); none: never clash."""
+    source: str
+    forbidden_prefixes: tuple[str, ...] = ()
+    forbidden_suffixes: tuple[str, ...] = ()
+    no_double_hyphen: bool = False
+    appended: int = 0
+    """Characters Terraform appends to a name_prefix (a unique suffix)."""
+    max_label: int = 0
+    """DNS names: the longest label."""
+    reserved: tuple[str, ...] = ()
+    """Whole names the service keeps for itself."""
+
+    def overflow(self, value: str) -> int:
+        """Characters over the limit (0 or less: it fits)."""
+        return len(value) - self.allowed
+
+    def problems(self, value: str) -> list[str]:
+        """What else the service would refuse in `value`, in words ([] when nothing)."""
+        out: list[str] = []
+        if not re.fullmatch(self.pattern, value):
+            out.append(f"has characters or a shape that {self.label}s may not have")
+        if self.no_double_hyphen and "--" in value:
+            out.append(f"contains '--' ({self.label}s may not)")
+        for prefix in self.forbidden_prefixes:
+            if value.startswith(prefix):
+                out.append(f"starts with '{prefix}' ({self.label}s may not)")
+        for suffix in self.forbidden_suffixes:
+            if value.endswith(suffix):
+                out.append(f"ends with '{suffix}' ({self.label}s may not)")
+        if self.max_label and any(len(label) > self.max_label for label in value.split(".")):
+            out.append(f"has a label longer than {self.max_label} characters")
+        if value in self.reserved:
+            out.append(f"is a name AWS reserves for {self.label}s")
+        return out
+
+    @property
+    def allowed(self) -> int:
+        """The longest value a spec may produce (the service limit less what Terraform adds)."""
+        return self.max_length - self.appended
+
+
+_ALNUM_HYPHEN = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_DNS_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+_DNS_NAME = rf"({_DNS_LABEL}\.)+[a-z]{{2,63}}"
+_AWS = "https://docs.aws.amazon.com"
+
+S3_BUCKET = NameKind(
+    "s3-bucket",
+    "S3 bucket name",
+    63,
+    r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
+    "global",
+    f"{_AWS}/AmazonS3/latest/userguide/bucketnamingrules.html",
+    forbidden_prefixes=("xn--", "sthree-", "amzn-s3-demo-"),
+    forbidden_suffixes=("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"),
+)
+ELB_NAME = NameKind(
+    "elb-name",
+    "load balancer name",
+    32,
+    _ALNUM_HYPHEN,
+    "region",
+    f"{_AWS}/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html",
+    forbidden_prefixes=("internal-",),
+)
+TARGET_GROUP = NameKind(
+    "target-group",
+    "target group name",
+    32,
+    _ALNUM_HYPHEN,
+    "region",
+    f"{_AWS}/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html",
+)
+IAM_ROLE = NameKind(
+    "iam-role",
+    "IAM role name",
+    64,
+    r"[\w+=,.@-]+",
+    "account",
+    f"{_AWS}/IAM/latest/APIReference/API_CreateRole.html",
+)
+IAM_INLINE_POLICY = NameKind(
+    "iam-inline-policy",
+    "IAM inline policy name",
+    128,
+    r"[\w+=,.@-]+",
+    "none",
+    f"{_AWS}/IAM/latest/APIReference/API_PutRolePolicy.html",
+)
+IAM_OIDC_PROVIDER = NameKind(
+    "iam-oidc-provider",
+    "IAM OIDC provider URL",
+    255,
+    r"https://[a-z0-9.-]+(/[A-Za-z0-9._~-]+)*",
+    "account",
+    f"{_AWS}/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html",
+)
+RDS_INSTANCE = NameKind(
+    "rds-instance",
+    "RDS DB instance identifier",
+    63,
+    r"[a-z][a-z0-9-]*[a-z0-9]",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateDBInstance.html",
+    no_double_hyphen=True,
+)
+RDS_SNAPSHOT = NameKind(
+    "rds-snapshot",
+    "RDS DB snapshot identifier",
+    255,
+    r"[a-z][a-z0-9-]*[a-z0-9]",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateDBSnapshot.html",
+    no_double_hyphen=True,
+)
+RDS_SUBNET_GROUP = NameKind(
+    "rds-subnet-group",
+    "DB subnet group name",
+    255,
+    r"[a-z0-9][a-z0-9 ._-]*",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html",
+    reserved=("default",),
+)
+RDS_PARAMETER_GROUP = NameKind(
+    "rds-parameter-group",
+    "DB parameter group name",
+    255,
+    r"[a-z][a-z0-9-]*",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateDBParameterGroup.html",
+    no_double_hyphen=True,
+    appended=26,
+)
+MYSQL_DATABASE = NameKind(
+    "mysql-database",
+    "MySQL database name",
+    64,
+    r"[A-Za-z][A-Za-z0-9_]*",
+    "environment",
+    "https://dev.mysql.com/doc/refman/8.4/en/identifier-length.html",
+)
+RDS_MYSQL_MASTER_USER = NameKind(
+    "rds-mysql-master-user",
+    "RDS for MySQL master user name",
+    16,
+    r"[A-Za-z][A-Za-z0-9_]*",
+    "environment",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateDBInstance.html",
+)
+MYSQL_USER = NameKind(
+    "mysql-user",
+    "MySQL user name",
+    32,
+    r"[A-Za-z0-9_.-]+",
+    "environment",
+    "https://dev.mysql.com/doc/refman/8.4/en/user-names.html",
+)
+ECR_REPOSITORY = NameKind(
+    "ecr-repository",
+    "ECR repository name",
+    256,
+    r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
+    "region",
+    f"{_AWS}/AmazonECR/latest/APIReference/API_CreateRepository.html",
+)
+EKS_CLUSTER = NameKind(
+    "eks-cluster",
+    "EKS cluster name",
+    100,
+    r"[0-9A-Za-z][A-Za-z0-9_-]*",
+    "region",
+    f"{_AWS}/eks/latest/APIReference/API_CreateCluster.html",
+)
+EKS_NODEGROUP = NameKind(
+    "eks-nodegroup",
+    "EKS node group name",
+    63,
+    r"[0-9A-Za-z][A-Za-z0-9_-]*",
+    "environment",
+    f"{_AWS}/eks/latest/APIReference/API_CreateNodegroup.html",
+)
+LAUNCH_TEMPLATE = NameKind(
+    "launch-template",
+    "EC2 launch template name",
+    128,
+    r"[A-Za-z0-9().\-/_]+",
+    "region",
+    f"{_AWS}/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html",
+    appended=26,
+)
+SECURITY_GROUP = NameKind(
+    "security-group",
+    "security group name",
+    255,
+    r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+",
+    "environment",
+    f"{_AWS}/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html",
+    forbidden_prefixes=("sg-",),
+)
+KMS_ALIAS = NameKind(
+    "kms-alias",
+    "KMS alias",
+    256,
+    r"alias/[A-Za-z0-9/_-]+",
+    "region",
+    f"{_AWS}/kms/latest/APIReference/API_CreateAlias.html",
+    forbidden_prefixes=("alias/aws/",),
+)
+SECRET = NameKind(
+    "secret",
+    "Secrets Manager secret name",
+    512,
+    r"[A-Za-z0-9/_+=.@-]+",
+    "region",
+    f"{_AWS}/secretsmanager/latest/apireference/API_CreateSecret.html",
+)
+LOG_GROUP = NameKind(
+    "log-group",
+    "CloudWatch log group name",
+    512,
+    r"[A-Za-z0-9._/#-]+",
+    "region",
+    f"{_AWS}/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
+)
+WAF_LOG_GROUP = NameKind(
+    "waf-log-group",
+    "WAF log group name",
+    512,
+    r"aws-waf-logs-[A-Za-z0-9._/#-]+",
+    "region",
+    f"{_AWS}/waf/latest/developerguide/logging-cw-logs.html",
+)
+ALARM = NameKind(
+    "alarm",
+    "CloudWatch alarm name",
+    255,
+    r"[^\x00-\x1f]+",
+    "region",
+    f"{_AWS}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+)
+SNS_TOPIC = NameKind(
+    "sns-topic",
+    "SNS topic name",
+    256,
+    r"[A-Za-z0-9_-]+",
+    "region",
+    f"{_AWS}/sns/latest/api/API_CreateTopic.html",
+)
+WAF_ACL = NameKind(
+    "waf-acl",
+    "WAF web ACL name",
+    128,
+    r"[\w-]+",
+    "region",
+    f"{_AWS}/waf/latest/APIReference/API_CreateWebACL.html",
+)
+WAF_METRIC = NameKind(
+    "waf-metric",
+    "WAF metric name",
+    255,
+    r"[\w#:.\-/]+",
+    "none",
+    f"{_AWS}/waf/latest/APIReference/API_VisibilityConfig.html",
+    reserved=("All", "Default_Action"),
+)
+CLOUDFRONT_FUNCTION = NameKind(
+    "cloudfront-function",
+    "CloudFront function name",
+    64,
+    r"[A-Za-z0-9_-]+",
+    "account",
+    f"{_AWS}/cloudfront/latest/APIReference/API_CreateFunction.html",
+)
+CLOUDFRONT_OAC = NameKind(
+    "cloudfront-oac",
+    "CloudFront origin access control name",
+    64,
+    r"[^\x00-\x1f]+",
+    "account",
+    f"{_AWS}/cloudfront/latest/APIReference/API_OriginAccessControlConfig.html",
+)
+ACM_DOMAIN = NameKind(
+    "acm-domain",
+    "certificate domain name",
+    64,
+    _DNS_NAME,
+    "none",
+    f"{_AWS}/acm/latest/APIReference/API_RequestCertificate.html",
+    max_label=63,
+)
+DNS_NAME = NameKind(
+    "dns-name",
+    "DNS name",
+    253,
+    _DNS_NAME,
+    "none",
+    "https://www.rfc-editor.org/rfc/rfc1035#section-2.3.4",
+    max_label=63,
+)
+K8S_NAMESPACE = NameKind(
+    "k8s-namespace",
+    "Kubernetes namespace name",
+    63,
+    _DNS_LABEL,
+    "cluster",
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-label-names",
+)
+# Namespaces of apps: Kubernetes keeps the kube- prefix for its own namespaces.
+APP_NAMESPACE = dataclasses.replace(
+    K8S_NAMESPACE,
+    forbidden_prefixes=("kube-",),
+    source="https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/",
+)
+K8S_OBJECT = NameKind(
+    "k8s-object",
+    "Kubernetes object name",
+    63,
+    r"[a-z]([a-z0-9-]*[a-z0-9])?",
+    "none",
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#rfc-1035-label-names",
+)
+K8S_LABEL_VALUE = NameKind(
+    "k8s-label-value",
+    "Kubernetes label value",
+    63,
+    r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?",
+    "none",
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set",
+)
+HELM_RELEASE = NameKind(
+    "helm-release",
+    "Helm release name",
+    53,
+    _DNS_LABEL,
+    "none",
+    "https://helm.sh/docs/chart_best_practices/conventions/",
+)
+CODEBUILD_PROJECT = NameKind(
+    "codebuild-project",
+    "CodeBuild project name",
+    150,
+    r"[A-Za-z0-9][A-Za-z0-9_-]+",
+    "region",
+    f"{_AWS}/codebuild/latest/APIReference/API_CreateProject.html",
+)
+CODEPIPELINE = NameKind(
+    "codepipeline",
+    "CodePipeline name",
+    100,
+    r"[A-Za-z0-9.@_-]+",
+    "region",
+    f"{_AWS}/codepipeline/latest/APIReference/API_PipelineDeclaration.html",
+)
+CODECONNECTION = NameKind(
+    "codeconnection",
+    "CodeConnections connection name",
+    32,
+    r"[\w-]+",
+    "region",
+    f"{_AWS}/codeconnections/latest/APIReference/API_CreateConnection.html",
+)
+DMS_INSTANCE = NameKind(
+    "dms-instance",
+    "DMS replication instance identifier",
+    63,
+    r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]",
+    "region",
+    f"{_AWS}/dms/latest/APIReference/API_CreateReplicationInstance.html",
+    no_double_hyphen=True,
+)
+DMS_IDENTIFIER = NameKind(
+    "dms-identifier",
+    "DMS endpoint or task identifier",
+    255,
+    r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]",
+    "region",
+    f"{_AWS}/dms/latest/APIReference/API_CreateEndpoint.html",
+    no_double_hyphen=True,
+)
+DMS_SUBNET_GROUP = NameKind(
+    "dms-subnet-group",
+    "DMS replication subnet group identifier",
+    255,
+    r"[A-Za-z0-9 ._-]+",
+    "region",
+    f"{_AWS}/dms/latest/APIReference/API_CreateReplicationSubnetGroup.html",
+    reserved=("default",),
+)
+
+# --- what a spec renders (mirrors templates/terraform-env/main.tf and areas.yml) ---------
+
+
+def container_apps(spec: Spec) -> list[Spec]:
+    return [a for a in spec["apps"] if a["hosting"] == "container"]
+
+
+def public_container_apps(spec: Spec) -> list[Spec]:
+    return [a for a in container_apps(spec) if a["public"]]
+
+
+def public_static_apps(spec: Spec) -> list[Spec]:
+    return [a for a in spec["apps"] if a["hosting"] == "static" and a["public"]]
+
+
+def has_edge(spec: Spec) -> bool:
+    return bool(public_container_apps(spec) or public_static_apps(spec))
+
+
+def has_database(spec: Spec) -> bool:
+    return "database" in spec
+
+
+def target_group_name(full: str) -> str:
+    """modules/load-balancer: names over 32 characters keep 25 and end in a hash."""
+    if len(full) <= 32:
+        return full
+    return f"{full[:25]}-{hashlib.sha1(full.encode(), usedforsecurity=False).hexdigest()[:6]}"
+
+
+def waf_metric(name: str) -> str:
+    """modules/waf: metric names are the ACL name without hyphens."""
+    return name.replace("-", "")
+
+
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+DATABASE_LOG_EXPORTS = ("error", "slowquery")
+DATABASE_ALARMS = ("connections", "cpu", "memory", "storage")
+K8S_OBJECT_SUFFIXES = (
+    "",
+    "-secrets",
+    "-database",
+    "-migrate",
+    "-migrate-database",
+    "-test",
+    "-test-readyz",
+)
+HELM_CHART_VERSION = "1.0.0"
+
+
+# --- rules -----------------------------------------------------------------------------
+
+Variables = dict[str, Any]
+Each = Callable[[Spec, Variables], list[Variables]]
+
+
+def _once(spec: Spec, variables: Variables) -> list[Variables]:
+    return [{}]
+
+
+def _always(spec: Spec, variables: Variables) -> bool:
+    return True
+
+
+# Template variables -> the spec field that sets them, most specific first.
+_FIELD_OF = {
+    "app": "app",
+    "package": "app",
+    "secret": "secret",
+    "env": "environment",
+    "domain": "domain",
+    "db": "database.name",
+    "project": "project.name",
+    "organisation": "project.organisation",
+}
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """One generated name: how it is built, from which spec fields, and where it renders."""
+
+    id: str
+    kind: NameKind
+    scope: Scope
+    template: str
+    what: str
+    root: Root
+    resources: tuple[str, ...] = ()
+    """Where the name renders: 'resource_type.attribute' in a Terraform plan
+    (nested blocks with dots), or 'k8s:<what>' in a Helm chart."""
+    when: Callable[[Spec, Variables], bool] = _always
+    each: Each = _once
+    transform: Callable[[str], str] | None = None
+    rendered: bool = True
+    feeds: tuple[str, ...] = ()
+    """The template's variables when `each` computes them (default: the template's own)."""
+
+    def leading_field(self) -> str | None:
+        """The spec field that starts the name (its prefix), if one does."""
+        match = re.match(r"{(\w+)}", self.template)
+        return _FIELD_OF.get(match[1]) if match else None
+
+    def fields(self) -> tuple[str, ...]:
+        """The spec fields the name is built from, most specific first."""
+        names = list(self.feeds) or re.findall(r"{(\w+)", self.template)
+        out: list[str] = []
+        for key, spec_field in _FIELD_OF.items():
+            if key in names and spec_field not in out:
+                out.append(spec_field)
+        return tuple(out)
+
+
+def _replicas(spec: Spec, v: Variables) -> list[Variables]:
+    count = spec["environments"][v["env"]]["database"]["readReplicas"]
+    return [{"replica": i} for i in range(1, count + 1)]
+
+
+def _database_log_groups(spec: Spec, v: Variables) -> list[Variables]:
+    primary = f"{v['project']}-{v['env']}"
+    instances = [primary] + [f"{primary}-replica-{r['replica']}" for r in _replicas(spec, v)]
+    return [{"instance": i, "log": log} for i in instances for log in DATABASE_LOG_EXPORTS]
+
+
+def _app_secrets(spec: Spec, v: Variables) -> list[Variables]:
+    found: dict[str, Variables] = {}
+    for app in container_apps(spec):
+        for var, ref in app.get("secrets", {}).items():
+            found.setdefault(
+                ref["secret"], {"secret": ref["secret"], "app": app["name"], "var": var}
+            )
+    return [found[k] for k in sorted(found)]
+
+
+def _waf_metrics(acl_suffix: str, *, rules: bool) -> Each:
+    """modules/waf: the ACL's metric, or its rules' (the rate limit, each managed group)."""
+
+    def each(spec: Spec, v: Variables) -> list[Variables]:
+        metric = waf_metric(f"{v['project']}-{v['env']}-{acl_suffix}")
+        if not rules:
+            return [{"metric": metric}]
+        names = [f"{metric}RateLimit", *(metric + g for g in WAF_MANAGED_RULE_GROUPS)]
+        return [{"metric": m} for m in names]
+
+    return each
+
+
+def _database_alarms(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"metric": m} for m in DATABASE_ALARMS]
+
+
+def _k8s_objects(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"suffix": s} for s in K8S_OBJECT_SUFFIXES]
+
+
+def _pipeline_stages(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"stage": s} for s in ("plan", "apply", "deploy")]
+
+
+def _connections(spec: Spec, v: Variables) -> list[Variables]:
+    providers = spec["pipelines"]["providers"]
+    return [{"provider": p} for p in ("github", "bitbucket") if p in providers]
+
+
+def _dms_parts(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"part": p} for p in ("source", "target", "task")]
+
+
+def _db(spec: Spec, v: Variables) -> bool:
+    return has_database(spec)
+
+
+def _edge(spec: Spec, v: Variables) -> bool:
+    return has_edge(spec)
+
+
+def _alb(spec: Spec, v: Variables) -> bool:
+    return bool(public_container_apps(spec))
+
+
+def _any_static(spec: Spec, v: Variables) -> bool:
+    return bool(public_static_apps(spec))
+
+
+def _container(spec: Spec, v: Variables) -> bool:
+    return v["app_spec"]["hosting"] == "container"
+
+
+def _public_container(spec: Spec, v: Variables) -> bool:
+    return _container(spec, v) and v["app_spec"]["public"]
+
+
+def _public_static(spec: Spec, v: Variables) -> bool:
+    return v["app_spec"]["hosting"] == "static" and v["app_spec"]["public"]
+
+
+def _master_secret(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and spec["environments"][v["env"]]["database"]["readReplicas"] > 0
+
+
+def _provider(name: str) -> Callable[[Spec, Variables], bool]:
+    return lambda spec, v: name in spec["pipelines"]["providers"]
+
+
+def _bitbucket_ready(spec: Spec, v: Variables) -> bool:
+    return "bitbucket" in spec["pipelines"]["providers"] and "bitbucket" in spec["pipelines"]
+
+
+def _codepipeline(spec: Spec, v: Variables) -> bool:
+    return "codepipeline" in spec["pipelines"]["providers"]
+
+
+def _migration_target(spec: Spec, v: Variables) -> bool:
+    return "migration" in spec and spec["migration"]["targetEnvironment"] == v["env"]
+
+
+def _database_app(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and v["app_spec"]["database"] and _container(spec, v)
+
+
+_PN = "{project}-{env}"
+
+RULES: tuple[NameRule, ...] = (
+    # foundation, network
+    NameRule("kms-alias", KMS_ALIAS, "environment", "alias/" + _PN, "the environment's KMS key alias", "env", ("aws_kms_alias.name",)),
+    NameRule("alarm-topic", SNS_TOPIC, "environment", _PN + "-alarms", "the alarm topic", "env", ("aws_sns_topic.name",)),
+    NameRule("flow-logs-log-group", LOG_GROUP, "environment", "/aws/vpc/" + _PN + "/flow-logs", "the VPC flow log group", "env", ("aws_cloudwatch_log_group.name",)),
+    NameRule("flow-logs-role", IAM_ROLE, "environment", _PN + "-flow-logs", "the flow logs' IAM role", "env", ("aws_iam_role.name",)),
+    NameRule("flow-logs-policy", IAM_INLINE_POLICY, "environment", "write-flow-logs", "the flow logs' policy", "env", ("aws_iam_role_policy.name",)),
+    NameRule("vpc-endpoints-security-group", SECURITY_GROUP, "environment", _PN + "-vpc-endpoints", "the VPC endpoints' security group", "env", ("aws_security_group.name",)),
+    # cluster
+    NameRule("cluster", EKS_CLUSTER, "environment", _PN, "the EKS cluster", "env", ("aws_eks_cluster.name",)),
+    NameRule("cluster-log-group", LOG_GROUP, "environment", "/aws/eks/" + _PN + "/cluster", "the cluster's log group", "env", ("aws_cloudwatch_log_group.name",)),
+    NameRule("cluster-role", IAM_ROLE, "environment", _PN + "-cluster", "the cluster's IAM role", "env", ("aws_iam_role.name",)),
+    NameRule("node-role", IAM_ROLE, "environment", _PN + "-node", "the nodes' IAM role", "env", ("aws_iam_role.name",)),
+    NameRule("node-security-group", SECURITY_GROUP, "environment", _PN + "-node", "the nodes' security group", "env", ("aws_security_group.name",)),
+    NameRule("node-launch-template", LAUNCH_TEMPLATE, "environment", _PN + "-node-", "the nodes' launch template (a name prefix)", "env", ("aws_launch_template.name_prefix",)),
+    NameRule("node-group", EKS_NODEGROUP, "environment", _PN + "-default", "the EKS node group", "env", ("aws_eks_node_group.node_group_name",)),
+    NameRule("load-balancer-controller-role", IAM_ROLE, "environment", _PN + "-aws-load-balancer-controller", "the load balancer controller's IAM role", "env", ("aws_iam_role.name",)),
+    NameRule("load-balancer-controller-policy", IAM_INLINE_POLICY, "environment", "target-group-binding", "the load balancer controller's policy", "env", ("aws_iam_role_policy.name",)),
+    NameRule("external-secrets-role", IAM_ROLE, "environment", _PN + "-external-secrets", "the External Secrets Operator's IAM role", "env", ("aws_iam_role.name",)),
+    # database
+    NameRule("database", RDS_INSTANCE, "environment", _PN, "the RDS instance", "env", ("aws_db_instance.identifier",), when=_db),
+    NameRule("database-replica", RDS_INSTANCE, "environment", _PN + "-replica-{replica}", "a read replica", "env", ("aws_db_instance.identifier",), when=_db, each=_replicas),
+    NameRule("database-final-snapshot", RDS_SNAPSHOT, "environment", _PN + "-final", "the database's final snapshot", "env", ("aws_db_instance.final_snapshot_identifier",), when=_db),
+    NameRule("database-subnet-group", RDS_SUBNET_GROUP, "environment", _PN, "the DB subnet group", "env", ("aws_db_subnet_group.name",), when=_db),
+    NameRule("database-parameter-group", RDS_PARAMETER_GROUP, "environment", _PN + "-{family}-", "the DB parameter group (a name prefix)", "env", ("aws_db_parameter_group.name_prefix",), when=_db),
+    NameRule("database-log-group", LOG_GROUP, "environment", "/aws/rds/instance/{instance}/{log}", "a database log group", "env", ("aws_cloudwatch_log_group.name",), when=_db, each=_database_log_groups, feeds=("project", "env")),
+    NameRule("database-monitoring-role", IAM_ROLE, "environment", _PN + "-rds-monitoring", "the enhanced monitoring IAM role", "env", ("aws_iam_role.name",), when=_db),
+    NameRule("database-master-secret", SECRET, "environment", _PN + "-database-master", "the master password's secret (with read replicas)", "env", ("aws_secretsmanager_secret.name",), when=_master_secret),
+    NameRule("database-security-group", SECURITY_GROUP, "environment", _PN + "-database", "the database's security group", "env", ("aws_security_group.name",), when=_db),
+    NameRule("database-alarm", ALARM, "environment", _PN + "-database-{metric}", "a database alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_database_alarms),
+    NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
+    NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
+    NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
+    # edge
+    NameRule("zone", DNS_NAME, "environment", "{domain}", "the environment's DNS zone", "env", ("aws_route53_zone.name", "aws_route53_record.name"), when=_edge),
+    NameRule("viewer-certificate", ACM_DOMAIN, "environment", "{domain}", "CloudFront's certificate", "env", ("aws_acm_certificate.domain_name",), when=_edge),
+    NameRule("origin-certificate", ACM_DOMAIN, "environment", "origin.{domain}", "the load balancer's certificate", "env", ("aws_acm_certificate.domain_name", "aws_route53_record.name"), when=_alb),
+    NameRule("load-balancer", ELB_NAME, "environment", _PN, "the load balancer", "env", ("aws_lb.name",), when=_alb),
+    NameRule("target-group", TARGET_GROUP, "app-environment", _PN + "-{app}", "a public app's target group", "env", ("aws_lb_target_group.name",), when=_public_container, transform=target_group_name),
+    NameRule("load-balancer-security-group", SECURITY_GROUP, "environment", _PN + "-alb", "the load balancer's security group", "env", ("aws_security_group.name",), when=_alb),
+    NameRule("load-balancer-logs-bucket", S3_BUCKET, "environment", _PN + "-alb-logs-{account}", "the load balancer's log bucket", "env", ("aws_s3_bucket.bucket",), when=_alb),
+    NameRule("load-balancer-5xx-alarm", ALARM, "environment", _PN + "-alb-5xx", "the load balancer's 5xx alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_alb),
+    NameRule("target-health-alarm", ALARM, "app-environment", _PN + "-{app}-no-healthy-targets", "a public app's health alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_public_container),
+    NameRule("load-balancer-waf", WAF_ACL, "environment", _PN + "-alb", "the load balancer's web ACL", "env", ("aws_wafv2_web_acl.name",), when=_alb),
+    NameRule("load-balancer-waf-metric", WAF_METRIC, "environment", "{metric}", "the load balancer web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=False), feeds=("project", "env")),
+    NameRule("load-balancer-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a load balancer web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=True), feeds=("project", "env")),
+    NameRule("load-balancer-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-alb", "the load balancer's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_alb),
+    NameRule("cdn-logs-bucket", S3_BUCKET, "environment", _PN + "-cdn-logs-{account}", "CloudFront's log bucket", "env", ("aws_s3_bucket.bucket",), when=_edge),
+    NameRule("static-bucket", S3_BUCKET, "app-environment", _PN + "-{app}-{account}", "a static app's bucket", "env", ("aws_s3_bucket.bucket",), when=_public_static),
+    NameRule("static-origin-access", CLOUDFRONT_OAC, "environment", _PN + "-static", "the static apps' origin access control", "env", ("aws_cloudfront_origin_access_control.name",), when=_any_static),
+    NameRule("static-spa-function", CLOUDFRONT_FUNCTION, "app-environment", _PN + "-{app}-spa", "a static app's CloudFront function", "env", ("aws_cloudfront_function.name",), when=_public_static),
+    NameRule("cdn-waf", WAF_ACL, "environment", _PN + "-cdn", "CloudFront's web ACL", "env", ("aws_wafv2_web_acl.name",), when=_edge),
+    NameRule("cdn-waf-metric", WAF_METRIC, "environment", "{metric}", "CloudFront web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=False), feeds=("project", "env")),
+    NameRule("cdn-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a CloudFront web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=True), feeds=("project", "env")),
+    NameRule("cdn-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-cdn", "CloudFront's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_edge),
+    # workloads: per container app
+    NameRule("image-repository", ECR_REPOSITORY, "app-environment", "{project}/{app}", "an app's image repository", "env", ("aws_ecr_repository.name",), when=_container),
+    NameRule("app-role", IAM_ROLE, "app-environment", _PN + "-{app}", "an app's IAM role", "env", ("aws_iam_role.name",), when=_container),
+    NameRule("app-policy", IAM_INLINE_POLICY, "app-environment", "read-own-secrets", "an app's policy", "env", ("aws_iam_role_policy.name",), when=_container),
+    NameRule("external-secrets-policy", IAM_INLINE_POLICY, "environment", "assume-app-roles", "the External Secrets Operator's policy", "env", ("aws_iam_role_policy.name",)),
+    NameRule("app-secret", SECRET, "environment", "{project}/{env}/{secret}", "an app's secret", "env", ("aws_secretsmanager_secret.name",), each=_app_secrets),
+    NameRule("app-namespace", APP_NAMESPACE, "app", "{app}", "an app's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:namespace"), when=_container),
+    NameRule("app-service-account", K8S_OBJECT, "app", "{app}", "an app's service account", "helm", ("aws_eks_pod_identity_association.service_account", "k8s:object"), when=_container),
+    NameRule("platform-namespace-kube-system", K8S_NAMESPACE, "project", "kube-system", "the AWS Load Balancer Controller's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
+    NameRule("platform-namespace-external-secrets", K8S_NAMESPACE, "project", "external-secrets", "the External Secrets Operator's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
+    NameRule("platform-service-account-load-balancer-controller", K8S_OBJECT, "project", "aws-load-balancer-controller", "the load balancer controller's service account", "helm", ("aws_eks_pod_identity_association.service_account",)),
+    NameRule("platform-service-account-external-secrets", K8S_OBJECT, "project", "external-secrets", "the External Secrets Operator's service account", "helm", ("aws_eks_pod_identity_association.service_account",)),
+    # Kubernetes' own namespaces: no template installs them, every cluster has them.
+    NameRule("kubernetes-namespace-default", K8S_NAMESPACE, "project", "default", "a namespace of every cluster", "none"),
+    NameRule("kubernetes-namespace-kube-public", K8S_NAMESPACE, "project", "kube-public", "a namespace of every cluster", "none"),
+    NameRule("kubernetes-namespace-kube-node-lease", K8S_NAMESPACE, "project", "kube-node-lease", "a namespace of every cluster", "none"),
+    # helm: per container app
+    NameRule("helm-release", HELM_RELEASE, "app", "{app}", "an app's Helm release", "helm", ("k8s:release",), when=_container),
+    NameRule("k8s-object", K8S_OBJECT, "app", "{app}{suffix}", "an app's Kubernetes objects", "helm", ("k8s:object",), when=_container, each=_k8s_objects),
+    NameRule("label-part-of", K8S_LABEL_VALUE, "app", "{project}", "the part-of label", "helm", ("k8s:label",), when=_container),
+    NameRule("label-instance", K8S_LABEL_VALUE, "app", "{app}", "the name and instance labels", "helm", ("k8s:label",), when=_container),
+    NameRule("label-chart", K8S_LABEL_VALUE, "app", "{app}-" + HELM_CHART_VERSION, "the helm.sh/chart label", "helm", ("k8s:label",), when=_container),
+    # bootstrap: per environment
+    NameRule("state-bucket", S3_BUCKET, "environment", _PN + "-tfstate-{account}", "the Terraform state bucket", "bootstrap", ("aws_s3_bucket.bucket", "backend:bucket")),
+    NameRule("state-logs-bucket", S3_BUCKET, "environment", _PN + "-tfstate-logs-{account}", "the state bucket's log bucket", "bootstrap", ("aws_s3_bucket.bucket",)),
+    NameRule("state-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-tfstate", "the state key's alias", "bootstrap", ("aws_kms_alias.name",)),
+    NameRule("deploy-role", IAM_ROLE, "environment", _PN + "-deploy", "the pipelines' deploy role", "bootstrap", ("aws_iam_role.name",)),
+    NameRule("plan-role", IAM_ROLE, "environment", _PN + "-plan", "the pipelines' plan role", "bootstrap", ("aws_iam_role.name",)),
+    NameRule("plan-state-policy", IAM_INLINE_POLICY, "environment", "terraform-state", "the plan role's state policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    NameRule("github-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_provider("github")),
+    NameRule("bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_bitbucket_ready),
+    # --- not rendered yet: the pipelines and DMS migration areas build these names --------
+    NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
+    NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),
+    NameRule("codebuild-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "a CodeBuild project", "none", when=_codepipeline, each=_pipeline_stages, rendered=False),
+    NameRule("codebuild-image-project", CODEBUILD_PROJECT, "app", "{project}-{app}-image", "an app's image build", "none", when=lambda s, v: _codepipeline(s, v) and _container(s, v), rendered=False),
+    NameRule("codebuild-role", IAM_ROLE, "environment", _PN + "-codebuild", "CodeBuild's IAM role", "none", when=_codepipeline, rendered=False),
+    NameRule("codepipeline-role", IAM_ROLE, "environment", _PN + "-codepipeline", "CodePipeline's IAM role", "none", when=_codepipeline, rendered=False),
+    NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),
+    NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),
+    NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),
+    NameRule("dms-identifier", DMS_IDENTIFIER, "environment", _PN + "-dms-{part}", "a DMS endpoint or task", "none", when=_migration_target, each=_dms_parts, rendered=False),
+    NameRule("dms-role", IAM_ROLE, "environment", _PN + "-dms", "the DMS task's IAM role", "none", when=_migration_target, rendered=False),
+    NameRule("mysql-app-user", MYSQL_USER, "app", "{package}", "an app's MySQL user (IAM authentication)", "none", when=_database_app, rendered=False),
+    NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
+    NameRule("platform-namespace-karpenter", K8S_NAMESPACE, "project", "karpenter", "Karpenter's namespace", "none", rendered=False),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GeneratedName:
+    """One name a spec produces."""
+
+    rule: NameRule
+    value: str
+    env: str | None = None
+    app: str | None = None
+    location: tuple[str, ...] = ()
+    """Where it must be unique: see NameKind.namespace ('*': every environment)."""
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def variable(self, name: str) -> Any:
+        return dict(self.extra).get(name)
+
+
+def _family(version: str) -> str:
+    """modules/database: the parameter group family, with '-' for '.' (mysql8-0)."""
+    return "mysql" + "-".join(version.split(".")[:2])
+
+
+def _instances(spec: Spec, rule: NameRule) -> Iterator[Variables]:
+    base: Variables = {
+        "project": spec["project"]["name"],
+        "organisation": spec["project"]["organisation"],
+    }
+    if has_database(spec):
+        base["db"] = spec["database"]["name"]
+        base["family"] = _family(spec["database"]["version"])
+    per_env = rule.scope in ("environment", "app-environment")
+    per_app = rule.scope in ("app", "app-environment")
+    envs: list[str | None] = list(spec["environments"]) if per_env else [None]
+    apps: list[Spec | None] = list(spec["apps"]) if per_app else [None]
+    for env in envs:
+        for app in apps:
+            v = dict(base)
+            if env is not None:
+                e = spec["environments"][env]
+                v.update(env=env, account=e["account"], region=e["region"], domain=e["domain"])
+            if app is not None:
+                v.update(app=app["name"], package=app["name"].replace("-", "_"), app_spec=app)
+            yield v
+
+
+def _location(spec: Spec, rule: NameRule, env: str | None) -> tuple[str, ...]:
+    namespace = rule.kind.namespace
+    if namespace in ("global", "cluster", "none"):
+        return (namespace,)
+    if env is None:
+        return ("*",)
+    e = spec["environments"][env]
+    if namespace == "account":
+        return (e["account"],)
+    if namespace == "region":
+        # CloudFront's web ACL and its log group live in us-east-1.
+        return (e["account"], "us-east-1" if rule.id.startswith("cdn-waf") else e["region"])
+    return (env,)
+
+
+def generated_names(spec: Spec, *, rendered_only: bool = False) -> list[GeneratedName]:
+    """Every name the resolved spec produces, in table order."""
+    out: list[GeneratedName] = []
+    for rule in RULES:
+        if rendered_only and not rule.rendered:
+            continue
+        for base in _instances(spec, rule):
+            if not rule.when(spec, base):
+                continue
+            for more in rule.each(spec, base):
+                v = {**base, **more}
+                value = rule.template.format(**v)
+                if rule.transform is not None:
+                    value = rule.transform(value)
+                extra = {k: v[k] for k in ("secret", "var", "replica") if k in v}
+                out.append(
+                    GeneratedName(
+                        rule=rule,
+                        value=value,
+                        env=v.get("env"),
+                        app=v.get("app"),
+                        location=_location(spec, rule, v.get("env")),
+                        extra=tuple(sorted(extra.items())),
+                    )
+                )
+    return out
+
+
+def collisions(names: list[GeneratedName]) -> list[tuple[GeneratedName, GeneratedName]]:
+    """Pairs of names that would be the same name in one namespace of their service."""
+    groups: dict[tuple[str, str], list[GeneratedName]] = {}
+    for name in names:
+        if name.rule.kind.namespace != "none":
+            groups.setdefault((name.rule.kind.key, name.value), []).append(name)
+    out: list[tuple[GeneratedName, GeneratedName]] = []
+    for group in groups.values():
+        for i, first in enumerate(group):
+            for second in group[i + 1 :]:
+                same_place = first.location == second.location or "*" in (
+                    first.location[0],
+                    second.location[0],
+                )
+                same_name = (first.rule.id, first.env, first.app, first.extra) == (
+                    second.rule.id,
+                    second.env,
+                    second.app,
+                    second.extra,
+                )
+                if same_place and not same_name:
+                    out.append((first, second))
+    return out
+
+
+# --- the table as a reference page (docs/names.md; a test keeps it current) ------------
+
+# Longest value each template variable can take in a schema-valid spec.
+_LONGEST = {"project": 22, "env": 10, "app": 24, "package": 24, "account": 12, "replica": 1}
+_SPEC_FIELD_LABEL = {
+    "project": "project.name",
+    "env": "environment name",
+    "app": "app name",
+    "package": "app name",
+}
+
+
+def binding_limits() -> list[tuple[NameRule, str, int]]:
+    """Rules whose limit a schema-valid spec can exceed: (rule, fields, longest total)."""
+    out = []
+    for rule in RULES:
+        variables = re.findall(r"{(\w+)}", rule.template)
+        if rule.transform or not variables or any(v not in _LONGEST for v in variables):
+            continue
+        fixed = len(re.sub(r"{\w+}", "", rule.template))
+        budget = rule.kind.allowed - fixed - sum(_LONGEST[v] for v in variables if v == "account")
+        spec_vars = [v for v in variables if v in _SPEC_FIELD_LABEL]
+        if sum(_LONGEST[v] for v in spec_vars) > budget:
+            fields = " + ".join(_SPEC_FIELD_LABEL[v] for v in spec_vars)
+            out.append((rule, fields, budget))
+    return out
+
+
+def reference_markdown() -> str:
+    lines = [
+        "# Generated names",
+        "",
+        "Generated from `generator/spec/naming.py`; do not edit by hand",
+        "(`python -c 'from generator.spec.naming import reference_markdown as r;"
+        ' print(r(), end="")\' > docs/names.md`).',
+        "`platformgen validate` refuses a spec that would produce a name its service refuses",
+        "(`semantic.name-too-long`, `semantic.name-invalid`) or the same name twice",
+        "(`semantic.name-collision`), on the line of the field to change.",
+        "",
+        "## Limits a spec can reach",
+        "",
+        "| name | built as | the fields together may have |",
+        "|---|---|---|",
+    ]
+    for rule, fields, budget in binding_limits():
+        lines.append(f"| {rule.what} | `{rule.template}` | {fields}: {budget} characters |")
+    lines += [
+        "",
+        "## Every name",
+        "",
+        "`{env}` is the environment's name, `{domain}` its domain, `{account}` its AWS",
+        "account. Not rendered yet: names the pipelines and DMS migration areas will use;",
+        "they are checked (and reserved) already.",
+        "",
+        "| name | built as | service rule | where it renders |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES:
+        where = ", ".join(f"`{r}`" for r in rule.resources) or "-"
+        if not rule.rendered:
+            where = "not rendered yet"
+        limit = f"[{rule.kind.label}]({rule.kind.source}), at most {rule.kind.max_length}"
+        lines.append(f"| {rule.what} | `{rule.template}` | {limit} | {where} |")
+    return "\n".join(lines) + "\n"

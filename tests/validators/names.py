@@ -1,0 +1,266 @@
+"""The naming table (generator/spec/naming.py) against the names the templates render.
+
+The templates build names in HCL and Helm; validation predicts them in Python. These
+validators prove the two agree, for every spec of the matrix:
+
+- Terraform: `terraform test -verbose -json` plans every environment root, and the
+  bootstrap once per environment, with a mock provider that has the environment's
+  account, region and zones. The plan is Terraform's own evaluation of every name
+  expression. Every name attribute in it must be a name the table predicts for that
+  root, and every name the table predicts must be in it.
+- The backend file of each environment names the table's state bucket.
+- Helm: every object, namespace, release and label value of every chart, rendered for
+  every environment, is one the table predicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.spec.naming import RULES, GeneratedName, generated_names
+
+from . import RenderedRepo, validator
+from .helm import charts
+from .terraform import toolchain
+
+# Attributes that carry a name in a plan (nested blocks with dots). A resource type with
+# one of these set to a known string must be in the table.
+NAME_ATTRIBUTES = (
+    "name",
+    "name_prefix",
+    "bucket",
+    "identifier",
+    "final_snapshot_identifier",
+    "node_group_name",
+    "alarm_name",
+    "domain_name",
+    "db_name",
+    "username",
+    "url",
+    "namespace",
+    "service_account",
+    "visibility_config.metric_name",
+    "rule.visibility_config.metric_name",
+)
+# Attributes above that hold a reference to something named elsewhere, not a new name.
+NOT_NAMES = {
+    ("aws_cloudwatch_metric_alarm", "namespace"),  # the metric's namespace, e.g. AWS/RDS
+}
+
+_EPHEMERAL = re.compile(
+    r'\nephemeral "aws_secretsmanager_random_password" "database_master" \{.*?\n\}\n', re.S
+)
+
+
+def _values(node: Any, path: list[str]) -> Iterable[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _values(item, path)
+        return
+    if not path:
+        if isinstance(node, str):
+            yield node
+        return
+    if isinstance(node, dict):
+        yield from _values(node.get(path[0]), path[1:])
+
+
+def plan_names(plan: dict[str, Any]) -> dict[str, set[str]]:
+    """'type.attribute' -> the names a plan's resources carry there."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for change in plan["resource_changes"]:
+        after = change["change"].get("after") or {}
+        for attribute in NAME_ATTRIBUTES:
+            if (change["type"], attribute) in NOT_NAMES:
+                continue
+            for value in _values(after, attribute.split(".")):
+                out[f"{change['type']}.{attribute}"].add(value)
+    return dict(out)
+
+
+def table_names(names: Iterable[GeneratedName]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        for resource in name.rule.resources:
+            if ":" not in resource:
+                out[resource].add(name.value)
+    return dict(out)
+
+
+def compare(where: str, rendered: dict[str, set[str]], predicted: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for key in sorted(rendered.keys() | predicted.keys()):
+        extra = sorted(rendered.get(key, set()) - predicted.get(key, set()))
+        missing = sorted(predicted.get(key, set()) - rendered.get(key, set()))
+        if extra:
+            problems.append(f"{where}: {key} renders {extra}, which naming.py does not predict")
+        if missing:
+            problems.append(f"{where}: naming.py predicts {key} {missing}, which is not rendered")
+    return problems
+
+
+def _mock_providers(account: str, region: str) -> str:
+    zones = ", ".join(f'"{region}{z}"' for z in "abc")
+    blocks = []
+    for alias, provider_region in (("", region), ("us_east_1", "us-east-1")):
+        blocks.append(
+            'mock_provider "aws" {\n'
+            + (f'  alias  = "{alias}"\n' if alias else "")
+            + '  source = "../../modules/.mocks"\n'
+            + f'  mock_data "aws_caller_identity" {{\n    defaults = {{ account_id = "{account}" }}\n  }}\n'
+            + f'  mock_data "aws_region" {{\n    defaults = {{ name = "{provider_region}" }}\n  }}\n'
+            + f'  mock_data "aws_availability_zones" {{\n    defaults = {{ names = [{zones}] }}\n  }}\n'
+            + "}\n"
+        )
+    return "".join(blocks)
+
+
+def _plans(result_stdout: str) -> dict[str, dict[str, Any]]:
+    plans = {}
+    for line in result_stdout.splitlines():
+        message = json.loads(line)
+        if message.get("type") == "test_plan":
+            plans[message["@testrun"]] = message["test_plan"]
+    return plans
+
+
+def _run_test(root: Path, test_file: str) -> dict[str, dict[str, Any]]:
+    tf = toolchain()
+    (root / "tests").mkdir(exist_ok=True)
+    (root / "tests" / "names.tftest.hcl").write_text(test_file)
+    init = tf.init(root)
+    assert init.ok, init.describe()
+    result = tf.run(["test", "-verbose", "-json", "-no-color"], root)
+    assert result.ok, result.describe()[-4000:]
+    return _plans(result.stdout)
+
+
+def env_root_plan(root: Path, account: str, region: str) -> dict[str, Any]:
+    """A mocked plan of one environment root.
+
+    Mock providers have no ephemeral resources, and the one ephemeral resource (the
+    replicas' master password) names nothing: the copy drops it and passes a literal
+    password instead."""
+    main = root / "main.tf"
+    text, count = _EPHEMERAL.subn("\n", main.read_text())
+    assert count == 1, "main.tf no longer has the ephemeral master password: update this test"
+    main.write_text(text)
+    (root / "zz_names_override.tf").write_text(
+        'module "database" {\n  master_password = "names-test-password"\n}\n'
+    )
+    test = _mock_providers(account, region) + 'run "names" {\n  command = plan\n}\n'
+    return _run_test(root, test)["names"]
+
+
+def _bootstrap_plans(root: Path, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    test = 'mock_provider "aws" {\n  source = "../modules/.mocks"\n}\n' + "".join(
+        f'run "{env}" {{\n  command = plan\n  variables {{\n    environment = "{env}"\n  }}\n}}\n'
+        for env in spec["environments"]
+    )
+    return _run_test(root, test)
+
+
+def _infra_copy(repo: RenderedRepo) -> Path:
+    target = Path(tempfile.mkdtemp(prefix=f"platformgen-names-{repo.name}-")) / "infra"
+    shutil.copytree(repo.root / "infra", target)
+    return target
+
+
+@validator("terraform-env")
+def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
+    names = generated_names(repo.spec, rendered_only=True)
+    infra = _infra_copy(repo)
+    problems: list[str] = []
+    try:
+        envs = repo.spec["environments"]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            bootstrap = pool.submit(_bootstrap_plans, infra / "bootstrap", repo.spec)
+            plans = dict(
+                zip(
+                    envs,
+                    pool.map(
+                        lambda env: env_root_plan(
+                            infra / "envs" / env, envs[env]["account"], envs[env]["region"]
+                        ),
+                        envs,
+                    ),
+                    strict=True,
+                )
+            )
+            bootstrap_plans = bootstrap.result()
+        for env, plan in plans.items():
+            predicted = [n for n in names if n.env in (env, None) and n.rule.root != "bootstrap"]
+            problems += compare(f"envs/{env}", plan_names(plan), table_names(predicted))
+        for env, plan in bootstrap_plans.items():
+            predicted = [n for n in names if n.env == env and n.rule.root == "bootstrap"]
+            problems += compare(f"bootstrap ({env})", plan_names(plan), table_names(predicted))
+    finally:
+        shutil.rmtree(infra.parent, ignore_errors=True)
+    assert not problems, "\n".join(problems)
+
+
+@validator("terraform-env")
+def backend_files_name_the_state_bucket(repo: RenderedRepo) -> None:
+    names = generated_names(repo.spec, rendered_only=True)
+    for env in repo.spec["environments"]:
+        text = (repo.root / "infra" / "envs" / env / "backend.tfbackend").read_text()
+        bucket = re.search(r'^bucket\s*=\s*"([^"]+)"', text, re.M)
+        assert bucket, f"envs/{env}/backend.tfbackend names no bucket"
+        predicted = {
+            n.value for n in names if n.env == env and "backend:bucket" in n.rule.resources
+        }
+        assert predicted == {bucket[1]}, (env, predicted, bucket[1])
+
+
+_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/part-of",
+    "helm.sh/chart",
+)
+
+
+@validator("helm")
+def kubernetes_names_are_the_naming_tables(repo: RenderedRepo) -> None:
+    names = generated_names(repo.spec, rendered_only=True)
+
+    def predicted(app: str, resource: str) -> set[str]:
+        return {n.value for n in names if n.app in (app, None) and resource in n.rule.resources}
+
+    for chart in charts(repo):
+        app = chart.app["name"]
+        objects, namespaces, labels = (
+            predicted(app, "k8s:object"),
+            predicted(app, "k8s:namespace"),
+            predicted(app, "k8s:label"),
+        )
+        namespace = yaml.safe_load((chart.path / "namespace.yaml").read_text())
+        assert {namespace["metadata"]["name"]} == namespaces, (app, namespaces)
+        assert namespace["metadata"]["labels"]["app.kubernetes.io/part-of"] in labels
+        makefile = (chart.path / "platform.mk").read_text()
+        releases = set(re.findall(r"helm upgrade --install (\S+)", makefile))
+        assert releases == predicted(app, "k8s:release"), (app, releases)
+        for env, render in chart.renders.items():
+            for manifest in render.manifests:
+                meta = manifest["metadata"]
+                where = f"{app} ({env}): {manifest['kind']}/{meta['name']}"
+                assert meta["name"] in objects, f"{where}: name not predicted by naming.py"
+                assert meta.get("namespace", app) in namespaces, where
+                for label in _LABELS:
+                    value = meta.get("labels", {}).get(label)
+                    assert value is None or value in labels, f"{where}: label {label}={value}"
+
+
+def unused_rules() -> list[str]:
+    """Rendered rules with no resource to check them against (for tests/test_naming.py)."""
+    return [r.id for r in RULES if r.rendered and not r.resources and r.root != "none"]
