@@ -18,6 +18,7 @@ import yaml
 
 from . import __version__
 from .console import Console
+from .engine.apply import WriteInterrupted
 from .engine.errors import EngineError
 from .engine.operations import SpecInvalidError, SyncResult, check, new, sync
 from .engine.plan import Plan
@@ -190,7 +191,12 @@ def _summary(console: Console, result: SyncResult) -> None:
 
 def _cmd_new(args: argparse.Namespace, console: Console) -> int:
     result = new(
-        args.spec, args.output, templates=args.templates, ref=args.ref, progress=console.progress
+        args.spec,
+        args.output,
+        templates=args.templates,
+        ref=args.ref,
+        progress=console.progress,
+        notice=console.warn,
     )
     _summary(console, result)
     files = sum(u.files for u in result.units)
@@ -209,6 +215,7 @@ def _cmd_sync(args: argparse.Namespace, console: Console, *, update: bool) -> in
         ref=getattr(args, "ref", None),
         allow_dirty=args.allow_dirty,
         progress=console.progress,
+        notice=console.warn,
     )
     _summary(console, result)
     changed = len(result.plan.changes)
@@ -252,11 +259,13 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
         ref=args.ref,
         dry_run=True,
         progress=console.progress,
+        notice=console.warn,
     )
     _print_plan_diff(result.plan)
     _summary(console, result)
     console.line(f"{len(result.plan.changes)} file(s) would change; nothing was written")
-    return EXIT_OK
+    # The same exit code as the render or update it previews.
+    return EXIT_CONFLICTS if result.plan.conflicts else EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
@@ -266,6 +275,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         templates=args.templates,
         ref=args.ref,
         progress=console.progress,
+        notice=console.warn,
     )
     if args.format == "json":
         print(
@@ -274,7 +284,10 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
                     "ok": result.ok,
                     "templates": result.template_ref,
                     "filesChecked": result.files_checked,
-                    "drift": [{"path": p, "reason": r} for p, r in result.drift],
+                    "drift": [
+                        {"unit": d.unit, "path": d.path, "reason": d.reason, "fix": d.fix}
+                        for d in result.drift
+                    ],
                     "notes": result.notes,
                 },
                 indent=2,
@@ -283,10 +296,14 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     else:
         for note in result.notes:
             console.warn(f"note: {note}")
-        for path, reason in result.drift:
-            console.error(f"drift: {path}: {reason}")
+        for d in result.drift:
+            console.error(f"drift: {d.unit}: {d.path}: {d.reason}")
+            if d.fix:
+                console.error(f"    fix: {d.fix}")
         if result.ok:
             console.ok(f"no drift: {result.files_checked} generated files match the spec")
+        elif all(d.fix for d in result.drift):
+            console.error(f"{len(result.drift)} difference(s) from what platform.yaml renders")
         else:
             console.error(
                 f"{len(result.drift)} difference(s) from what platform.yaml renders; run `platformgen render` "
@@ -317,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as exc:
         console.error(exc.format())
         return EXIT_ERROR
+    except WriteInterrupted as exc:
+        console.error(f"interrupted while writing; {exc.state}")
+        return 130
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")
         return 130
