@@ -96,7 +96,10 @@ def fsync_dir(folder: Path) -> None:
 
 def try_lock(folder: Path) -> int | None:
     """An exclusive flock on `folder`: its fd, or None when another process holds it."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise EngineError(f"cannot open {folder}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -180,6 +180,12 @@ def _repository(repo: Path, notice: Progress) -> Iterator[None]:
                 "the write it was finishing is still journaled; the next platformgen command "
                 "in the repository finishes it"
             ) from None
+        except OSError as exc:
+            raise EngineError(
+                f"cannot complete the interrupted platformgen write in {repo}: "
+                f"{exc.strerror or exc} ({exc.filename})",
+                "fix the permissions or free space, then run again; the journal is kept",
+            ) from exc
         if message:
             notice(f"note: {message}")
         yield
@@ -270,7 +276,6 @@ def new(
         if out.exists():
             out.rmdir()
         tree.rename(out)
-        shutil.rmtree(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created_parents:
@@ -279,6 +284,7 @@ def new(
         raise
     finally:
         os.close(lock)
+    shutil.rmtree(staging, ignore_errors=True)  # only the marker is left in it
     statuses = [UnitStatus(u.id, u.dest.as_posix(), "created", len(rendered[u.id])) for u in units]
     return SyncResult(plan=plan, units=statuses, template_ref=target.ref)
 
@@ -576,6 +582,11 @@ def _removal_advice(
         "its files with your edits",
         "environment": f"or put environment {r.key} back in platform.yaml",
     }.get(scope or "", "or put it back in platform.yaml")
+    if scope == "environment":
+        restore += (
+            f"; if environment {r.key} still runs, destroy it first (`terraform -chdir="
+            f"{r.dest.as_posix()} destroy`): its folder holds the only configuration of it"
+        )
     if _owns_folder(r.dest, others):
         on_disk, _ = files_under(repo, r.dest, _SKIP_DIRS)
         yours = sorted(set(on_disk) - set(files or {}))
