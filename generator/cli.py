@@ -23,6 +23,7 @@ import yaml
 from . import __version__
 from .console import Console
 from .crash import write_report
+from .engine.apply import WriteInterrupted
 from .engine.errors import EngineError
 from .engine.operations import CheckResult, Drift, SpecInvalidError, SyncResult, check, new, sync
 from .engine.plan import Change, Plan
@@ -243,6 +244,7 @@ def _cmd_new(args: argparse.Namespace, console: Console) -> int:
         ref=args.ref,
         src_path=args.src_path,
         progress=console.progress,
+        notice=console.warn,
     )
     _summary(console, result)
     files = sum(u.files for u in result.units)
@@ -263,6 +265,7 @@ def _cmd_sync(args: argparse.Namespace, console: Console, *, update: bool) -> in
         allow_downgrade=getattr(args, "allow_downgrade", False),
         src_path=args.src_path,
         progress=console.progress,
+        notice=console.warn,
     )
     _summary(console, result)
     changed = len(result.plan.changes)
@@ -323,6 +326,7 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
         allow_downgrade=args.allow_downgrade,
         src_path=args.src_path,
         progress=console.progress,
+        notice=console.warn,
     )
     code = EXIT_CONFLICTS if result.plan.conflicts else EXIT_OK
     if args.format == "json":
@@ -344,6 +348,7 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
         sys.stdout.write(patch if patch is not None else f"Binary file {change.path} changes\n")
     _summary(console, result)
     console.line(f"{len(result.plan.changes)} file(s) would change; nothing was written")
+    # The same exit code as the render or update it previews.
     return code
 
 
@@ -354,6 +359,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         templates=args.templates,
         ref=args.ref,
         progress=console.progress,
+        notice=console.warn,
     )
     code = EXIT_OK if result.ok else EXIT_ERROR
     if args.format == "json":
@@ -370,11 +376,15 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         for note in result.notes:
             console.warn(f"note: {note}")
         for d in result.allowed:
-            console.warn(f"note: {d.path}: {d.reason} (listed in localChanges)")
+            console.warn(f"note: {d.unit}: {d.path}: {d.reason} (listed in localChanges)")
         for d in result.drift:
-            console.error(f"drift: {d.path}: {d.reason}" + (f" (unit {d.unit})" if d.unit else ""))
+            console.error(f"drift: {d.unit}: {d.path}: {d.reason}")
+            if d.fix:
+                console.error(f"    fix: {d.fix}")
         if result.ok:
             console.ok(f"no drift: {result.files_checked} generated files match the spec")
+        elif all(d.fix for d in result.drift):
+            console.error(f"{len(result.drift)} difference(s) from what platform.yaml renders")
         else:
             console.error(
                 f"{len(result.drift)} difference(s) from what platform.yaml renders; run `platformgen render` "
@@ -394,7 +404,7 @@ def _check_findings(result: CheckResult) -> list[Finding]:
             message=message,
             file=d.path,
             unit=d.unit or None,
-            fix=_CHECK_FIX if severity == "error" else None,
+            fix=(d.fix or _CHECK_FIX) if severity == "error" else None,
         )
 
     findings = [finding(d, "error", d.reason) for d in result.drift]
@@ -445,6 +455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _failed(args, [finding])
         console.error(exc.format())
         return EXIT_ERROR
+    except WriteInterrupted as exc:
+        console.error(f"interrupted while writing; {exc.state}")
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")
         return EXIT_INTERRUPTED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -176,3 +177,67 @@ def test_bad_usage_exits_2() -> None:
     assert run_cli("frobnicate").returncode == 2
     assert run_cli("validate").returncode == 2
     assert run_cli("validate", REFERENCE_SPEC, "--format", "xml").returncode == 2
+
+
+def test_check_drift_lines_name_the_unit(rendered_small: Path) -> None:
+    (rendered_small / "deploy/helm/api/values.yaml").write_text("edited\n")
+    proc = run_cli("check", rendered_small)
+    assert proc.returncode == 1
+    assert "drift: helm:api: deploy/helm/api/values.yaml: content differs" in proc.stderr
+    report = json.loads(run_cli("check", rendered_small, "--format", "json").stdout)
+    assert report["drift"] == [
+        {
+            "unit": "helm:api",
+            "path": "deploy/helm/api/values.yaml",
+            "reason": "content differs",
+            "fix": "",
+        }
+    ]
+
+
+def test_diff_exits_3_on_conflicts_like_the_update_it_previews(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    assert run_cli("new", SPEC, "-o", repo, "--templates", template_repo.path).returncode == 0
+    readme = repo / "README.md"
+    readme.write_text(readme.read_text().replace("## Layout\n", "## Layout\n\nOurs.\n"))
+    git(repo, "commit", "--quiet", "-am", "our line")
+    template_repo.edit(
+        "templates/repo/README.md.jinja",
+        lambda t: t.replace("## Layout\n", "## Layout\n\nTheirs.\n"),
+    )
+    template_repo.tag("v1.1.0")
+    before = tree(repo)
+    proc = run_cli("diff", repo, "--update", "--templates", template_repo.path)
+    assert proc.returncode == 3, proc.stderr
+    assert "CONFLICT README.md" in proc.stderr
+    assert tree(repo) == before
+
+
+def test_render_in_a_monorepo_folder_refuses_uncommitted_changes(tmp_path: Path) -> None:
+    """The generated repository is a folder of a bigger git repository, not its root."""
+    mono = tmp_path / "mono"
+    assert run_cli("new", SPEC, "-o", mono / "platform").returncode == 0
+    shutil.rmtree(mono / "platform" / ".git")
+    (mono / "app.txt").write_text("another project\n")
+    git(mono, "init", "--quiet", "--initial-branch=main")
+    git(mono, "add", "--all")
+    git(mono, "commit", "--quiet", "-m", "monorepo")
+    repo = mono / "platform"
+    spec = repo / "platform.yaml"
+    spec.write_text(spec.read_text().replace("tiny.example.com", "tiny.example.org"))
+    git(mono, "commit", "--quiet", "-am", "new domain")
+    (repo / "README.md").write_text("uncommitted edit\n")
+    (repo / "docs" / "scratch.md").write_text("untracked\n")
+    proc = run_cli("render", repo)
+    assert proc.returncode == 1
+    assert "uncommitted changes (README.md, docs/scratch.md)" in proc.stderr
+    assert (repo / "README.md").read_text() == "uncommitted edit\n"
+    # Changes elsewhere in the monorepo are not the generated repository's.
+    git(mono, "checkout", "--", "platform/README.md")
+    (repo / "docs" / "scratch.md").unlink()
+    (mono / "app.txt").write_text("their uncommitted work\n")
+    proc = run_cli("render", repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny.example.org" in (repo / "README.md").read_text()

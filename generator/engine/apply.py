@@ -1,19 +1,33 @@
-"""Apply a set of file changes to a folder all at once, or not at all.
+"""Apply a set of file changes to a folder all at once, or not at all, even across a kill.
 
-Every file is written to a temporary name beside it and renamed into place.
 Before anything is touched, the bytes and modes of the files that will be
-overwritten or deleted are kept; if any step fails, everything done so far is
-rolled back, new files and folders included, and the error is re-raised.
+overwritten or deleted are read, and (in a repository) the journal
+`.platformgen-journal` is written with them and the new contents (see
+journal.py). Every file is then written to a temporary name beside it, fsynced
+and renamed into place, in the plan's order (answers files last).
+
+- An error or Ctrl-C mid-way: everything done so far is rolled back, new files
+  and folders included, then the journal is removed and the error re-raised.
+- A kill: the journal stays, and the next platformgen command completes it.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EngineError
+from .journal import (
+    RESERVED,
+    Entry,
+    mark_rollback,
+    remove_journal,
+    roll_back,
+    roll_forward,
+    write_journal,
+)
 
 
 @dataclass(frozen=True)
@@ -31,29 +45,27 @@ class Delete:
 Operation = Write | Delete
 
 
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the write phase; `state` says what the repository holds now."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
 def _target(root: Path, rel: str) -> Path:
     path = (root / rel).resolve()
     if not path.is_relative_to(root.resolve()):
         raise EngineError(f"refusing to write outside the repository: {rel}")
+    if Path(rel).name in RESERVED:
+        raise EngineError(f"refusing to write {rel}: the name is platformgen's write journal")
     return root / rel
 
 
-def _write_atomic(path: Path, content: bytes, executable: bool) -> None:
-    tmp = path.with_name(f".{path.name}.platformgen-tmp")
-    with tmp.open("wb") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    mode = 0o755 if executable else 0o644
-    tmp.chmod(mode)
-    tmp.replace(path)
-
-
-def apply_operations(root: Path, operations: list[Operation]) -> None:
-    """Apply `operations` under `root` atomically with respect to errors."""
-    saved: dict[Path, tuple[bytes, int] | None] = {}
-    created_dirs: list[Path] = []
-    done: list[Path] = []
+def _entries(root: Path, operations: list[Operation]) -> tuple[list[Entry], list[str]]:
+    """What each operation writes and what it replaces; the folders the write creates."""
+    entries: list[Entry] = []
+    created: list[str] = []
     for op in operations:
         path = _target(root, op.path)
         if path.is_dir() and not path.is_symlink():
@@ -61,66 +73,71 @@ def apply_operations(root: Path, operations: list[Operation]) -> None:
                 f"{op.path} is a folder in the repository, but a generated file goes there",
                 "move the folder away, then run again",
             )
+        original: bytes | None = None
+        mode: int | None = None
         if path.exists() or path.is_symlink():
-            saved[path] = (path.read_bytes(), stat.S_IMODE(path.lstat().st_mode))
+            original, mode = path.read_bytes(), stat.S_IMODE(path.lstat().st_mode)
+        if isinstance(op, Write):
+            missing = []
+            parent = path.parent
+            while not parent.exists():
+                missing.append(parent.relative_to(root).as_posix())
+                parent = parent.parent
+            created += [d for d in reversed(missing) if d not in created]
+            entries.append(Entry(op.path, op.content, op.executable, original, mode))
         else:
-            saved[path] = None
+            entries.append(Entry(op.path, None, False, original, mode))
+    return entries, created
+
+
+def apply_operations(root: Path, operations: list[Operation], *, journal: bool = True) -> None:
+    """Apply `operations` under `root`: all of them, or (on an error) none.
+
+    With `journal` (a repository), a kill mid-way is completed by the next
+    command; without (a staging folder that is discarded on failure), errors
+    still roll back.
+    """
+    entries, created = _entries(root, operations)
+    if not entries:
+        return
+    if journal:
+        try:
+            write_journal(root, entries, created)  # removes its temporary file if interrupted
+        except OSError as exc:
+            raise EngineError(
+                f"cannot write the journal in {root}: {exc.strerror or exc}; nothing was written",
+                "check the permissions and free space of the repository, then run again",
+            ) from exc
     try:
-        for op in operations:
-            path = _target(root, op.path)
-            if isinstance(op, Write):
-                missing = []
-                parent = path.parent
-                while not parent.exists():
-                    missing.append(parent)
-                    parent = parent.parent
-                for folder in reversed(missing):
-                    folder.mkdir()
-                    created_dirs.append(folder)
-                done.append(path)
-                _write_atomic(path, op.content, op.executable)
-            else:
-                done.append(path)
-                if path.exists() or path.is_symlink():
-                    path.unlink()
-                _prune_empty(path.parent, root)
-    except OSError as exc:
-        _rollback(root, saved, done, created_dirs)
-        where = exc.filename or (done[-1] if done else root)
-        raise EngineError(
-            f"cannot write {where}: {exc.strerror or exc}; every change was rolled back",
-            "check the permissions and free space of the repository, then run again",
-        ) from exc
-    except BaseException:
-        _rollback(root, saved, done, created_dirs)
+        roll_forward(root, entries)
+    except BaseException as exc:
+        state = _undo(root, entries, created, journal)
+        if isinstance(exc, KeyboardInterrupt):
+            raise WriteInterrupted(state) from None
+        if isinstance(exc, OSError):
+            raise EngineError(
+                f"cannot write {exc.filename or root}: {exc.strerror or exc}; {state}",
+                "check the permissions and free space of the repository, then run again",
+            ) from exc
         raise
+    if journal:
+        remove_journal(root)
 
 
-def _prune_empty(folder: Path, root: Path) -> None:
-    while folder != root and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
-
-
-def _rollback(
-    root: Path,
-    saved: dict[Path, tuple[bytes, int] | None],
-    done: list[Path],
-    created_dirs: list[Path],
-) -> None:
-    for path in reversed(done):
-        tmp = path.with_name(f".{path.name}.platformgen-tmp")
-        if tmp.exists():
-            tmp.unlink()
-        original = saved.get(path)
-        if original is None:
-            if path.exists() or path.is_symlink():
-                path.unlink()
-        else:
-            content, mode = original
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            path.chmod(mode)
-    for folder in reversed(created_dirs):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+def _undo(root: Path, entries: list[Entry], created: list[str], journal: bool) -> str:
+    """Roll back in this process; say what state the repository is in."""
+    try:
+        if journal:
+            with contextlib.suppress(OSError):
+                mark_rollback(root)
+        roll_back(root, entries, created)
+        if journal:
+            remove_journal(root)
+    except BaseException:
+        if journal:
+            return (
+                "the rollback failed or was interrupted; the next platformgen command in "
+                f"{root} finishes the write from its journal"
+            )
+        return "the rollback failed or was interrupted; the folder is incomplete"
+    return "every change was rolled back"

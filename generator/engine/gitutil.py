@@ -54,14 +54,32 @@ def is_repo_root(path: Path) -> bool:
     return bool(top) and Path(top).resolve() == path.resolve()
 
 
-def has_commits(path: Path) -> bool:
-    return bool(git("rev-parse", "--verify", "-q", "HEAD", cwd=path, check=False).strip())
+def dirty_paths(folder: Path) -> list[str] | None:
+    """Paths under `folder` with uncommitted changes (untracked files included).
 
-
-def dirty_paths(repo: Path) -> list[str]:
-    """Paths with uncommitted changes, untracked files included."""
-    out = git("status", "--porcelain", "--untracked-files=all", cwd=repo)
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    `folder` may be a repository's root or any folder inside a git work tree (a
+    generated repository kept in a monorepo): only changes under it count, and
+    paths are relative to it. None when `folder` is not in a git work tree.
+    """
+    prefix = git("rev-parse", "--show-prefix", cwd=folder, check=False)
+    inside = git("rev-parse", "--is-inside-work-tree", cwd=folder, check=False).strip()
+    if inside != "true":
+        return None
+    prefix = prefix.strip()
+    out = git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".", cwd=folder)
+    fields = out.split("\0")
+    paths: list[str] = []
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        if entry[0] in "RC":
+            i += 1  # the rename's source path follows
+        path = entry[3:]
+        paths.append(path[len(prefix) :] if prefix and path.startswith(prefix) else path)
+    return paths
 
 
 def init_and_commit(path: Path, message: str) -> None:

@@ -11,13 +11,17 @@ the repository now. The rules are copier's:
 - a file the user deleted stays deleted; a file the template dropped is deleted
   only if the user never edited it.
 
+A renamed app's unit (`renamedFrom`, see renames.py) is planned the same way,
+with the repository's version of each file read at its old path: the result
+is written at the new path and the old file deleted, so edits move with it.
+
 Nothing is written here: the result is a list of operations for `apply`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from .apply import Delete, Operation, Write
@@ -36,6 +40,7 @@ class Change:
     content: bytes | None = None
     executable: bool = False
     before: bytes | None = None
+    answers: bool = False  # an answers file: written after every other file of the plan
 
     def operation(self) -> Operation:
         if self.kind == "delete":
@@ -54,7 +59,11 @@ class Plan:
         return [c for c in self.changes if c.kind == "conflict"]
 
     def operations(self) -> list[Operation]:
-        return [c.operation() for c in self.changes]
+        """Every change, answers files last: a unit is recorded as rendered only once its
+        files are in place (the journal makes the whole list atomic; the order keeps even a
+        write without one from recording a half-written unit as done)."""
+        ordered = sorted(self.changes, key=lambda c: c.answers)
+        return [c.operation() for c in ordered]
 
 
 def _is_binary(data: bytes) -> bool:
@@ -82,62 +91,100 @@ def plan_unit(
     base: Files | None,
     new: Files,
     answers_file: str,
+    moves: dict[str, str] | None = None,
 ) -> None:
-    """Add the changes that bring one unit from `base` to `new` to `plan`."""
+    """Add the changes that bring one unit from `base` to `new` to `plan`.
+
+    `moves` (new path -> old path) is a renamed app's: the repository's version
+    of each file is read at its old path, the result is written at the new one,
+    and the old file is deleted.
+    """
     base = base or {}
-    for path in sorted(set(base) | set(new)):
-        b = base.get(path)
-        n = new.get(path)
-        c = read_current(root, path)
+    moves = moves or {}
+    for path in sorted(set(base) | set(new) | set(moves)):
+        source = moves.get(path, path)
+        moved = source != path
+        b, n = base.get(path), new.get(path)
+        c = read_current(root, source)
         if path == answers_file:
             # Machine-written; always the new answers.
-            if n is not None and (c is None or c != n):
-                plan.changes.append(_write(path, n, c, unit_id))
+            if n is not None and (moved or c is None or c != n):
+                change = _write(path, n, None if moved else c, unit_id)
+                plan.changes.append(replace(change, answers=True))
             continue
-        if n is None:
-            if c is None:
-                continue
-            if b is not None and c.content == b.content:
-                plan.changes.append(Change(path, "delete", unit_id, before=c.content))
-            else:
-                plan.notes.append(
-                    f"{path}: the new template no longer generates this file, but it holds your "
-                    "edits, so it was kept; delete it when it is no longer needed"
-                )
-            continue
-        if c is None:
-            if b is not None:
-                if b != n:
-                    plan.notes.append(
-                        f"{path}: you deleted this generated file and the template changed it; "
-                        "it stays deleted"
-                    )
-                continue
-            plan.changes.append(_write(path, n, None, unit_id))
-            continue
-        if c == n:
-            continue
-        if b is not None and b == n:
-            continue  # the template did not change it: the repository's version stays
-        if b is not None and c == b:
-            plan.changes.append(_write(path, n, c, unit_id))
-            continue
-        # Both sides changed it (or both added it): merge like copier does.
-        base_bytes = b.content if b is not None else b""
-        if any(_is_binary(x) for x in (c.content, n.content, base_bytes)):
-            plan.notes.append(
-                f"{path}: binary file changed both in the repository and in the template; "
-                "kept yours"
-            )
-            continue
-        merged, conflicts = merge_file(c.content, base_bytes, n.content)
-        kind: ChangeKind = "conflict" if conflicts else "update"
-        if merged != c.content or kind == "conflict":
+        outcome = _merge(plan, path, b, n, c)
+        if outcome is None:
+            if moved and c is not None:  # the repository's version stays: it moves
+                plan.changes.append(_write(path, c, None, unit_id))
+        elif not moved:
+            plan.changes.append(replace(outcome, unit=unit_id))
+        elif outcome.kind != "delete":
             plan.changes.append(
                 Change(
-                    path, kind, unit_id, content=merged, executable=n.executable, before=c.content
+                    path,
+                    "conflict" if outcome.kind == "conflict" else "create",
+                    unit_id,
+                    content=outcome.content,
+                    executable=outcome.executable,
                 )
             )
+    for path, source in sorted(moves.items(), key=lambda item: item[1]):
+        current = read_current(root, source) if source != path else None
+        if current is not None:
+            plan.changes.append(
+                Change(
+                    source,
+                    "delete",
+                    unit_id,
+                    before=current.content,
+                    answers=PurePosixPath(source).name.startswith(".copier-answers."),
+                )
+            )
+
+
+def _merge(
+    plan: Plan, path: str, b: FileData | None, n: FileData | None, c: FileData | None
+) -> Change | None:
+    """What one file becomes: a change, or None when the repository's version stays."""
+    if n is None:
+        if c is None:
+            return None
+        if b is None:
+            return None  # the user's own file (it only gets here when it moves with an app)
+        if c.content == b.content:
+            return Change(path, "delete", "", before=c.content)
+        plan.notes.append(
+            f"{path}: the new template no longer generates this file, but it holds your "
+            "edits, so it was kept; delete it when it is no longer needed"
+        )
+        return None
+    if c is None:
+        if b is not None:
+            if b != n:
+                plan.notes.append(
+                    f"{path}: you deleted this generated file and the template changed it; "
+                    "it stays deleted"
+                )
+            return None
+        return _write(path, n, None, "")
+    if c == n:
+        return None
+    if b is not None and b == n:
+        return None  # the template did not change it: the repository's version stays
+    if b is not None and c == b:
+        return _write(path, n, c, "")
+    # Both sides changed it (or both added it): merge like copier does.
+    base_bytes = b.content if b is not None else b""
+    if any(_is_binary(x) for x in (c.content, n.content, base_bytes)):
+        plan.notes.append(
+            f"{path}: binary file changed both in the repository and in the template; kept yours"
+        )
+        return None
+    merged, conflicts = merge_file(c.content, base_bytes, n.content)
+    kind: ChangeKind = "conflict" if conflicts else "update"
+    if merged == c.content and kind != "conflict":
+        return None
+    return Change(path, kind, "", content=merged, executable=n.executable, before=c.content)
 
 
 def _write(path: str, new: FileData, current: FileData | None, unit_id: str) -> Change:

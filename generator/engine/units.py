@@ -116,8 +116,24 @@ def _environment_slice(spec: Spec, name: str) -> Spec:
     return sliced
 
 
+# Spec fields for the engine only: templates never see them, so setting or removing
+# one changes no rendered file (`renamedFrom` says where a renamed app's files were).
+ENGINE_ONLY_APP_FIELDS = ("renamedFrom",)
+
+
+def _for_templates(spec: Spec) -> Spec:
+    if not any(f in app for app in spec["apps"] for f in ENGINE_ONLY_APP_FIELDS):
+        return spec
+    spec = copy.deepcopy(spec)
+    for app in spec["apps"]:
+        for name in ENGINE_ONLY_APP_FIELDS:
+            app.pop(name, None)
+    return spec
+
+
 def plan_units(spec: Spec, areas: tuple[Area, ...]) -> list[Unit]:
     """All units for a resolved spec, in a stable order."""
+    spec = _for_templates(spec)
     units: list[Unit] = []
     for area in areas:
         if area.scope == "project":

@@ -54,6 +54,46 @@ def unique_app_names(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def renamed_apps(ctx: Context) -> Iterator[Diagnostic]:
+    """`renamedFrom` names a previous name: not a current app, and each old name once."""
+    names = {app["name"] for app in ctx.raw["apps"]}
+    seen: dict[str, int] = {}
+    for i, app in enumerate(ctx.raw["apps"]):
+        old = app.get("renamedFrom")
+        if old is None:
+            continue
+        path = ("apps", i, "renamedFrom")
+        if old == app["name"]:
+            yield ctx.finding(
+                "error",
+                "semantic.renamed-from",
+                path,
+                f"app '{old}' is renamed from its own name",
+                "remove renamedFrom, or set it to the app's previous name",
+            )
+        elif old in names:
+            yield ctx.finding(
+                "error",
+                "semantic.renamed-from",
+                path,
+                f"app '{app['name']}' is renamed from '{old}', but '{old}' is an app of this spec",
+                f"if '{old}' became '{app['name']}', remove the app '{old}'; otherwise remove "
+                "renamedFrom",
+            )
+        elif old in seen:
+            first = ctx.doc.position(("apps", seen[old], "renamedFrom"))
+            yield ctx.finding(
+                "error",
+                "semantic.renamed-from",
+                path,
+                f"two apps are renamed from '{old}' (first at line {first.line})",
+                "an app's files move to one new name: keep renamedFrom on one app only",
+            )
+        else:
+            seen[old] = i
+
+
+@check
 def environment_tiers(ctx: Context) -> Iterator[Diagnostic]:
     for name, env in ctx.raw["environments"].items():
         if "tier" not in env and name not in TIER_BY_NAME:

@@ -142,6 +142,8 @@ def _resolve_app(
         "hosting": hosting,
         "public": app.get("public", kind == "web"),
     }
+    if "renamedFrom" in app:
+        out["renamedFrom"] = app["renamedFrom"]  # for the engine; templates never see it
     if container:
         out["port"] = app.get("port", {"api": 8000, "web": 8080}.get(kind, 8000))
         out["health"] = {
