@@ -2,4 +2,4 @@
 
 # The template version is the package version: a generated repository records
 # `_commit: v<version>` in its answers files, and release tags use the same name.
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
