@@ -1,11 +1,12 @@
 """Write the README of every Terraform module in the template set from its own files.
 
-    python -m generator.terraform_docs          # rewrite templates/terraform/infra/modules/*/README.md
-    python -m generator.terraform_docs --check  # exit 1 when a README is stale (the tests run this)
+    python scripts/terraform_docs.py          # rewrite templates/terraform/infra/modules/*/README.md
+    python scripts/terraform_docs.py --check  # exit 1 when a README is stale (the tests run this)
 
 Reads each module's header comment (main.tf), variables (variables.tf) and outputs
 (outputs.tf). The modules are formatted by `terraform fmt`, so a top-level attribute
-is a line indented by exactly two spaces; that is all the parsing relies on.
+is a line indented by exactly two spaces; that is all the parsing relies on. `make docs`
+runs it. A developer tool: the wheel does not ship it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-MODULES = Path(__file__).resolve().parents[1] / "templates" / "terraform" / "infra" / "modules"
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ROOT / "templates" / "terraform" / "infra" / "modules"
 _BLOCK = re.compile(r'^(variable|output) "([a-z0-9_]+)" \{\n(.*?)^\}', re.M | re.S)
 _ATTR = re.compile(r"^  ([a-z_]+)\s*=\s*(.*)$")
 
@@ -128,7 +130,7 @@ def main(argv: list[str]) -> int:
         if not check:
             readme.write_text(text)
     if check and stale:
-        print("stale module READMEs (run python -m generator.terraform_docs):", *stale, sep="\n  ")
+        print("stale module READMEs (run `make docs`):", *stale, sep="\n  ", file=sys.stderr)
         return 1
     return 0
 
