@@ -47,7 +47,7 @@ run: setup ## Render the getprospa reference into build/, validate it, show what
 	rm -rf $(BUILD)
 	$(BIN)/platformgen new $(REFERENCE)/platform.yaml -o $(BUILD)
 	$(BIN)/platformgen check $(BUILD)
-	$(BIN)/python -m generator.summary $(BUILD)
+	$(BIN)/python scripts/summary.py $(BUILD)
 
 # Each phase of `make test` is timed into build/test-times; the table prints at the end,
 # also when a phase fails (make test then exits with that phase's status).
@@ -64,9 +64,15 @@ test: ## Install everything the tests need, then run them all; prints the time o
 	$(PHASE) "parallel pytest" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" && \
 	$(PHASE) "alone pytest" $(BIN)/pytest -m alone
 
+# Developer tools live in scripts/: the wheel ships only generator/, what `platformgen` runs.
+.PHONY: docs
+docs: setup ## Regenerate the generated docs: docs/spec-reference.md, docs/names.md, module READMEs
+	$(BIN)/python scripts/spec_docs.py
+	$(BIN)/python scripts/terraform_docs.py
+
 .PHONY: reference
-reference: setup ## Re-render examples/getprospa/repo after a template change
-	$(BIN)/python -m generator.reference $(REFERENCE)
+reference: docs ## Re-render examples/getprospa/repo after a template change (runs `make docs` first)
+	$(BIN)/python scripts/reference.py $(REFERENCE)
 
 # Releases (docs/releasing.md): releases.toml is the record; tags and the wheel's
 # history bundle are built from it.

@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.scripts import load_script  # noqa: E402
 from support.terraform import Terraform, modules_of, roots_of  # noqa: E402
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV  # noqa: E402
 
-from generator.reference import render_reference  # noqa: E402
+render_reference = load_script("reference").render_reference
 
 RESULTS = ROOT / "bench" / "results" / "terraform.json"
 TARGET_SECONDS = 300

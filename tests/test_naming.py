@@ -216,10 +216,7 @@ def test_a_valid_spec_never_renders_an_invalid_name() -> None:
 
 
 def test_names_reference_is_generated_from_the_table() -> None:
-    from generator.spec.naming import reference_markdown
+    from support.scripts import load_script
 
     committed = (ROOT / "docs" / "names.md").read_text()
-    assert committed == reference_markdown(), (
-        "run: .venv/bin/python -c 'from generator.spec.naming import reference_markdown as r;"
-        ' print(r(), end="")\' > docs/names.md'
-    )
+    assert committed == load_script("spec_docs").names_reference(), "run `make docs`"

@@ -125,11 +125,10 @@ def test_the_matrix_renders_every_area() -> None:
 def test_reference_output_is_up_to_date(tmp_path: Path) -> None:
     """examples/getprospa/repo is exactly what the reference spec renders today."""
     from conftest import REFERENCE_DIR, tree
-
-    from generator.reference import render_reference
+    from support.scripts import load_script
 
     fresh = tmp_path / "repo"
-    render_reference(REFERENCE_DIR, fresh)
+    load_script("reference").render_reference(REFERENCE_DIR, fresh)
     committed, expected = tree(REFERENCE_DIR / "repo"), tree(fresh)
     stale = sorted(
         p for p in committed.keys() | expected.keys() if committed.get(p) != expected.get(p)

@@ -1,8 +1,12 @@
-"""Re-render the committed reference output: python -m generator.reference examples/getprospa
+"""Re-render the committed reference output (`make reference`).
+
+    python scripts/reference.py examples/getprospa
 
 Renders EXAMPLE/platform.yaml with the templates in this checkout and replaces
 EXAMPLE/repo/ with the result (without the .git folder `new` creates). The
-reference test fails until this has been run after a template change.
+reference test (`test_reference_output_is_up_to_date` in tests/test_rendered.py)
+fails until this has been run after a template change. A developer tool: the
+wheel does not ship it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .engine.operations import new
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from generator.engine.operations import new  # noqa: E402
 
 
 def render_reference(example: Path, out: Path) -> None:
@@ -23,8 +30,11 @@ def render_reference(example: Path, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m generator.reference EXAMPLE_DIR", file=sys.stderr)
+    if len(argv) != 1 or not (Path(argv[0]) / "platform.yaml").is_file():
+        print(
+            "usage: python scripts/reference.py EXAMPLE_DIR  (a folder holding platform.yaml)",
+            file=sys.stderr,
+        )
         return 2
     # The reference records the stable template URL, whatever this machine overrides.
     os.environ.pop("PLATFORMGEN_TEMPLATE_URL", None)

@@ -1,6 +1,10 @@
 """Print what a generated repository holds: its units and a file count per folder.
 
-`make run` calls it after rendering the reference: python -m generator.summary DIR
+    python scripts/summary.py REPO
+
+`make run` calls it after rendering the reference into build/. A developer tool, not a
+`platformgen` command: `platformgen new` already prints each unit with its
+destination and file count, and git lists the files; the wheel does not ship it.
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .console import Console
-from .engine.operations import find_recorded_units
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from generator.console import Console  # noqa: E402
+from generator.engine.operations import find_recorded_units  # noqa: E402
 
 
 def summarise(repo: Path, console: Console) -> None:
@@ -33,8 +40,8 @@ def summarise(repo: Path, console: Console) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m generator.summary REPO", file=sys.stderr)
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python scripts/summary.py REPO  (a generated repository)", file=sys.stderr)
         return 2
     summarise(Path(argv[0]), Console(sys.stdout))
     return 0
