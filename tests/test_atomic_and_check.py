@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import REFERENCE_SPEC, SPECS, TemplateRepo, git, run_cli, tree
 
+from generator.engine.templates import current_ref
+
 SPEC = SPECS / "small.yaml"
 
 
@@ -120,7 +122,9 @@ def test_check_reports_listed_local_changes_as_notes(rendered_small: Path) -> No
 
 def test_check_finds_a_unit_rendered_with_another_template_version(rendered_small: Path) -> None:
     answers = rendered_small / ".copier-answers.repo.yml"
-    answers.write_text(answers.read_text().replace("_commit: v0.1.0", "_commit: v0.0.9"))
+    text = answers.read_text()
+    assert f"_commit: {current_ref()}" in text
+    answers.write_text(text.replace(f"_commit: {current_ref()}", "_commit: v0.0.9"))
     proc = run_cli("check", rendered_small)
     assert proc.returncode == 1
     assert "rendered with templates v0.0.9" in proc.stderr
@@ -185,13 +189,9 @@ def test_check_drift_lines_name_the_unit(rendered_small: Path) -> None:
     assert proc.returncode == 1
     assert "drift: helm:api: deploy/helm/api/values.yaml: content differs" in proc.stderr
     report = json.loads(run_cli("check", rendered_small, "--format", "json").stdout)
-    assert report["drift"] == [
-        {
-            "unit": "helm:api",
-            "path": "deploy/helm/api/values.yaml",
-            "reason": "content differs",
-            "fix": "",
-        }
+    drift = [f for f in report["findings"] if f["severity"] == "error"]
+    assert [(f["unit"], f["file"], f["code"], f["message"]) for f in drift] == [
+        ("helm:api", "deploy/helm/api/values.yaml", "check.content", "content differs")
     ]
 
 

@@ -9,7 +9,9 @@ three kinds, each checked as such:
 - a shape (placeholders: `{name, organisation}`, `{...}`): every field it names must
   exist in the schema at that place, and its top level lists every top-level section.
 
-ADRs are records and may show other YAML (Helm values); they are not checked.
+ADRs are records and may show other YAML (Helm values); they are not checked. A block in a
+guide that shows another file says so on its first line (`# .github/workflows/x.yml ...`)
+and is left to that file's own tools.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from generator.spec import load_schema, load_spec_text
 DOCS = [ROOT / "README.md", ROOT / "templates" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```ya?ml\n(.*?)^```", re.S | re.M)
 PLACEHOLDER = "..."
+# A first line naming the file a block shows: `# .github/workflows/platform.yml (...)`.
+OTHER_FILE = re.compile(r"^#\s+(\S+\.ya?ml)\b")
+
+
+def _shows_another_file(block: str) -> bool:
+    named = OTHER_FILE.match(block)
+    return bool(named) and named[1].rsplit("/", 1)[-1] != "platform.yaml"
 
 
 def _blocks() -> list[tuple[str, int, str]]:
@@ -34,6 +43,8 @@ def _blocks() -> list[tuple[str, int, str]]:
     for doc in DOCS:
         text = doc.read_text()
         for match in BLOCK.finditer(text):
+            if _shows_another_file(match[1]):
+                continue
             line = text.count("\n", 0, match.start()) + 1
             out.append((doc.relative_to(ROOT).as_posix(), line, match[1]))
     return out
@@ -130,6 +141,12 @@ def test_spec_examples_in_the_docs_are_valid(doc: str, line: int, block: str) ->
 
 def test_the_docs_have_spec_examples() -> None:
     assert any(doc == "docs/spec.md" for doc, _, _ in _blocks())
+
+
+def test_only_blocks_naming_another_file_are_left_out() -> None:
+    assert _shows_another_file("# .github/workflows/platform.yml (a job)\nsteps: []\n")
+    assert not _shows_another_file("# platform.yaml\napiVersion: platformgen/v1\n")
+    assert not _shows_another_file("# the database section\ndatabase: {}\n")
 
 
 def test_a_wrong_field_in_an_example_is_caught() -> None:

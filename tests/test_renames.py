@@ -80,8 +80,10 @@ def test_a_renamed_app_moves_its_files_with_the_users_edits(edited: Path, tmp_pa
     git(repo, "commit", "--quiet", "-m", "render the rename")
     proc = run_cli("check", repo, "--format", "json")
     report = json.loads(proc.stdout)
-    assert {d["path"] for d in report["drift"]} == {readme, routes}  # our edits, nothing else
-    assert any("remove `renamedFrom: api`" in n for n in report["notes"])
+    drift = [f for f in report["findings"] if f["severity"] == "error"]
+    notes = [f["message"] for f in report["findings"] if f["severity"] == "note"]
+    assert {f["file"] for f in drift} == {readme, routes}  # our edits, nothing else
+    assert any("remove `renamedFrom: api`" in n for n in notes)
     # Removing renamedFrom afterwards changes nothing.
     spec = repo / "platform.yaml"
     spec.write_text(spec.read_text().replace("    renamedFrom: api\n", ""))
@@ -124,10 +126,12 @@ def test_check_on_a_removed_app_says_what_to_delete_or_how_to_rename(edited: Pat
     _rename(edited, renamed_from=False)
     proc = run_cli("check", edited, "--format", "json")
     assert proc.returncode == 1
-    drift = {d["unit"]: d for d in json.loads(proc.stdout)["drift"]}
+    findings = json.loads(proc.stdout)["findings"]
+    drift = {f["unit"]: f for f in findings if f["severity"] == "error"}
     service = drift["service:api"]
-    assert service["path"] == "services/api"
-    assert "no longer in the spec" in service["reason"]
+    assert service["file"] == "services/api"
+    assert service["code"] == "check.unit-removed"
+    assert "no longer in the spec" in service["message"]
     assert "`git rm -r services/api/`" in service["fix"]
     assert "2 file(s) of yours" in service["fix"] and "extra.py" in service["fix"]
     assert "renamedFrom: api" in service["fix"]

@@ -196,10 +196,11 @@ def test_type_error_quotes_the_characters_written(kind: str, written: str) -> No
     ],
 )
 def test_scalars_pyyaml_keeps_as_text_stay_the_text_written(written: str) -> None:
-    result = load_spec_text(_with_env_value(written))
+    text = _with_env_value(written)
+    result = load_spec_text(text)
     assert result.ok, [d.format() for d in result.errors]
-    assert result.doc is not None
-    assert result.doc.data["apps"][1]["env"]["LOG_LEVEL"] == written
+    assert result.resolved is not None
+    assert load_yaml_text(text).data["apps"][1]["env"]["LOG_LEVEL"] == written
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, ROOT, SPECS, TemplateRepo, git, run_cli, tree
+from conftest import GIT_ENV, ROOT, SPECS, TemplateRepo, copy_template_paths, git, run_cli, tree
 
 from generator.engine.journal import try_lock
 
@@ -81,10 +81,7 @@ def _template_change(templates: TemplateRepo) -> None:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     tmp = tmp_path_factory.mktemp("journal")
     templates = TemplateRepo(tmp / "templates")
-    templates.path.mkdir()
-    for item in ("copier.yml", "templates", "schema"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, templates.path / item)
+    copy_template_paths(ROOT, templates.path)
     git(templates.path, "init", "--quiet", "--initial-branch=main")
     templates.tag("v1.0.0")
     repo = tmp / "old"
