@@ -241,3 +241,13 @@ def test_render_in_a_monorepo_folder_refuses_uncommitted_changes(tmp_path: Path)
     proc = run_cli("render", repo)
     assert proc.returncode == 0, proc.stderr
     assert "tiny.example.org" in (repo / "README.md").read_text()
+
+
+def test_new_under_a_file_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder\n")
+    for out in (tmp_path / "file" / "repo", tmp_path / "file" / "deeper" / "repo"):
+        proc = run_cli("new", REFERENCE_SPEC, "-o", out)
+        assert proc.returncode == 1, proc.stderr
+        assert f"{tmp_path / 'file'} is a file, not a folder" in proc.stderr
+        assert "unexpected error" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -206,6 +206,30 @@ _STAGING = re.compile(r"^\..+\.platformgen-[A-Za-z0-9_]+$")
 _STAGING_MARK = ".platformgen-staging"
 
 
+def _check_output_parent(out: Path, parent: Path) -> None:
+    """Refuse, before rendering, an output folder that cannot be created where it is."""
+    for folder in [parent, *parent.parents]:
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise EngineError(
+                f"cannot create {out}: {folder} is a file, not a folder",
+                "choose an output path whose parent folders are folders",
+            )
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise EngineError(
+                f"cannot create {out}: {folder} is not writable",
+                "choose an output folder you can write to",
+            )
+        return
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def _sweep_staging(parent: Path, notice: Progress) -> None:
     """Remove the staging folders that killed `new` commands left in `parent`.
 
@@ -250,6 +274,7 @@ def new(
     """
     spec = load_valid_spec(spec_path)
     parent = out.absolute().parent
+    _check_output_parent(out, parent)
     _sweep_staging(parent, notice)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(
@@ -262,8 +287,15 @@ def new(
         progress(f"rendering {len(units)} units with templates {target.ref}")
         rendered = render_all(target, units)
     created_parents = [p for p in [parent, *parent.parents] if not p.exists()]
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.platformgen-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.platformgen-", dir=parent))
+    except OSError as exc:
+        _remove_empty(created_parents)
+        raise EngineError(
+            f"cannot create {out}: {exc.strerror or exc}",
+            "choose an output folder you can write to",
+        ) from None
     lock = try_lock(staging)
     if lock is None:  # another `new` took it for a stale one in the instant it was empty
         shutil.rmtree(staging, ignore_errors=True)
@@ -292,9 +324,7 @@ def new(
         tree.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        for folder in created_parents:
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        _remove_empty(created_parents)
         raise
     finally:
         os.close(lock)
