@@ -212,7 +212,7 @@ locals {
     Statement = concat(
       [
         { Sid = "ReadConfiguration", Effect = "Allow", Action = local.plan_read_actions, Resource = "*" },
-        { Sid = "ReadPublicParameters", Effect = "Allow", Action = ["ssm:GetParameter", "ssm:GetParameters"], Resource = "arn:${local.partition}:ssm:*::parameter/aws/service/*" },
+        { Sid = "ReadPublicParameters", Effect = "Allow", Action = ["ssm:GetParameter", "ssm:GetParameters"], Resource = "arn:${local.partition}:ssm:*:*:parameter/aws/service/*" },
         { Sid = "ReadState", Effect = "Allow", Action = "s3:GetObject", Resource = local.state_objects },
         { Sid = "TakeAndReleaseTheLock", Effect = "Allow", Action = ["s3:PutObject", "s3:DeleteObject"], Resource = "${local.state_objects}.tflock" },
         { Sid = "StateKey", Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey"], Resource = aws_kms_key.state.arn, Condition = local.state_key_via_s3 },
