@@ -131,6 +131,13 @@ resource "aws_iam_role" "this" {
   max_session_duration = 3600
 }
 
+# Before these roles, the plan role was aws_iam_role.plan (same name): keep it, in place.
+# The old <name>-deploy role with AdministratorAccess is destroyed by the next bootstrap.
+moved {
+  from = aws_iam_role.plan
+  to   = aws_iam_role.this["plan"]
+}
+
 # --- What each role may do -------------------------------------------------------------
 
 locals {
