@@ -38,21 +38,33 @@ def _platform_resource_suffixes(resource_type: str, tail: str = "") -> set[str]:
     return {m for text in _tf_files() for m in pattern.findall(text)}
 
 
+def _bootstrap_role_suffixes() -> set[str]:
+    """The bootstrap's roles: one for_each over its `roles` map (infra/bootstrap/roles.tf)."""
+    text = (TEMPLATES / "terraform" / "infra" / "bootstrap" / "roles.tf").read_text()
+    block = re.search(r"\n  roles = \{\n(.*?)\n  \}", text, re.S)
+    assert block, "infra/bootstrap/roles.tf has no roles map: update this test"
+    return set(re.findall(r'"\$\{local\.name\}-([a-z0-9-]+)"', block[1]))
+
+
+def _role_suffixes() -> set[str]:
+    return _platform_resource_suffixes("aws_iam_role") | _bootstrap_role_suffixes()
+
+
 def _modules_bucket_suffixes() -> set[str]:
     pattern = re.compile(r'"\$\{(?:var|local)\.name\}-([a-z0-9-]+)-\$\{[^}]*account_id\}"')
     return {m for text in _tf_files() for m in pattern.findall(text)}
 
 
 def test_template_suffixes_are_found() -> None:
-    roles = _platform_resource_suffixes("aws_iam_role")
-    assert {"cluster", "node", "external-secrets", "deploy", "plan"} <= roles
+    roles = _role_suffixes()
+    assert {"cluster", "node", "external-secrets", "plan", "platform", "app-deploy"} <= roles
     assert {"cdn-logs", "alb-logs", "tfstate", "tfstate-logs"} <= _modules_bucket_suffixes()
 
 
 @pytest.mark.parametrize(
     "suffix",
     # Longer suffixes are no app names (at most 24 characters, the schema says).
-    sorted(s for s in _platform_resource_suffixes("aws_iam_role") if len(s) <= 24),
+    sorted(s for s in _role_suffixes() if len(s) <= 24),
 )
 def test_an_app_cannot_take_a_platform_role_name(suffix: str) -> None:
     """An app's role is <project>-<env>-<app>: an app named after a platform role's

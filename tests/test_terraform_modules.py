@@ -1,10 +1,17 @@
-"""The Terraform modules' own tests, once: the modules are static files, identical for
-every spec (tests/validators/terraform.py checks that), so `terraform test` needs to run
-on the template set only, not per spec.
+"""The Terraform modules' and the bootstrap's own tests, once: they are static files,
+identical for every spec (tests/validators/terraform.py checks that), so `terraform test`
+needs to run on the template set only, not per spec.
 
 `test_invariant_tests_catch_breakage` proves the security tests can fail: each case
-breaks one invariant in a copy of a module and requires the run that guards it to fail
-with its own message, while the unbroken module passes (test_module_tests_pass).
+breaks one invariant in a copy of a module (or of the bootstrap) and requires the run that
+guards it to fail with its own message, while the unbroken copy passes
+(test_module_validates_and_its_tests_pass, test_bootstrap_tests_pass).
+
+The rules no single module's test can see are checked on the files themselves, each with
+its own breakage: every IAM role carries the permissions boundary, no AWS-managed
+administrator or read-only policy appears anywhere, and the platform executor's policy
+covers every AWS service and managed policy the modules use
+(infra/docs/adr/0003-roles-and-permissions.md).
 """
 
 from __future__ import annotations
@@ -17,18 +24,29 @@ import pytest
 from support.terraform import Terraform
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ROOT / "templates" / "terraform" / "infra" / "modules"
+INFRA = ROOT / "templates" / "terraform" / "infra"
+MODULES = INFRA / "modules"
+BOOTSTRAP = INFRA / "bootstrap"
+ENV_ROOT = ROOT / "templates" / "terraform-env"
 MODULE_NAMES = sorted(p.name for p in MODULES.iterdir() if p.is_dir() and p.name[0] != ".")
+
+
+def root_of(infra: Path, module: str) -> Path:
+    """A module's folder in a copy of infra/, or the bootstrap's ("bootstrap")."""
+    return infra / "bootstrap" if module == "bootstrap" else infra / "modules" / module
 
 
 @pytest.fixture(scope="session")
 def initialised(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The template modules, copied once per worker and each `init`-ed once."""
-    modules = tmp_path_factory.mktemp("modules") / "modules"
-    shutil.copytree(MODULES, modules, ignore=shutil.ignore_patterns(".terraform*"))
-    for result in terraform.each([modules / m for m in MODULE_NAMES], "init", workers=1):
+    """The template modules and bootstrap, copied once per worker and each `init`-ed once."""
+    infra = tmp_path_factory.mktemp("infra") / "infra"
+    skip = shutil.ignore_patterns(".terraform*", "*.jinja")
+    shutil.copytree(MODULES, infra / "modules", ignore=skip)
+    shutil.copytree(BOOTSTRAP, infra / "bootstrap", ignore=skip)
+    roots = [root_of(infra, m) for m in [*MODULE_NAMES, "bootstrap"]]
+    for result in terraform.each(roots, "init", workers=1):
         assert result.ok, result.describe()
-    return modules
+    return infra
 
 
 def copy_initialised(initialised: Path, target: Path) -> Path:
@@ -37,17 +55,26 @@ def copy_initialised(initialised: Path, target: Path) -> Path:
     return target
 
 
+def _passes(terraform: Terraform, root: Path) -> None:
+    validated = terraform.init_and_validate(root)
+    assert validated.ok, validated.describe()
+    assert list((root / "tests").glob("*.tftest.hcl")), f"{root.name} has no tests"
+    tested = terraform.run(["test", "-no-color"], root)
+    assert tested.ok, tested.describe()
+    passed = re.search(r"Success! (\d+) passed, 0 failed", tested.stdout)
+    assert passed and int(passed[1]) >= 1, tested.stdout[-2000:]
+
+
 @pytest.mark.parametrize("module", MODULE_NAMES)
 def test_module_validates_and_its_tests_pass(
     module: str, terraform: Terraform, initialised: Path
 ) -> None:
-    validated = terraform.init_and_validate(initialised / module)
-    assert validated.ok, validated.describe()
-    assert list((initialised / module / "tests").glob("*.tftest.hcl")), f"{module} has no tests"
-    tested = terraform.run(["test", "-no-color"], initialised / module)
-    assert tested.ok, tested.describe()
-    passed = re.search(r"Success! (\d+) passed, 0 failed", tested.stdout)
-    assert passed and int(passed[1]) >= 1, tested.stdout[-2000:]
+    _passes(terraform, root_of(initialised, module))
+
+
+def test_bootstrap_tests_pass(terraform: Terraform, initialised: Path) -> None:
+    """The account's roles and boundary (infra/bootstrap/tests), on the JSON IAM receives."""
+    _passes(terraform, root_of(initialised, "bootstrap"))
 
 
 def test_module_readmes_are_current() -> None:
@@ -172,6 +199,142 @@ BREAKAGES = [
         'image_tag_mutability = "MUTABLE"',
         "registries_are_immutable_scanned_and_encrypted",
     ),
+    # --- the permissions boundary on every module's roles ---------------------------------
+    (
+        "cluster",
+        "main.tf",
+        "node_assume.json\n  permissions_boundary = var.permissions_boundary",
+        "node_assume.json\n  permissions_boundary = null",
+        "every_role_carries_the_boundary",
+    ),
+    (
+        "workloads",
+        "main.tf",
+        "  permissions_boundary = var.permissions_boundary\n  max_session_duration = 3600",
+        "  max_session_duration = 3600",
+        "every_role_carries_the_boundary",
+    ),
+    (
+        "network",
+        "main.tf",
+        "  permissions_boundary = var.permissions_boundary",
+        "  permissions_boundary = null",
+        "every_role_carries_the_boundary",
+    ),
+    (
+        "database",
+        "main.tf",
+        "  permissions_boundary = var.permissions_boundary",
+        "  permissions_boundary = null",
+        "every_role_carries_the_boundary_and_replicas_stay_removable",
+    ),
+    (
+        "database",
+        "main.tf",
+        'tags = { "platformgen.io/role" = "read-replica" }',
+        "tags = {}",
+        "every_role_carries_the_boundary_and_replicas_stay_removable",
+    ),
+    # --- who may use the Kubernetes API -----------------------------------------------------
+    (
+        "cluster",
+        "main.tf",
+        'policy_arn    = "${local.access_policy}/AmazonEKSAdminPolicy"',
+        'policy_arn    = "${local.access_policy}/AmazonEKSClusterAdminPolicy"',
+        "the_app_deployer_administers_only_the_app_namespaces",
+    ),
+    (
+        "cluster",
+        "main.tf",
+        'policy_arn    = "${local.access_policy}/AmazonEKSViewPolicy"',
+        'policy_arn    = "${local.access_policy}/AmazonEKSAdminViewPolicy"',
+        "the_app_deployer_administers_only_the_app_namespaces",
+    ),
+    # --- the bootstrap: roles, trust, boundary ----------------------------------------------
+    (
+        "bootstrap",
+        "roles.tf",
+        'Action    = [for s in local.platform_services : "${s}:*"]',
+        'Action    = "*"',
+        "no_ci_role_is_allowed_every_action",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '"s3:GetAccelerateConfiguration", "s3:GetBucket*",',
+        '"s3:GetAccelerateConfiguration", "s3:Get*",',
+        "plan_role_reads_configuration_never_data",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      { Sid = "NoDataReads", Effect = "Deny", Action = local.data_read_actions, Resource = "*" },\n',
+        "",
+        "plan_role_reads_configuration_never_data",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '        { Sid = "EphemeralPasswords", Effect = "Allow", Action = "secretsmanager:GetRandomPassword", Resource = "*" },\n      ],\n      [for s',
+        "      ],\n      [for s",
+        "plan_role_reads_configuration_never_data",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '? ["repo:${var.github.repository}:environment:${var.environment}-plan"]',
+        '? ["repo:${var.github.repository}:environment:${var.environment}-plan", "repo:${var.github.repository}:pull_request"]',
+        "prod_plan_role_trusts_only_the_protected_environment",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'protected_plan = local.env.tier == "production" || local.env.reads_master_secret',
+        'protected_plan = local.env.tier == "production"',
+        "a_plan_role_that_reads_a_secret_is_protected",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        ":project/${project}",
+        ":project/*",
+        "executors_trust_their_codebuild_project_and_break_glass_people",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        "  permissions_boundary = aws_iam_policy.boundary.arn",
+        "  permissions_boundary = null",
+        "every_role_carries_the_boundary",
+    ),
+    (
+        "bootstrap",
+        "boundary.tf",
+        '        Condition = { StringNotEquals = { "aws:ResourceTag/${local.replica_tag}" = local.replica_marker } }\n',
+        "",
+        "boundary_denies_deletes_and_tampering",
+    ),
+    (
+        "bootstrap",
+        "boundary.tf",
+        '"iam:PermissionsBoundary" = local.boundary_arn',
+        '"iam:PermissionsBoundary" = "arn:aws:iam::aws:policy/AdministratorAccess"',
+        "boundary_denies_deletes_and_tampering",
+    ),
+    (
+        "bootstrap",
+        "boundary.tf",
+        'Action   = ["iam:CreatePolicyVersion", "iam:DeletePolicy",',
+        'Action   = ["iam:DeletePolicy",',
+        "boundary_denies_deletes_and_tampering",
+    ),
+    (
+        "bootstrap",
+        "boundary.tf",
+        '"kms:DeleteImportedKeyMaterial", "kms:DisableKey", "kms:ScheduleKeyDeletion"',
+        '"kms:DeleteImportedKeyMaterial", "kms:DisableKey"',
+        "boundary_denies_deletes_and_tampering",
+    ),
 ]
 
 
@@ -203,15 +366,15 @@ def test_invariant_tests_catch_breakage(
     initialised: Path,
     tmp_path: Path,
 ) -> None:
-    modules = copy_initialised(initialised, tmp_path / "modules")
-    target = modules / module / file
+    root = root_of(copy_initialised(initialised, tmp_path / "infra"), module)
+    target = root / file
     source = target.read_text()
     assert source.count(old) == 1, f"the breakage of {module}/{file} no longer matches the code"
     target.write_text(source.replace(old, new))
-    test_files = list((modules / module / "tests").glob("*.tftest.hcl"))
+    test_files = list((root / "tests").glob("*.tftest.hcl"))
     assert len(test_files) == 1
     only_run(test_files[0], run)
-    result = terraform.run(["test", "-no-color"], modules / module)
+    result = terraform.run(["test", "-no-color"], root)
     assert not result.ok, (
         f"breaking {module} ({old!r} -> {new!r}) went unnoticed:\n{result.stdout[-3000:]}"
     )

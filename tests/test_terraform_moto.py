@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -44,6 +45,10 @@ SERVICES = [
 MOTO_GAPS = {
     "module.cluster.aws_eks_access_entry.admin": "moto has no EKS access entry API",
     "module.cluster.aws_eks_access_policy_association.admin": "moto has no EKS access policy API",
+    "module.cluster.aws_eks_access_entry.viewer": "moto has no EKS access entry API",
+    "module.cluster.aws_eks_access_policy_association.viewer": "moto has no EKS access policy API",
+    "module.cluster.aws_eks_access_entry.app_deployer": "moto has no EKS access entry API",
+    "module.cluster.aws_eks_access_policy_association.app_deployer": "moto has no EKS access policy API",
     "module.cluster.aws_eks_addon.before_nodes": "moto has no EKS add-on API (vpc-cni, kube-proxy, eks-pod-identity-agent)",
     "module.cluster.aws_eks_addon.coredns": "moto has no EKS add-on API",
     "module.cluster.aws_eks_pod_identity_association.load_balancer_controller": "moto has no EKS Pod Identity API",
@@ -63,6 +68,18 @@ resource "aws_eks_access_entry" "admin" {
   for_each = {}
 }
 resource "aws_eks_access_policy_association" "admin" {
+  for_each = {}
+}
+resource "aws_eks_access_entry" "viewer" {
+  for_each = {}
+}
+resource "aws_eks_access_policy_association" "viewer" {
+  for_each = {}
+}
+resource "aws_eks_access_entry" "app_deployer" {
+  for_each = {}
+}
+resource "aws_eks_access_policy_association" "app_deployer" {
   for_each = {}
 }
 resource "aws_eks_addon" "before_nodes" {
@@ -381,6 +398,20 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     trust = iam.get_role(RoleName=f"{name}-api")["Role"]["AssumeRolePolicyDocument"]
     principals = json.dumps(trust)
     assert "pods.eks.amazonaws.com" in principals and f"{name}-external-secrets" in principals
+    # Every role of the environment (the bootstrap's and the modules') carries the boundary.
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/{name}-boundary"
+    roles = [
+        r["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate()
+        for r in page["Roles"]
+        if r["RoleName"].startswith(f"{name}-")
+    ]
+    assert {f"{name}-{s}" for s in ("api", "cluster", "node", "flow-logs", "rds-monitoring")} | {
+        f"{name}-{s}" for s in ("plan", "platform", "app-deploy", "external-secrets")
+    } <= set(roles), roles
+    for role in roles:
+        got = iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary", {})
+        assert got.get("PermissionsBoundaryArn") == boundary, (role, got)
 
     # Cluster.
     cluster = aws("eks").describe_cluster(name=name)["cluster"]
@@ -495,18 +526,64 @@ def check_bootstrap(aws: Aws) -> None:
         f"getprospa-{ENV}-tfstate-logs"
     )
     iam = aws("iam")
-    deploy = json.dumps(
-        iam.get_role(RoleName=f"getprospa-{ENV}-deploy")["Role"]["AssumeRolePolicyDocument"]
+    name = f"getprospa-{ENV}"
+    boundary = iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/{name}-boundary")
+    version = iam.get_policy_version(
+        PolicyArn=boundary["Policy"]["Arn"], VersionId=boundary["Policy"]["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    denied = {
+        action
+        for s in _document(version)["Statement"]
+        if s["Effect"] == "Deny"
+        for action in _list(s["Action"])
+    }
+    assert {"rds:DeleteDBInstance", "rds:DeleteDBSnapshot", "kms:ScheduleKeyDeletion"} <= denied
+    assert {"backup:DeleteRecoveryPoint", "iam:DeleteRolePermissionsBoundary"} <= denied
+    for role in ("plan", "platform", "app-deploy"):
+        got = iam.get_role(RoleName=f"{name}-{role}")["Role"]
+        assert got["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary["Policy"]["Arn"]
+        # Policies written for the job, never an AWS-managed admin or read-only policy.
+        assert not iam.list_attached_role_policies(RoleName=got["RoleName"])["AttachedPolicies"]
+    plan_trust = iam.get_role(RoleName=f"{name}-plan")["Role"]["AssumeRolePolicyDocument"]
+    subjects = [
+        s["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        for s in _document(plan_trust)["Statement"]
+        if s.get("Sid") == "GitHubWorkflows"
+    ]
+    assert subjects == [
+        [
+            "repo:getprospa/getprospa-platform:pull_request",
+            "repo:getprospa/getprospa-platform:ref:refs/heads/main",
+        ]
+    ]
+    plan = _document(
+        iam.get_role_policy(RoleName=f"{name}-plan", PolicyName="terraform-plan")["PolicyDocument"]
     )
-    assert "repo:getprospa/getprospa-platform:environment:dev" in deploy
-    plan = json.dumps(
-        iam.get_role(RoleName=f"getprospa-{ENV}-plan")["Role"]["AssumeRolePolicyDocument"]
+    allowed = {a for s in plan["Statement"] if s["Effect"] == "Allow" for a in _list(s["Action"])}
+    assert "secretsmanager:GetRandomPassword" in allowed
+    assert not {"*", "s3:*", "secretsmanager:GetSecretValue"} & allowed
+    executor = _document(
+        iam.get_role(RoleName=f"{name}-platform")["Role"]["AssumeRolePolicyDocument"]
     )
-    assert "repo:getprospa/getprospa-platform:pull_request" in plan
+    assert [s["Principal"] for s in executor["Statement"]] == [
+        {"Service": "codebuild.amazonaws.com"}
+    ]
+    assert executor["Statement"][0]["Condition"]["StringEquals"]["aws:SourceArn"] == (
+        f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{name}-apply"
+    )
     providers = [
         p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     ]
     assert any(p.endswith("token.actions.githubusercontent.com") for p in providers)
+
+
+def _document(value: Any) -> Any:
+    """A policy document as boto3 returns it: decoded already, or URL-encoded JSON."""
+    return json.loads(unquote(value)) if isinstance(value, str) else value
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_moto_gaps_are_documented() -> None:

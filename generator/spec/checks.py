@@ -446,6 +446,90 @@ def bitbucket_identity(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
+def protected_plan(resolved: dict[str, Any], name: str) -> bool:
+    """Whether `name`'s plan role is protected: CI reaches it only from a protected
+    environment, never a pull request (infra/bootstrap/roles.tf, protected_plan). So is
+    production's, and every plan role that reads the write-only database master secret."""
+    env = resolved["environments"][name]
+    replicas = "database" in resolved and env.get("database", {}).get("readReplicas", 0) > 0
+    return env["tier"] == "production" or bool(replicas)
+
+
+@check
+def people_access(ctx: Context) -> Iterator[Diagnostic]:
+    """environments.<env>.access: one role, one list; roles of the environment's account."""
+    for name, env in ctx.raw["environments"].items():
+        access = env.get("access", {})
+        read_only = access.get("readOnly", [])
+        for i, arn in enumerate(access.get("breakGlass", [])):
+            if arn in read_only:
+                yield ctx.finding(
+                    "error",
+                    "semantic.access-twice",
+                    ("environments", name, "access", "breakGlass", i),
+                    f"role {arn} is both readOnly and breakGlass in {name}",
+                    "keep it in one list: EKS gives a role one access entry, so it is either a "
+                    "viewer or a cluster admin",
+                )
+        for field in ("readOnly", "breakGlass"):
+            for i, arn in enumerate(access.get(field, [])):
+                account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+                if account and account != env["account"]:
+                    yield ctx.finding(
+                        "warning",
+                        "semantic.access-account",
+                        ("environments", name, "access", field, i),
+                        f"role {arn} is in account {account}, not {name}'s account "
+                        f"{env['account']}",
+                        "IAM Identity Center creates a permission set's role in each account it "
+                        "is assigned to: use the role in this environment's account, unless a "
+                        "role of another account is meant (it then needs sts:AssumeRole on "
+                        "this account's roles)",
+                    )
+
+
+@check
+def bitbucket_plan_environments(ctx: Context) -> Iterator[Diagnostic]:
+    bitbucket = ctx.raw.get("pipelines", {}).get("bitbucket")
+    if not bitbucket or "bitbucket" not in ctx.resolved["pipelines"]["providers"]:
+        return
+    given = bitbucket.get("planEnvironments", {})
+    known = list(ctx.raw["environments"])
+    for name in given:
+        path = ("pipelines", "bitbucket", "planEnvironments", name)
+        if name not in known:
+            yield ctx.finding(
+                "error",
+                "semantic.unknown-environment",
+                path,
+                f"planEnvironments names '{name}', which is not a defined environment",
+                f"use one of: {', '.join(known)}",
+                key=True,
+            )
+        elif not protected_plan(ctx.resolved, name):
+            yield ctx.finding(
+                "warning",
+                "semantic.bitbucket-plan-environment-unused",
+                path,
+                f"{name}'s plan role is not protected (not production, no read replicas): it "
+                "trusts every step of the repository, so this deployment environment is ignored",
+                f"remove planEnvironments.{name}",
+                key=True,
+            )
+    for name in known:
+        if protected_plan(ctx.resolved, name) and name not in given:
+            yield ctx.finding(
+                "warning",
+                "semantic.bitbucket-plan-environment",
+                ("pipelines", "bitbucket"),
+                f"Bitbucket Pipelines cannot plan {name}: its plan role trusts only steps of "
+                "the deployment environment that runs its plans, and none is named",
+                f"create a Bitbucket deployment environment '{name}-plan' with restricted "
+                f"access and add its UUID as pipelines.bitbucket.planEnvironments.{name}",
+                key=True,
+            )
+
+
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = 24 * 60
 _WEEK = 7 * _DAY

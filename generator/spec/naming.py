@@ -126,6 +126,14 @@ IAM_ROLE = NameKind(
     "account",
     f"{_AWS}/IAM/latest/APIReference/API_CreateRole.html",
 )
+IAM_POLICY = NameKind(
+    "iam-policy",
+    "IAM managed policy name",
+    128,
+    r"[\w+=,.@-]+",
+    "account",
+    f"{_AWS}/IAM/latest/APIReference/API_CreatePolicy.html",
+)
 IAM_INLINE_POLICY = NameKind(
     "iam-inline-policy",
     "IAM inline policy name",
@@ -742,17 +750,24 @@ RULES: tuple[NameRule, ...] = (
     NameRule("state-bucket", S3_BUCKET, "environment", _PN + "-tfstate-{account}", "the Terraform state bucket", "bootstrap", ("aws_s3_bucket.bucket", "backend:bucket")),
     NameRule("state-logs-bucket", S3_BUCKET, "environment", _PN + "-tfstate-logs-{account}", "the state bucket's log bucket", "bootstrap", ("aws_s3_bucket.bucket",)),
     NameRule("state-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-tfstate", "the state key's alias", "bootstrap", ("aws_kms_alias.name",)),
-    NameRule("deploy-role", IAM_ROLE, "environment", _PN + "-deploy", "the pipelines' deploy role", "bootstrap", ("aws_iam_role.name",)),
-    NameRule("plan-role", IAM_ROLE, "environment", _PN + "-plan", "the pipelines' plan role", "bootstrap", ("aws_iam_role.name",)),
-    NameRule("plan-state-policy", IAM_INLINE_POLICY, "environment", "terraform-state", "the plan role's state policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    # bootstrap: the account's roles and their boundary (infra/docs/adr/0003-roles-and-permissions.md)
+    NameRule("plan-role", IAM_ROLE, "environment", _PN + "-plan", "the plan role (plans and drift checks, no data)", "bootstrap", ("aws_iam_role.name",)),
+    NameRule("plan-policy", IAM_INLINE_POLICY, "environment", "terraform-plan", "the plan role's policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    NameRule("platform-role", IAM_ROLE, "environment", _PN + "-platform", "the platform executor (Terraform apply, cluster add-ons)", "bootstrap", ("aws_iam_role.name",)),
+    NameRule("platform-policy", IAM_INLINE_POLICY, "environment", "platform-executor", "the platform executor's policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    NameRule("app-deploy-role", IAM_ROLE, "environment", _PN + "-app-deploy", "the app-deploy executor (make deploy)", "bootstrap", ("aws_iam_role.name",)),
+    NameRule("app-deploy-policy", IAM_INLINE_POLICY, "environment", "app-deploy", "the app-deploy executor's policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    NameRule("permissions-boundary", IAM_POLICY, "environment", _PN + "-boundary", "the permissions boundary of every role", "bootstrap", ("aws_iam_policy.name",)),
     NameRule("github-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_provider("github")),
     NameRule("bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_bitbucket_ready),
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
     NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),
-    NameRule("codebuild-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "a CodeBuild project", "none", when=_codepipeline, each=_pipeline_stages, rendered=False),
+    # The executor projects, for every provider: CI only starts them, each runs under its
+    # bootstrap role (plan: <p>-<e>-plan, apply: -platform, deploy: -app-deploy), whose
+    # trust names the project (aws:SourceArn).
+    NameRule("codebuild-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "an executor's CodeBuild project", "none", each=_pipeline_stages, rendered=False),
     NameRule("codebuild-image-project", CODEBUILD_PROJECT, "app", "{project}-{app}-image", "an app's image build", "none", when=lambda s, v: _codepipeline(s, v) and _container(s, v), rendered=False),
-    NameRule("codebuild-role", IAM_ROLE, "environment", _PN + "-codebuild", "CodeBuild's IAM role", "none", when=_codepipeline, rendered=False),
     NameRule("codepipeline-role", IAM_ROLE, "environment", _PN + "-codepipeline", "CodePipeline's IAM role", "none", when=_codepipeline, rendered=False),
     NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),
     NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),

@@ -59,6 +59,10 @@ def _resolve_environment(
             "maxNodes": cluster.get("maxNodes", 3 * min_nodes),
             "capacityType": cluster.get("capacityType", "ON_DEMAND"),
         },
+        "access": {
+            "readOnly": list(env.get("access", {}).get("readOnly", [])),
+            "breakGlass": list(env.get("access", {}).get("breakGlass", [])),
+        },
     }
     if has_database:
         db = env.get("database", {})
@@ -249,7 +253,11 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         "branch": pipelines.get("branch", "main"),
     }
     if "bitbucket" in pipelines:
-        out["pipelines"]["bitbucket"] = dict(pipelines["bitbucket"])
+        bitbucket = pipelines["bitbucket"]
+        out["pipelines"]["bitbucket"] = {
+            **bitbucket,
+            "planEnvironments": dict(sorted(bitbucket.get("planEnvironments", {}).items())),
+        }
     if "migration" in spec:
         migration = spec["migration"]
         source = migration["source"]

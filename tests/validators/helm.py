@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ def manifests_validate_for_the_spec_kubernetes_version(repo: RenderedRepo) -> No
     version = repo.spec["kubernetes"]["version"]
     for chart in charts(repo):
         validate_manifest(yaml.safe_load((chart.path / "namespace.yaml").read_text()), version)
+        validate_manifest(yaml.safe_load((chart.path / "access.yaml").read_text()), version)
         for rendered in chart.renders.values():
             assert rendered.manifests
             for manifest in rendered.manifests:
@@ -142,9 +144,8 @@ def checkov_kubernetes_checks_pass(repo: RenderedRepo) -> None:
         out = Path(tmp)
         for chart in charts(repo):
             (out / chart.app["name"]).mkdir()
-            (out / chart.app["name"] / "namespace.yaml").write_bytes(
-                (chart.path / "namespace.yaml").read_bytes()
-            )
+            for name in ("namespace.yaml", "access.yaml"):
+                (out / chart.app["name"] / name).write_bytes((chart.path / name).read_bytes())
             for env, rendered in chart.renders.items():
                 for path, text in rendered.files.items():
                     if path.endswith(".yaml") and text.strip():
@@ -534,19 +535,59 @@ def platform_mk_targets_lint_test_and_deploy(repo: RenderedRepo) -> None:
             cwd=repo.root, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         chart_dir = f"deploy/helm/{app}"
-        assert (
-            f"kubectl apply --server-side --field-manager=platform -f {chart_dir}/namespace.yaml"
-            in dry
-        )
         assert f"helm upgrade --install {app} {chart_dir} --namespace {app}" in dry
         assert f"-f {chart_dir}/values-{env}.yaml -f build/helm/{app}/platform-{env}.json" in dry
         assert "--rollback-on-failure --wait=watcher" in dry
         assert "--set-string image.tag=abc123" in dry
         app_upgrade = dry.index(f"helm upgrade --install {app} {chart_dir} ")
-        assert dry.index(f"-f {chart_dir}/namespace.yaml") < app_upgrade
-        # the cluster add-ons (load balancer controller, External Secrets) come before any app
+        # make deploy is the app-deploy executor's: it checks its access to the namespace,
+        # and changes nothing cluster-wide (no namespace, no add-on).
+        assert dry.index(f"kubectl get rolebinding platformgen-app-deployer --namespace {app}") < (
+            app_upgrade
+        )
+        assert "namespace.yaml" not in dry and "kubectl apply" not in dry
         for addon in ("aws-load-balancer-controller", "external-secrets"):
-            assert dry.index(f"helm upgrade --install {addon} ") < app_upgrade
+            assert f"helm upgrade --install {addon} " not in dry
+    # make addons is the platform executor's: the controllers, their ClusterRole for the
+    # app deployer, and every app's namespace with its access.
+    addons = subprocess.run(
+        [make, "-n", "addons", f"ENV={env}"], cwd=repo.root, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    for addon in ("aws-load-balancer-controller", "external-secrets"):
+        assert f"helm upgrade --install {addon} " in addons
+    assert "-f infra/addons/app-deployer.yaml" in addons
+    for chart in charts(repo):
+        chart_dir = f"deploy/helm/{chart.app['name']}"
+        assert (
+            f"kubectl apply --server-side --field-manager=platform -f {chart_dir}/namespace.yaml "
+            f"-f {chart_dir}/access.yaml" in addons
+        )
+
+
+@validator("helm")
+def the_app_deployer_is_bound_only_in_its_namespaces(repo: RenderedRepo) -> None:
+    """access.yaml binds the executor's Kubernetes group (modules/cluster) to the ClusterRole
+    (infra/addons/app-deployer.yaml) in the app's own namespace, nowhere else."""
+    cluster = (repo.root / "infra" / "modules" / "cluster" / "main.tf").read_text()
+    group = re.search(r'app_deployer_group = "([^"]+)"', cluster)
+    assert group, "modules/cluster names no app_deployer_group"
+    role = yaml.safe_load((repo.root / "infra" / "addons" / "app-deployer.yaml").read_text())
+    assert role["kind"] == "ClusterRole"
+    resources = {r for rule in role["rules"] for r in rule["resources"]}
+    assert resources == {"targetgroupbindings", "externalsecrets", "secretstores"}, resources
+    for chart in charts(repo):
+        binding = yaml.safe_load((chart.path / "access.yaml").read_text())
+        assert binding["kind"] == "RoleBinding", "a ClusterRoleBinding would reach every namespace"
+        assert binding["metadata"]["namespace"] == chart.app["name"]
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": role["metadata"]["name"],
+        }
+        assert binding["subjects"] == [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group[1]}
+        ]
 
 
 @validator("helm")

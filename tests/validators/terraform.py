@@ -24,6 +24,8 @@ from conftest import ROOT
 from support.terraform import Terraform, ToolchainMissing, roots_of
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, tool_venv_bin
 
+from generator.spec.checks import protected_plan
+
 from . import RenderedRepo, require, validator
 
 TEMPLATE_MODULES = ROOT / "templates" / "terraform" / "infra" / "modules"
@@ -150,6 +152,39 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
         (repo.root / "infra" / "bootstrap" / "environments.auto.tfvars.json").read_text()
     )
     assert list(bootstrap["environments"]) == sorted(spec["environments"])
+
+
+@validator("terraform-env")
+def roles_and_people_follow_the_spec(repo: RenderedRepo) -> None:
+    """The people of `environments.<env>.access` reach the bootstrap (trust) and the root
+    (EKS access entries); a plan role is protected exactly where checks.protected_plan says,
+    in the bootstrap's input and in docs/architecture.md ("Who can deploy what")."""
+    spec = repo.spec
+    bootstrap = json.loads(
+        (repo.root / "infra" / "bootstrap" / "environments.auto.tfvars.json").read_text()
+    )
+    doc = (repo.root / "docs" / "architecture.md").read_text()
+    section = doc.split("## Who can deploy what", 1)[1].split("\n## ", 1)[0]
+    for name, env in spec["environments"].items():
+        people = {
+            "read_only": env["access"]["readOnly"],
+            "break_glass": env["access"]["breakGlass"],
+        }
+        assert bootstrap["environments"][name]["access"] == people, name
+        root = json.loads(
+            (repo.root / "infra" / "envs" / name / "platform.auto.tfvars.json").read_text()
+        )
+        assert root["access"] == people, name
+        replicas = "database" in spec and env["database"]["readReplicas"] > 0
+        assert bootstrap["environments"][name]["reads_master_secret"] == replicas, name
+        row = re.search(rf"^\| {name}( \(protected\))? \|(.*)$", section, re.M)
+        assert row, f"architecture.md lists no row for {name} under 'Who can deploy what'"
+        assert bool(row[1]) == protected_plan(spec, name), (name, row[0])
+        for arn in [*people["read_only"], *people["break_glass"]]:
+            assert f"`{arn}`" in row[2], (name, arn)
+    if bootstrap["bitbucket"] is not None:
+        given = spec["pipelines"].get("bitbucket", {}).get("planEnvironments", {})
+        assert bootstrap["bitbucket"]["plan_environment_uuids"] == given
 
 
 @validator("terraform")

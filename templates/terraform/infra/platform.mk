@@ -4,7 +4,8 @@
 #   make infra-bootstrap ENV=dev FIRST=1   once per environment (docs/runbooks/new-environment.md)
 #   make plan ENV=dev                      plan the environment (saved to build/ for apply)
 #   make apply ENV=dev                     apply that plan
-#   make deploy ENV=dev                    controllers first (infra-addons), then the apps
+#   make addons ENV=dev                    controllers and app namespaces (platform executor)
+#   make deploy ENV=dev                    the apps (app-deploy executor)
 #
 # Terraform 1.11+ and the hashicorp/aws ~> 5.100 provider. One plugin cache for every
 # root, so init links the provider instead of downloading or copying it per root.
@@ -56,8 +57,8 @@ infra-lint: infra-warm-cache ## Terraform: fmt -check, then init (no backend) an
 	  '$(call infra_init,{}) && $(TERRAFORM) -chdir={} validate'
 
 .PHONY: infra-test
-infra-test: infra-warm-cache ## Terraform: the modules' tests (mock provider, no AWS access needed)
-	printf '%s\n' $(INFRA_MODULES) | xargs -P $(INFRA_JOBS) -I{} sh -c \
+infra-test: infra-warm-cache ## Terraform: the modules' and the bootstrap's tests (mock provider, no AWS access needed)
+	printf '%s\n' $(INFRA_MODULES) $(INFRA)/bootstrap | xargs -P $(INFRA_JOBS) -I{} sh -c \
 	  '$(call infra_init,{}) && $(TERRAFORM) -chdir={} test'
 
 .PHONY: infra-init
@@ -84,10 +85,11 @@ infra-outputs: require-env infra-init ## Terraform: write ENV's app_values (the 
 	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json app_values > $(INFRA_BUILD)/app_values.json
 	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json cluster > $(INFRA_BUILD)/cluster.json
 
-# The state bucket and deploy roles of one environment. FIRST=1 on the very first
-# run: state is local until the bucket exists, then moves into it.
+# The state bucket, roles and permissions boundary of one environment, applied by an
+# administrator of its account. FIRST=1 on the very first run: state is local until the
+# bucket exists, then moves into it.
 .PHONY: infra-bootstrap
-infra-bootstrap: require-env ## Terraform: state bucket, OIDC providers and deploy roles of ENV (FIRST=1 the first time)
+infra-bootstrap: require-env ## Terraform: state bucket, OIDC providers, roles and permissions boundary of ENV (FIRST=1 the first time)
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
 ifeq ($(FIRST),1)
 	printf 'terraform {\n  backend "local" {}\n}\n' > $(INFRA)/bootstrap/zz_first_run_override.tf
@@ -104,13 +106,14 @@ else
 endif
 
 # The AWS Load Balancer Controller and the External Secrets Operator, at pinned chart
-# versions (infra/addons/versions.mk). Their IAM roles and Pod Identity associations
-# come from Terraform. The cluster API is private: run from inside the VPC (a runner
-# or CodeBuild project in the private subnets).
+# versions (infra/addons/versions.mk), and the app-deploy executor's ClusterRole. Their IAM
+# roles and Pod Identity associations come from Terraform. Cluster admin: the platform
+# executor runs it (make addons). The cluster API is private: run from inside the VPC (the
+# executor's CodeBuild project in the private subnets, or SSM port forwarding).
 include $(INFRA)/addons/versions.mk
 
 .PHONY: infra-addons
-infra-addons: require-env infra-outputs ## Install or upgrade the cluster controllers of ENV (helm, in the VPC)
+infra-addons: require-env infra-outputs ## Install or upgrade the cluster controllers of ENV (helm, in the VPC; platform executor)
 	$(AWS) eks update-kubeconfig --name "$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
 	  --region "$$(jq -r .region $(INFRA_BUILD)/cluster.json)" --kubeconfig $(INFRA_BUILD)/kubeconfig
 	$(HELM) upgrade --install aws-load-balancer-controller aws-load-balancer-controller \
@@ -124,3 +127,5 @@ infra-addons: require-env infra-outputs ## Install or upgrade the cluster contro
 	  --repo $(EXTERNAL_SECRETS_REPO) --version $(EXTERNAL_SECRETS_CHART_VERSION) \
 	  --namespace external-secrets --create-namespace --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
 	  -f $(INFRA)/addons/external-secrets.values.yaml
+	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	  -f $(INFRA)/addons/app-deployer.yaml

@@ -1,11 +1,12 @@
 # Bootstrap of one environment's AWS account, run once per environment before its
-# first apply (make infra-bootstrap ENV=<name>):
+# first apply (make infra-bootstrap ENV=<name>), by an administrator of the account:
 #   - the Terraform state bucket: versioned, KMS-encrypted, TLS only, access-logged;
 #     Terraform locks state with S3-native lock files (use_lockfile), no DynamoDB;
 #   - the GitHub and Bitbucket OIDC identity providers;
-#   - <project>-<env>-deploy, assumable only by deploy jobs of this repository for
-#     this environment, and <project>-<env>-plan, a read-only role for plans on pull
-#     requests and drift checks.
+#   - the account's roles (roles.tf, infra/docs/adr/0003-roles-and-permissions.md):
+#     <project>-<env>-plan, <project>-<env>-platform and <project>-<env>-app-deploy;
+#   - the permissions boundary <project>-<env>-boundary (boundary.tf) that every role
+#     the platform creates carries.
 
 data "aws_partition" "current" {}
 
@@ -14,8 +15,9 @@ locals {
   name       = "${var.project}-${var.environment}"
   partition  = data.aws_partition.current.partition
   account_id = local.env.account_id
+  region     = local.env.region
   bucket     = "${local.name}-tfstate-${local.env.account_id}"
-  managed    = "arn:${local.partition}:iam::aws:policy"
+  bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"
 
   github_host     = "token.actions.githubusercontent.com"
   bitbucket_ready = var.bitbucket != null && try(var.bitbucket.workspace_uuid != "" && var.bitbucket.repository_uuid != "", false)
@@ -89,130 +91,4 @@ resource "aws_iam_openid_connect_provider" "bitbucket" {
   count          = local.bitbucket_ready ? 1 : 0
   url            = "https://${local.bitbucket_host}"
   client_id_list = ["ari:cloud:bitbucket::workspace/${trim(var.bitbucket.workspace_uuid, "{}")}"]
-}
-
-# --- Roles -------------------------------------------------------------------------
-
-# Who may assume each role: GitHub by token subject (deploy: jobs of this
-# environment; plan: pull requests and the deploy branch), Bitbucket by repository.
-locals {
-  github_subjects = var.github == null ? {} : {
-    deploy = ["repo:${var.github.repository}:environment:${var.environment}"]
-    plan = [
-      "repo:${var.github.repository}:pull_request",
-      "repo:${var.github.repository}:ref:refs/heads/${var.github.branch}",
-    ]
-  }
-}
-
-data "aws_iam_policy_document" "trust" {
-  for_each = toset(["deploy", "plan"])
-
-  dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.github
-    content {
-      sid     = "GitHubWorkflows"
-      actions = ["sts:AssumeRoleWithWebIdentity"]
-      principals {
-        type        = "Federated"
-        identifiers = [statement.value.arn]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.github_host}:aud"
-        values   = ["sts.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.github_host}:sub"
-        values   = local.github_subjects[each.key]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.bitbucket
-    content {
-      sid     = "BitbucketPipelinesOfThisRepository"
-      actions = ["sts:AssumeRoleWithWebIdentity"]
-      principals {
-        type        = "Federated"
-        identifiers = [statement.value.arn]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "${local.bitbucket_host}:aud"
-        values   = ["ari:cloud:bitbucket::workspace/${trim(var.bitbucket.workspace_uuid, "{}")}"]
-      }
-      condition {
-        test     = "StringLike"
-        variable = "${local.bitbucket_host}:sub"
-        values   = ["${var.bitbucket.repository_uuid}:*"]
-      }
-    }
-  }
-
-  # Without any pipeline provider the role is still valid, assumable by nobody.
-  statement {
-    sid     = "NobodyElse"
-    effect  = "Deny"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-  }
-}
-
-# Deploys create and change everything in the environment's account, IAM included,
-# so the role holds AdministratorAccess; the account is the boundary, and only deploy
-# jobs of this repository's environment (with its protection rules) can assume it.
-resource "aws_iam_role" "deploy" {
-  name                 = "${local.name}-deploy"
-  description          = "Pipelines deploy ${local.name}"
-  assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
-  max_session_duration = 3600
-}
-
-resource "aws_iam_role_policy_attachment" "deploy" {
-  role       = aws_iam_role.deploy.name
-  policy_arn = "${local.managed}/AdministratorAccess"
-}
-
-resource "aws_iam_role" "plan" {
-  name                 = "${local.name}-plan"
-  description          = "Read-only plans and drift checks of ${local.name}"
-  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
-  max_session_duration = 3600
-}
-
-resource "aws_iam_role_policy_attachment" "plan" {
-  role       = aws_iam_role.plan.name
-  policy_arn = "${local.managed}/ReadOnlyAccess"
-}
-
-data "aws_iam_policy_document" "plan_state" {
-  statement {
-    sid       = "ReadState"
-    actions   = ["s3:ListBucket", "s3:GetObject"]
-    resources = [module.state.arn, "${module.state.arn}/*"]
-  }
-
-  statement {
-    sid       = "TakeAndReleaseTheLock"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${module.state.arn}/*.tflock"]
-  }
-
-  statement {
-    sid       = "DecryptState"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.state.arn]
-  }
-}
-
-resource "aws_iam_role_policy" "plan_state" {
-  name   = "terraform-state"
-  role   = aws_iam_role.plan.id
-  policy = data.aws_iam_policy_document.plan_state.json
 }

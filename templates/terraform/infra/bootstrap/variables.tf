@@ -12,16 +12,35 @@ variable "environment" {
 }
 
 variable "environments" {
-  description = "Every environment of the platform: account, region and tier."
+  description = "Every environment of the platform: account, region, tier; the people who may assume its roles (IAM role ARNs, e.g. IAM Identity Center permission-set roles: read_only may plan, break_glass may run the executors); and whether its database keeps a write-only master secret (read replicas), which a plan must read."
   type = map(object({
     account_id = string
     region     = string
     tier       = string
+    access = optional(object({
+      read_only   = list(string)
+      break_glass = list(string)
+    }), { read_only = [], break_glass = [] })
+    reads_master_secret = optional(bool, false)
   }))
 
   validation {
     condition     = alltrue([for e in values(var.environments) : can(regex("^[0-9]{12}$", e.account_id)) && contains(["development", "staging", "production"], e.tier)])
     error_message = "environments: account_id must be 12 digits and tier development, staging or production."
+  }
+
+  validation {
+    # An exact role ARN: no wildcard, no assumed-role session, a 12-digit account.
+    condition = alltrue(flatten([for e in values(var.environments) : [
+      for arn in concat(e.access.read_only, e.access.break_glass) : can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))
+    ]]))
+    error_message = "environments: access.read_only and access.break_glass hold IAM role ARNs (arn:aws:iam::<12 digits>:role/<path/>name), without wildcards."
+  }
+
+  validation {
+    # One IAM principal has one EKS access entry: it cannot be both.
+    condition     = alltrue([for e in values(var.environments) : length(setintersection(e.access.read_only, e.access.break_glass)) == 0])
+    error_message = "environments: a role ARN is either read_only or break_glass, not both."
   }
 }
 
@@ -45,7 +64,7 @@ variable "tags" {
 }
 
 variable "github" {
-  description = "GitHub repository (organisation/name) whose workflows may deploy, or null without GitHub Actions. Deploy jobs must set `environment: <name>`: only that token subject is trusted."
+  description = "GitHub repository (organisation/name) whose workflows may plan, and its deploy branch, or null without GitHub Actions. A protected plan role trusts only jobs with `environment: <env>-plan`; the others trust pull requests and the deploy branch."
   type = object({
     repository = string
     branch     = string
@@ -59,17 +78,23 @@ variable "github" {
 }
 
 variable "bitbucket" {
-  description = "Bitbucket workspace (slug and UUID) and repository UUID whose pipelines may deploy, or null. The trust is created only when both UUIDs are known (spec pipelines.bitbucket)."
+  description = "Bitbucket workspace (slug and UUID) and repository UUID whose pipelines may plan, or null. The trust is created only when both UUIDs are known (spec pipelines.bitbucket). plan_environment_uuids: per environment, the UUID of the Bitbucket deployment environment that runs its plans; a protected plan role (production, or one that reads a secret) trusts only that."
   type = object({
-    workspace       = string
-    workspace_uuid  = string
-    repository_uuid = string
+    workspace              = string
+    workspace_uuid         = string
+    repository_uuid        = string
+    plan_environment_uuids = optional(map(string), {})
   })
   default = null
 
   validation {
     condition     = var.bitbucket == null || (can(regex("^[A-Za-z0-9-]+$", var.bitbucket.workspace)) && can(regex("^(\\{[0-9a-fA-F-]{36}\\})?$", var.bitbucket.workspace_uuid)) && can(regex("^(\\{[0-9a-fA-F-]{36}\\})?$", var.bitbucket.repository_uuid)))
     error_message = "bitbucket: workspace is a slug; the UUIDs look like {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} or are empty."
+  }
+
+  validation {
+    condition     = var.bitbucket == null || alltrue([for u in values(try(var.bitbucket.plan_environment_uuids, {})) : can(regex("^\\{[0-9a-fA-F-]{36}\\}$", u))])
+    error_message = "bitbucket: plan_environment_uuids values look like {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}."
   }
 }
 

@@ -3,14 +3,24 @@ output "state_bucket" {
   value       = module.state.id
 }
 
-output "deploy_role_arn" {
-  description = "Role the pipelines assume to deploy this environment."
-  value       = aws_iam_role.deploy.arn
+output "plan_role_arn" {
+  description = "Role for plans and drift checks: configuration and state, no data (CI, read-only people)."
+  value       = aws_iam_role.this["plan"].arn
 }
 
-output "plan_role_arn" {
-  description = "Read-only role for plans on pull requests and drift checks."
-  value       = aws_iam_role.plan.arn
+output "platform_role_arn" {
+  description = "The platform executor: Terraform apply and cluster add-ons (its CodeBuild project, break-glass people)."
+  value       = aws_iam_role.this["platform"].arn
+}
+
+output "app_deploy_role_arn" {
+  description = "The app-deploy executor: make deploy into the app namespaces (its CodeBuild project, break-glass people)."
+  value       = aws_iam_role.this["app_deploy"].arn
+}
+
+output "permissions_boundary_arn" {
+  description = "The permissions boundary every role of the environment carries; the environment root passes it to every module that creates a role."
+  value       = aws_iam_policy.boundary.arn
 }
 
 output "bitbucket_trust" {

@@ -29,6 +29,10 @@ mock_resource "aws_iam_role" {
   defaults = { arn = "arn:aws:iam::111111111111:role/mock" }
 }
 
+mock_resource "aws_iam_policy" {
+  defaults = { arn = "arn:aws:iam::111111111111:policy/mock" }
+}
+
 mock_resource "aws_kms_key" {
   defaults = { arn = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555" }
 }

@@ -28,8 +28,9 @@ data "aws_iam_policy_document" "cluster_assume" {
 }
 
 resource "aws_iam_role" "cluster" {
-  name               = "${var.name}-cluster"
-  assume_role_policy = data.aws_iam_policy_document.cluster_assume.json
+  name                 = "${var.name}-cluster"
+  assume_role_policy   = data.aws_iam_policy_document.cluster_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_iam_role_policy_attachment" "cluster" {
@@ -77,8 +78,17 @@ resource "aws_eks_cluster" "this" {
   depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.cluster]
 }
 
-# --- Who may administer the cluster: EKS access entries -------------------------
+# --- Who may use the Kubernetes API: EKS access entries ---------------------------
+# (never the aws-auth ConfigMap; infra/docs/adr/0003-roles-and-permissions.md)
 
+locals {
+  access_policy = "arn:${local.partition}:eks::aws:cluster-access-policy"
+  # The Kubernetes group of the app-deploy executor: infra/addons/app-deployer.yaml binds
+  # it, in each app namespace, to what the access policy lacks (the controllers' CRDs).
+  app_deployer_group = "platformgen:app-deployers"
+}
+
+# Cluster admins: the platform executor and the break-glass people.
 resource "aws_eks_access_entry" "admin" {
   for_each      = var.cluster_admins
   cluster_name  = aws_eks_cluster.this.name
@@ -90,10 +100,50 @@ resource "aws_eks_access_policy_association" "admin" {
   for_each      = var.cluster_admins
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = aws_eks_access_entry.admin[each.key].principal_arn
-  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  policy_arn    = "${local.access_policy}/AmazonEKSClusterAdminPolicy"
 
   access_scope {
     type = "cluster"
+  }
+}
+
+# Read-only people: every object but Secrets (AmazonEKSViewPolicy has no secrets).
+resource "aws_eks_access_entry" "viewer" {
+  for_each      = var.cluster_viewers
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = each.value
+  type          = "STANDARD"
+}
+
+resource "aws_eks_access_policy_association" "viewer" {
+  for_each      = var.cluster_viewers
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.viewer[each.key].principal_arn
+  policy_arn    = "${local.access_policy}/AmazonEKSViewPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
+}
+
+# The app-deploy executor: admin of the app namespaces only, nothing cluster-wide.
+resource "aws_eks_access_entry" "app_deployer" {
+  for_each          = length(var.app_namespaces) > 0 ? var.app_deployers : {}
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = each.value
+  type              = "STANDARD"
+  kubernetes_groups = [local.app_deployer_group]
+}
+
+resource "aws_eks_access_policy_association" "app_deployer" {
+  for_each      = length(var.app_namespaces) > 0 ? var.app_deployers : {}
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.app_deployer[each.key].principal_arn
+  policy_arn    = "${local.access_policy}/AmazonEKSAdminPolicy"
+
+  access_scope {
+    type       = "namespace"
+    namespaces = sort(var.app_namespaces)
   }
 }
 
@@ -110,8 +160,9 @@ data "aws_iam_policy_document" "node_assume" {
 }
 
 resource "aws_iam_role" "node" {
-  name               = "${var.name}-node"
-  assume_role_policy = data.aws_iam_policy_document.node_assume.json
+  name                 = "${var.name}-node"
+  assume_role_policy   = data.aws_iam_policy_document.node_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_iam_role_policy_attachment" "node" {
@@ -301,8 +352,9 @@ data "aws_iam_policy_document" "load_balancer_controller" {
 }
 
 resource "aws_iam_role" "load_balancer_controller" {
-  name               = "${var.name}-aws-load-balancer-controller"
-  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume.json
+  name                 = "${var.name}-aws-load-balancer-controller"
+  assume_role_policy   = data.aws_iam_policy_document.pod_identity_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_iam_role_policy" "load_balancer_controller" {
@@ -321,8 +373,9 @@ resource "aws_eks_pod_identity_association" "load_balancer_controller" {
 # The External Secrets Operator reads no secret itself: each app's SecretStore makes
 # it assume that app's role (modules/workloads grants exactly those roles).
 resource "aws_iam_role" "external_secrets" {
-  name               = "${var.name}-external-secrets"
-  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume.json
+  name                 = "${var.name}-external-secrets"
+  assume_role_policy   = data.aws_iam_policy_document.pod_identity_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_eks_pod_identity_association" "external_secrets" {

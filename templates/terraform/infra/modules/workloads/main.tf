@@ -93,6 +93,7 @@ resource "aws_iam_role" "app" {
   name                 = "${var.name}-${each.key}"
   description          = "App ${each.key} of ${var.name}: its pods and its secrets"
   assume_role_policy   = data.aws_iam_policy_document.app_assume.json
+  permissions_boundary = var.permissions_boundary
   max_session_duration = 3600
 }
 

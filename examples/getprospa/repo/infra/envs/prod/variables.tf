@@ -157,3 +157,22 @@ variable "observability" {
     alarm_emails       = list(string)
   })
 }
+
+variable "access" {
+  description = "People with EKS access entries, by IAM role ARN (spec environments.<env>.access, e.g. IAM Identity Center permission-set roles): read_only may view every object but Secrets, break_glass is cluster admin."
+  type = object({
+    read_only   = list(string)
+    break_glass = list(string)
+  })
+  default = { read_only = [], break_glass = [] }
+
+  validation {
+    condition     = alltrue([for arn in concat(var.access.read_only, var.access.break_glass) : can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))])
+    error_message = "access: read_only and break_glass hold IAM role ARNs (arn:aws:iam::<12 digits>:role/<path/>name), without wildcards."
+  }
+
+  validation {
+    condition     = length(setintersection(var.access.read_only, var.access.break_glass)) == 0
+    error_message = "access: a role ARN is either read_only or break_glass, not both (EKS gives a principal one access entry)."
+  }
+}

@@ -23,12 +23,18 @@ data "aws_availability_zones" "available" {
   }
 }
 
+data "aws_partition" "current" {}
+
 locals {
   name          = "${var.project}-${var.environment}"
   development   = var.tier == "development"
   secret_prefix = "${var.project}/${var.environment}/"
-  # Created by infra/bootstrap: the role the pipelines assume for this environment.
-  deploy_role_arn = "arn:aws:iam::${var.account_id}:role/${local.name}-deploy"
+  # Created by infra/bootstrap (infra/docs/adr/0003-roles-and-permissions.md): the
+  # executors, and the permissions boundary every role created here carries.
+  iam                  = "arn:${data.aws_partition.current.partition}:iam::${var.account_id}"
+  platform_role_arn    = "${local.iam}:role/${local.name}-platform"
+  app_deploy_role_arn  = "${local.iam}:role/${local.name}-app-deploy"
+  permissions_boundary = "${local.iam}:policy/${local.name}-boundary"
   tags = {
     Project     = var.project
     Environment = var.environment
@@ -54,13 +60,14 @@ module "foundation" {
 }
 
 module "network" {
-  source             = "../../modules/network"
-  name               = local.name
-  vpc_cidr           = var.network.vpc_cidr
-  availability_zones = sort(data.aws_availability_zones.available.names)
-  nat_gateways       = var.network.nat_gateways
-  kms_key_arn        = module.foundation.kms_key_arn
-  log_retention_days = var.observability.log_retention_days
+  source               = "../../modules/network"
+  name                 = local.name
+  vpc_cidr             = var.network.vpc_cidr
+  availability_zones   = sort(data.aws_availability_zones.available.names)
+  nat_gateways         = var.network.nat_gateways
+  kms_key_arn          = module.foundation.kms_key_arn
+  log_retention_days   = var.observability.log_retention_days
+  permissions_boundary = local.permissions_boundary
 }
 
 module "cluster" {
@@ -75,7 +82,15 @@ module "cluster" {
   capacity_type      = var.cluster.capacity_type
   min_nodes          = var.cluster.min_nodes
   max_nodes          = var.cluster.max_nodes
-  cluster_admins     = { deploy = local.deploy_role_arn }
+  # People by position in platform.yaml's lists: labels are static, ARNs are data.
+  cluster_admins = merge(
+    { platform = local.platform_role_arn },
+    { for i, arn in var.access.break_glass : "break-glass-${i}" => arn },
+  )
+  cluster_viewers      = { for i, arn in var.access.read_only : "read-only-${i}" => arn }
+  app_deployers        = { "app-deploy" = local.app_deploy_role_arn }
+  app_namespaces       = keys(local.container_apps)
+  permissions_boundary = local.permissions_boundary
 }
 
 # RDS cannot create read replicas of an instance whose master password it manages:
@@ -113,6 +128,7 @@ module "database" {
   kms_key_arn              = module.foundation.kms_key_arn
   log_retention_days       = var.observability.log_retention_days
   alarm_topic_arn          = module.foundation.alarm_topic_arn
+  permissions_boundary     = local.permissions_boundary
 }
 
 # The environment's public DNS zone. Delegate it from the parent domain (see
@@ -178,4 +194,5 @@ module "workloads" {
   apps                       = { for k, a in local.container_apps : k => { database = a.database && local.has_database, secrets = a.secrets } }
   database_secret_arn        = local.has_database ? module.database[0].master_secret_arn : null
   kms_key_arn                = module.foundation.kms_key_arn
+  permissions_boundary       = local.permissions_boundary
 }

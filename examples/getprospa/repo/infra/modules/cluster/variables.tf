@@ -113,11 +113,60 @@ variable "node_disk_gb" {
 }
 
 variable "cluster_admins" {
-  description = "IAM role ARNs given cluster-admin through EKS access entries (not the aws-auth ConfigMap), by a static label, e.g. { deploy = \"arn:aws:iam::111111111111:role/x-dev-deploy\" }."
+  description = "IAM role ARNs given cluster admin (AmazonEKSClusterAdminPolicy, cluster scope) through EKS access entries, never the aws-auth ConfigMap, by a static label: the platform executor and the break-glass people, e.g. { platform = \"arn:aws:iam::111111111111:role/x-dev-platform\" }."
   type        = map(string)
 
   validation {
     condition     = alltrue([for arn in values(var.cluster_admins) : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", arn))])
     error_message = "cluster_admins values must be IAM role ARNs."
+  }
+}
+
+variable "cluster_viewers" {
+  description = "IAM role ARNs that may read the cluster (AmazonEKSViewPolicy, cluster scope: no Secrets), by a static label: the read-only people."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for arn in values(var.cluster_viewers) : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", arn))])
+    error_message = "cluster_viewers values must be IAM role ARNs."
+  }
+}
+
+variable "app_deployers" {
+  description = "IAM role ARNs that deploy the apps (the app-deploy executor), by a static label: AmazonEKSAdminPolicy scoped to app_namespaces, and the Kubernetes group platformgen:app-deployers, which each app namespace binds to the controllers' resources (TargetGroupBinding, ExternalSecret, SecretStore)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for arn in values(var.app_deployers) : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", arn))])
+    error_message = "app_deployers values must be IAM role ARNs."
+  }
+
+  validation {
+    # EKS keeps one access entry per principal.
+    condition     = length(distinct(concat(values(var.cluster_admins), values(var.cluster_viewers), values(var.app_deployers)))) == length(concat(values(var.cluster_admins), values(var.cluster_viewers), values(var.app_deployers)))
+    error_message = "A role ARN may appear once across cluster_admins, cluster_viewers and app_deployers: EKS gives each principal one access entry."
+  }
+}
+
+variable "app_namespaces" {
+  description = "The app namespaces app_deployers administer (one per container app). Empty: the app deployers get no access entry."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.app_namespaces : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", n)) && !startswith(n, "kube-") && !contains(["default", "external-secrets"], n)])
+    error_message = "app_namespaces must be DNS labels, never a namespace of Kubernetes or of the platform (kube-*, default, external-secrets)."
+  }
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of the module carries (infra/bootstrap: arn:aws:iam::<account>:policy/<project>-<environment>-boundary)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
   }
 }

@@ -122,8 +122,9 @@ data "aws_iam_policy_document" "monitoring_assume" {
 }
 
 resource "aws_iam_role" "monitoring" {
-  name               = "${var.name}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  name                 = "${var.name}-rds-monitoring"
+  assume_role_policy   = data.aws_iam_policy_document.monitoring_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_iam_role_policy_attachment" "monitoring" {
@@ -132,6 +133,9 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ follows the spec's tier: the module refuses a single-AZ production database (variable validation, tests/database.tftest.hcl); development and staging may save the standby.
+  #checkov:skip=CKV_AWS_293:Deletion protection follows the spec: the module refuses a production database without it (variable validation, tests/database.tftest.hcl); development may go without.
+  #checkov:skip=CKV2_AWS_69:TLS is enforced by the parameter group (require_secure_transport = 1, merged over the spec's parameters, which checkov cannot evaluate; asserted by tests/database.tftest.hcl).
   identifier     = var.name
   engine         = "mysql"
   engine_version = var.engine_version
@@ -191,6 +195,8 @@ resource "aws_db_instance" "this" {
 
 resource "aws_db_instance" "replica" {
   #checkov:skip=CKV_AWS_157:Read replicas scale reads; the primary is Multi-AZ in production, and a failed replica is recreated from it.
+  #checkov:skip=CKV_AWS_293:A read replica must stay removable: its deletion protection follows the primary's setting, and the permissions boundary lets roles delete only instances tagged read-replica.
+  #checkov:skip=CKV2_AWS_69:TLS is enforced by the parameter group the replica shares with the primary (require_secure_transport = 1, asserted by tests/database.tftest.hcl).
   for_each            = local.replicas
   identifier          = each.key
   replicate_source_db = aws_db_instance.this.identifier
@@ -220,6 +226,11 @@ resource "aws_db_instance" "replica" {
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = var.kms_key_arn
   performance_insights_retention_period = local.advanced ? 465 : 7
+
+  # The permissions boundary lets a role delete a database instance only when it carries
+  # this tag, and lets only instances named <name>-replica-* carry it: replicas stay
+  # removable, the primary does not (infra/docs/adr/0003-roles-and-permissions.md).
+  tags = { "platformgen.io/role" = "read-replica" }
 
   depends_on = [aws_cloudwatch_log_group.this]
 }

@@ -15,8 +15,9 @@ variables {
     api    = { database = true, secrets = ["api/auth", "shared/smtp"] }
     worker = { database = false, secrets = ["shared/smtp"] }
   }
-  database_secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0123-AbCdEf"
-  kms_key_arn         = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  database_secret_arn  = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0123-AbCdEf"
+  kms_key_arn          = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "registries_are_immutable_scanned_and_encrypted" {
@@ -86,5 +87,14 @@ run "the_operator_assumes_exactly_the_app_roles" {
   assert {
     condition     = aws_iam_role_policy.external_secrets.role == var.external_secrets_role_name && toset(data.aws_iam_policy_document.external_secrets.statement[0].resources) == toset([for r in aws_iam_role.app : r.arn]) && data.aws_iam_policy_document.external_secrets.statement[0].actions == toset(["sts:AssumeRole"])
     error_message = "The External Secrets Operator may assume the app roles and nothing else."
+  }
+}
+
+run "every_role_carries_the_boundary" {
+  command = apply
+
+  assert {
+    condition     = length(aws_iam_role.app) == 2 && alltrue([for r in aws_iam_role.app : r.permissions_boundary == var.permissions_boundary])
+    error_message = "Every app role carries the permissions boundary."
   }
 }

@@ -14,7 +14,14 @@ variables {
   instance_types     = ["m6i.large", "m6a.large"]
   min_nodes          = 3
   max_nodes          = 9
-  cluster_admins     = { deploy = "arn:aws:iam::111111111111:role/acme-prod-deploy" }
+  cluster_admins = {
+    platform      = "arn:aws:iam::111111111111:role/acme-prod-platform"
+    break-glass-0 = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/ap-southeast-2/AWSReservedSSO_BreakGlass_0123456789abcdef"
+  }
+  cluster_viewers      = { read-only-0 = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/ap-southeast-2/AWSReservedSSO_ReadOnly_0123456789abcdef" }
+  app_deployers        = { app-deploy = "arn:aws:iam::111111111111:role/acme-prod-app-deploy" }
+  app_namespaces       = ["web", "api"]
+  permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "the_api_endpoint_is_private" {
@@ -51,8 +58,57 @@ run "access_entries_not_aws_auth" {
     error_message = "Access is granted only through EKS access entries (authentication mode API), never the aws-auth ConfigMap or an implicit creator admin."
   }
   assert {
-    condition     = aws_eks_access_entry.admin["deploy"].principal_arn == var.cluster_admins.deploy && one(aws_eks_access_policy_association.admin["deploy"].access_scope).type == "cluster"
-    error_message = "The deploy role gets a cluster-scoped access entry."
+    condition     = aws_eks_access_entry.admin["platform"].principal_arn == var.cluster_admins.platform && one(aws_eks_access_policy_association.admin["platform"].access_scope).type == "cluster" && endswith(aws_eks_access_policy_association.admin["platform"].policy_arn, "/AmazonEKSClusterAdminPolicy")
+    error_message = "The platform executor (and each break-glass role) gets a cluster-admin access entry."
+  }
+}
+
+run "the_app_deployer_administers_only_the_app_namespaces" {
+  command = apply
+
+  assert {
+    condition     = one(aws_eks_access_policy_association.app_deployer["app-deploy"].access_scope).type == "namespace" && toset(one(aws_eks_access_policy_association.app_deployer["app-deploy"].access_scope).namespaces) == toset(["api", "web"]) && endswith(aws_eks_access_policy_association.app_deployer["app-deploy"].policy_arn, "/AmazonEKSAdminPolicy")
+    error_message = "The app-deploy executor is admin of the app namespaces only (AmazonEKSAdminPolicy, namespace scope), never of the cluster."
+  }
+  assert {
+    condition     = aws_eks_access_entry.app_deployer["app-deploy"].kubernetes_groups == toset(["platformgen:app-deployers"]) && length(aws_eks_access_policy_association.admin) == 2 && !contains(values(var.cluster_admins), var.app_deployers["app-deploy"])
+    error_message = "The app-deploy executor is in the group each app namespace binds to the controllers' resources, and is no cluster admin."
+  }
+  assert {
+    condition     = one(aws_eks_access_policy_association.viewer["read-only-0"].access_scope).type == "cluster" && endswith(aws_eks_access_policy_association.viewer["read-only-0"].policy_arn, "/AmazonEKSViewPolicy")
+    error_message = "Read-only people view the cluster without Secrets (AmazonEKSViewPolicy)."
+  }
+}
+
+run "without_container_apps_the_app_deployer_gets_no_entry" {
+  command = apply
+
+  variables {
+    app_namespaces = []
+  }
+
+  assert {
+    condition     = length(aws_eks_access_entry.app_deployer) == 0 && length(aws_eks_access_policy_association.app_deployer) == 0
+    error_message = "With no app namespace the app-deploy executor gets no access at all (a namespace scope cannot be empty)."
+  }
+}
+
+run "refuses_a_principal_in_two_entries" {
+  command = plan
+
+  variables {
+    cluster_viewers = { read-only-0 = "arn:aws:iam::111111111111:role/acme-prod-platform" }
+  }
+
+  expect_failures = [var.app_deployers]
+}
+
+run "every_role_carries_the_boundary" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for r in [aws_iam_role.cluster, aws_iam_role.node, aws_iam_role.load_balancer_controller, aws_iam_role.external_secrets] : r.permissions_boundary == var.permissions_boundary])
+    error_message = "Every role of the cluster module carries the permissions boundary."
   }
 }
 

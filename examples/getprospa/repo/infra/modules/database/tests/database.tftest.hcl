@@ -29,6 +29,7 @@ variables {
   kms_key_arn              = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days       = 90
   alarm_topic_arn          = "arn:aws:sns:ap-southeast-2:111111111111:acme-prod-alarms"
+  permissions_boundary     = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "database_is_private_and_encrypted_with_the_cmk" {
@@ -210,5 +211,24 @@ run "development_may_be_single_az" {
   assert {
     condition     = aws_db_instance.this.multi_az == false && aws_db_parameter_group.this.family == "mysql8.4"
     error_message = "A development database follows its settings."
+  }
+}
+
+run "every_role_carries_the_boundary_and_replicas_stay_removable" {
+  command = plan
+  variables {
+    read_replicas   = 2
+    master_password = "only-a-test-value-never-stored-0123456789"
+  }
+
+  assert {
+    condition     = aws_iam_role.monitoring.permissions_boundary == var.permissions_boundary
+    error_message = "The enhanced monitoring role carries the permissions boundary."
+  }
+  assert {
+    # The boundary denies deleting an instance without this tag, and lets only instances
+    # named <name>-replica-* carry it.
+    condition     = alltrue([for k, r in aws_db_instance.replica : r.tags["platformgen.io/role"] == "read-replica" && startswith(k, "acme-prod-replica-")]) && !contains(keys(coalesce(aws_db_instance.this.tags, {})), "platformgen.io/role")
+    error_message = "Read replicas carry the read-replica tag (so they stay removable under the boundary); the primary never does."
   }
 }

@@ -5,12 +5,13 @@ mock_provider "aws" {
 }
 
 variables {
-  name               = "acme-prod"
-  vpc_cidr           = "10.30.0.0/16"
-  availability_zones = ["ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c"]
-  nat_gateways       = "perAz"
-  kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
-  log_retention_days = 90
+  name                 = "acme-prod"
+  vpc_cidr             = "10.30.0.0/16"
+  availability_zones   = ["ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c"]
+  nat_gateways         = "perAz"
+  kms_key_arn          = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  log_retention_days   = 90
+  permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "three_tiers_over_three_zones" {
@@ -121,4 +122,13 @@ run "refuses_two_zones" {
     availability_zones = ["ap-southeast-2a", "ap-southeast-2b"]
   }
   expect_failures = [var.availability_zones]
+}
+
+run "every_role_carries_the_boundary" {
+  command = apply
+
+  assert {
+    condition     = aws_iam_role.flow_logs.permissions_boundary == var.permissions_boundary
+    error_message = "The flow logs' role carries the permissions boundary."
+  }
 }

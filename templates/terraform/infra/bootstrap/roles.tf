@@ -1,0 +1,324 @@
+# The roles of this account, decided in infra/docs/adr/0003-roles-and-permissions.md:
+#
+#   <name>-plan        reads what `terraform plan` and drift checks need: configuration,
+#                      never data; the state; secretsmanager:GetRandomPassword. Trusted
+#                      by CI (pull requests and the deploy branch, or, when protected,
+#                      only the <env>-plan environment), by its CodeBuild project, and
+#                      by the spec's read-only people.
+#   <name>-platform    the platform executor: Terraform apply and the cluster add-ons.
+#                      Trusted by the CodeBuild project <name>-apply and the spec's
+#                      break-glass people; cluster admin through an EKS access entry.
+#   <name>-app-deploy  the app-deploy executor (make deploy): reads the environment's
+#                      outputs from state, describes the cluster and the images; in
+#                      Kubernetes only the apps' namespaces. Trusted by the CodeBuild
+#                      project <name>-deploy and the break-glass people.
+#
+# No CI system assumes an executor directly: the delivery issues create the CodeBuild
+# projects and CI roles that may only start them. Every role carries the permissions
+# boundary (boundary.tf). Every policy is JSON written here (jsonencode), so
+# tests/bootstrap.tftest.hcl parses exactly what IAM receives; none is AWS-managed.
+
+locals {
+  roles = {
+    plan       = "${local.name}-plan"
+    platform   = "${local.name}-platform"
+    app_deploy = "${local.name}-app-deploy"
+  }
+  role_arns = { for k, n in local.roles : k => "arn:${local.partition}:iam::${local.account_id}:role/${n}" }
+
+  # The CodeBuild projects each role serves (generator/spec/naming.py, codebuild-project).
+  codebuild_projects = {
+    plan       = "${local.name}-plan"
+    platform   = "${local.name}-apply"
+    app_deploy = "${local.name}-deploy"
+  }
+
+  # A plan role that can read a secret, or plans production, is protected: CI reaches it
+  # only from the protected <env>-plan environment, never from a pull request.
+  protected_plan = local.env.tier == "production" || local.env.reads_master_secret
+
+  # RDS cannot manage the master password of an instance with read replicas: Terraform
+  # writes it write-only into this secret, and refreshing the secret's version reads it
+  # (GetSecretValue). Only that secret, only where it exists.
+  master_secret = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.name}-database-master-*"
+  state_objects = "${local.bucket_arn}/envs/${var.environment}/*"
+  state_file    = "${local.bucket_arn}/envs/${var.environment}/terraform.tfstate"
+}
+
+# --- Who may assume each role ---------------------------------------------------------
+
+locals {
+  github_plan_subjects = var.github == null ? [] : (
+    local.protected_plan
+    ? ["repo:${var.github.repository}:environment:${var.environment}-plan"]
+    : ["repo:${var.github.repository}:pull_request", "repo:${var.github.repository}:ref:refs/heads/${var.github.branch}"]
+  )
+
+  # Bitbucket's subject is {repository}[:{deployment environment}]:{step}: a protected
+  # plan role trusts only steps of the deployment environment named for it.
+  bitbucket_plan_environment = try(var.bitbucket.plan_environment_uuids[var.environment], null)
+  bitbucket_plan_subjects = !local.bitbucket_ready ? [] : (
+    local.protected_plan
+    ? (local.bitbucket_plan_environment == null ? [] : ["${var.bitbucket.repository_uuid}:${local.bitbucket_plan_environment}:*"])
+    : ["${var.bitbucket.repository_uuid}:*"]
+  )
+
+  github_trust = [for provider in aws_iam_openid_connect_provider.github : {
+    Sid       = "GitHubWorkflows"
+    Effect    = "Allow"
+    Principal = { Federated = provider.arn }
+    Action    = "sts:AssumeRoleWithWebIdentity"
+    Condition = {
+      StringEquals = {
+        "${local.github_host}:aud" = "sts.amazonaws.com"
+        "${local.github_host}:sub" = local.github_plan_subjects
+      }
+    }
+  }]
+
+  bitbucket_trust = [for provider in aws_iam_openid_connect_provider.bitbucket : {
+    Sid       = "BitbucketPipelines"
+    Effect    = "Allow"
+    Principal = { Federated = provider.arn }
+    Action    = "sts:AssumeRoleWithWebIdentity"
+    Condition = {
+      StringEquals = { "${local.bitbucket_host}:aud" = "ari:cloud:bitbucket::workspace/${trim(var.bitbucket.workspace_uuid, "{}")}" }
+      StringLike   = { "${local.bitbucket_host}:sub" = local.bitbucket_plan_subjects }
+    }
+  } if length(local.bitbucket_plan_subjects) > 0]
+
+  codebuild_trust = { for role, project in local.codebuild_projects : role => [{
+    Sid       = "CodeBuildProject"
+    Effect    = "Allow"
+    Principal = { Service = "codebuild.amazonaws.com" }
+    Action    = "sts:AssumeRole"
+    Condition = {
+      StringEquals = {
+        "aws:SourceAccount" = local.account_id
+        "aws:SourceArn"     = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${project}"
+      }
+    }
+  }] }
+
+  # People by exact role ARN (aws:PrincipalArn), so a recreated SSO role with the same
+  # ARN keeps working; the principal is each ARN's account.
+  people = {
+    plan       = local.env.access.read_only
+    platform   = local.env.access.break_glass
+    app_deploy = local.env.access.break_glass
+  }
+  people_trust = { for role, arns in local.people : role => [for _ in range(length(arns) > 0 ? 1 : 0) : {
+    Sid       = role == "plan" ? "ReadOnlyPeople" : "BreakGlassPeople"
+    Effect    = "Allow"
+    Principal = { AWS = sort(distinct([for arn in arns : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])) }
+    Action    = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    Condition = { ArnEquals = { "aws:PrincipalArn" = sort(arns) } }
+  }] }
+
+  trust = {
+    plan       = concat(local.github_trust, local.bitbucket_trust, local.codebuild_trust.plan, local.people_trust.plan)
+    platform   = concat(local.codebuild_trust.platform, local.people_trust.platform)
+    app_deploy = concat(local.codebuild_trust.app_deploy, local.people_trust.app_deploy)
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each             = local.roles
+  name                 = each.value
+  description          = { plan = "Plans and drift checks of ${local.name}: configuration and state, no data", platform = "Platform executor of ${local.name}: Terraform apply and cluster add-ons", app_deploy = "App-deploy executor of ${local.name}: make deploy into the app namespaces" }[each.key]
+  assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = local.trust[each.key] })
+  permissions_boundary = aws_iam_policy.boundary.arn
+  max_session_duration = 3600
+}
+
+# Before these roles, the plan role was aws_iam_role.plan (same name): keep it, in place.
+# The old <name>-deploy role with AdministratorAccess is destroyed by the next bootstrap.
+moved {
+  from = aws_iam_role.plan
+  to   = aws_iam_role.this["plan"]
+}
+
+# --- What each role may do -------------------------------------------------------------
+
+locals {
+  # Describe, list and get-configuration actions of every service the environment roots
+  # manage (platform_services below). None returns data: no object, secret value, item,
+  # log event, image layer or request sample.
+  plan_read_actions = [
+    "acm:DescribeCertificate", "acm:GetCertificate", "acm:ListCertificates", "acm:ListTagsForCertificate",
+    "backup:Describe*", "backup:GetBackupPlan", "backup:GetBackupSelection", "backup:GetBackupVaultAccessPolicy", "backup:GetBackupVaultNotifications", "backup:GetRestoreTestingPlan", "backup:GetRestoreTestingSelection", "backup:List*",
+    "cloudfront:Describe*", "cloudfront:Get*", "cloudfront:List*",
+    "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+    "ec2:Describe*", "ec2:GetManagedPrefixListEntries",
+    "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
+    "eks:Describe*", "eks:List*",
+    "elasticloadbalancing:Describe*",
+    "iam:Get*", "iam:List*",
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
+    "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+    "rds:Describe*", "rds:ListTagsForResource",
+    "route53:Get*", "route53:List*",
+    "s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "s3:ListBucket",
+    "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecrets",
+    "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
+    "wafv2:Describe*", "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:List*",
+  ]
+
+  # Data: refused to the plan role and the platform executor even if a later policy
+  # granted it (an explicit deny wins).
+  data_read_actions = [
+    "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:Query", "dynamodb:Scan",
+    "ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot", "ec2:GetPasswordData",
+    "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+    "kinesis:GetRecords",
+    "logs:FilterLogEvents", "logs:GetLogEvents", "logs:GetLogRecord", "logs:GetQueryResults", "logs:StartLiveTail", "logs:StartQuery",
+    "rds-data:*", "rds-db:connect", "rds:DownloadCompleteDBLogFile", "rds:DownloadDBLogFilePortion",
+    "sqs:ReceiveMessage",
+    "wafv2:GetSampledRequests",
+  ]
+
+  secret_value_actions = ["secretsmanager:BatchGetSecretValue", "secretsmanager:GetSecretValue"]
+  object_read_actions  = ["s3:GetObject", "s3:GetObjectVersion"]
+
+  # Refuse data everywhere; `except_master_secret` keeps the one write-only secret a
+  # Terraform refresh reads (see master_secret).
+  no_data_reads = {
+    for except_master_secret in [false, true] : tostring(except_master_secret) => [
+      { Sid = "NoDataReads", Effect = "Deny", Action = local.data_read_actions, Resource = "*" },
+      { Sid = "NoObjectsButTheState", Effect = "Deny", Action = local.object_read_actions, NotResource = "${local.bucket_arn}/*" },
+      merge(
+        { Sid = "NoSecretValues", Effect = "Deny", Action = local.secret_value_actions },
+        except_master_secret ? { NotResource = local.master_secret } : { Resource = "*" },
+      ),
+    ]
+  }
+
+  read_master_secret = [
+    {
+      Sid      = "RefreshTheWriteOnlyMasterSecret"
+      Effect   = "Allow"
+      Action   = "secretsmanager:GetSecretValue"
+      Resource = local.master_secret
+    },
+    {
+      Sid      = "DecryptTheWriteOnlyMasterSecret"
+      Effect   = "Allow"
+      Action   = "kms:Decrypt"
+      Resource = "arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"
+      Condition = {
+        StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" }
+        StringLike   = { "kms:EncryptionContext:SecretARN" = local.master_secret }
+      }
+    },
+  ]
+
+  state_key_via_s3 = { StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" } }
+
+  plan_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        { Sid = "ReadConfiguration", Effect = "Allow", Action = local.plan_read_actions, Resource = "*" },
+        { Sid = "ReadPublicParameters", Effect = "Allow", Action = ["ssm:GetParameter", "ssm:GetParameters"], Resource = "arn:${local.partition}:ssm:*:*:parameter/aws/service/*" },
+        { Sid = "ReadState", Effect = "Allow", Action = "s3:GetObject", Resource = local.state_objects },
+        { Sid = "TakeAndReleaseTheLock", Effect = "Allow", Action = ["s3:PutObject", "s3:DeleteObject"], Resource = "${local.state_objects}.tflock" },
+        { Sid = "StateKey", Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey"], Resource = aws_kms_key.state.arn, Condition = local.state_key_via_s3 },
+        { Sid = "EphemeralPasswords", Effect = "Allow", Action = "secretsmanager:GetRandomPassword", Resource = "*" },
+      ],
+      [for s in local.read_master_secret : s if local.env.reads_master_secret],
+      local.no_data_reads[tostring(local.env.reads_master_secret)],
+    )
+  }
+
+  # Every AWS service the environment roots manage (IAM apart, below). A module that
+  # manages a new service adds it here: tests/test_terraform_modules.py checks the
+  # modules' resource types against this list.
+  platform_services = [
+    "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "ec2", "ecr", "eks",
+    "elasticloadbalancing", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns",
+    "wafv2",
+  ]
+
+  # AWS-managed policies the modules attach to the roles they create. Attaching any
+  # other (AdministratorAccess, ...) is refused.
+  attachable_policy_names = [
+    "AmazonEC2ContainerRegistryPullOnly", "AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy", "AmazonSSMManagedInstanceCore", "service-role/*",
+  ]
+  attachable_policies = [for p in local.attachable_policy_names : "arn:${local.partition}:iam::aws:policy/${p}"]
+
+  platform_roles = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+
+  platform_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid       = "ManageThePlatformServices"
+          Effect    = "Allow"
+          Action    = [for s in local.platform_services : "${s}:*"]
+          Resource  = "*"
+          Condition = { StringEquals = { "aws:RequestedRegion" = distinct([local.region, "us-east-1"]) } }
+        },
+        { Sid = "ReadIam", Effect = "Allow", Action = ["iam:Get*", "iam:List*"], Resource = "*" },
+        {
+          Sid       = "CreateRolesOnlyWithTheBoundary"
+          Effect    = "Allow"
+          Action    = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]
+          Resource  = local.platform_roles
+          Condition = { StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.boundary.arn } }
+        },
+        {
+          Sid    = "ManageThePlatformsRoles"
+          Effect = "Allow"
+          Action = [
+            "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
+            "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+            "iam:UpdateRole", "iam:UpdateRoleDescription",
+          ]
+          Resource = local.platform_roles
+        },
+        {
+          Sid       = "AttachOnlyTheModulesManagedPolicies"
+          Effect    = "Allow"
+          Action    = "iam:AttachRolePolicy"
+          Resource  = local.platform_roles
+          Condition = { ArnLike = { "iam:PolicyARN" = local.attachable_policies } }
+        },
+        {
+          Sid      = "ServiceLinkedRoles"
+          Effect   = "Allow"
+          Action   = "iam:CreateServiceLinkedRole"
+          Resource = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/*"
+        },
+        { Sid = "EphemeralPasswords", Effect = "Allow", Action = "secretsmanager:GetRandomPassword", Resource = "*" },
+      ],
+      local.read_master_secret,
+      local.no_data_reads["true"],
+    )
+  }
+
+  app_deploy_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "FindTheCluster", Effect = "Allow", Action = "eks:DescribeCluster", Resource = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${local.name}" },
+      { Sid = "FindTheImages", Effect = "Allow", Action = ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"], Resource = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.project}/*" },
+      { Sid = "ListTheState", Effect = "Allow", Action = "s3:ListBucket", Resource = local.bucket_arn },
+      { Sid = "ReadTheOutputs", Effect = "Allow", Action = "s3:GetObject", Resource = local.state_file },
+      { Sid = "StateKey", Effect = "Allow", Action = "kms:Decrypt", Resource = aws_kms_key.state.arn, Condition = local.state_key_via_s3 },
+    ]
+  }
+
+  policies = {
+    plan       = { name = "terraform-plan", document = local.plan_policy }
+    platform   = { name = "platform-executor", document = local.platform_policy }
+    app_deploy = { name = "app-deploy", document = local.app_deploy_policy }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.policies
+  name     = each.value.name
+  role     = aws_iam_role.this[each.key].id
+  policy   = jsonencode(each.value.document)
+}
