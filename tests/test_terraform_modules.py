@@ -25,7 +25,7 @@ MODULE_NAMES = sorted(p.name for p in MODULES.iterdir() if p.is_dir() and p.name
 def initialised(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template modules, copied once per worker and each `init`-ed once."""
     modules = tmp_path_factory.mktemp("modules") / "modules"
-    shutil.copytree(MODULES, modules, ignore=shutil.ignore_patterns(".terraform*"))
+    shutil.copytree(MODULES, modules, ignore=shutil.ignore_patterns(".terraform"))
     for result in terraform.each([modules / m for m in MODULE_NAMES], "init", workers=1):
         assert result.ok, result.describe()
     return modules

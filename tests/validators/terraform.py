@@ -64,6 +64,16 @@ def modules_are_static_and_identical_for_every_spec(repo: RenderedRepo) -> None:
 
 
 @validator("terraform-env")
+def every_root_commits_the_provider_lock(repo: RenderedRepo) -> None:
+    """The bootstrap and every environment root carry the template's lock file (the modules
+    are checked byte for byte above); tests/test_provider_lock.py proves its hashes."""
+    lock = (ROOT / "templates" / "terraform-env" / ".terraform.lock.hcl").read_bytes()
+    for root in roots_of(repo.root / "infra"):
+        path = root / ".terraform.lock.hcl"
+        assert path.is_file() and path.read_bytes() == lock, f"{path}: not the template's lock file"
+
+
+@validator("terraform-env")
 def every_root_inits_offline_and_validates(repo: RenderedRepo) -> None:
     tf = toolchain()
     infra = infra_copy(repo)
