@@ -147,6 +147,13 @@ BREAKAGES = [
     (
         "network",
         "main.tf",
+        '  count       = local.interface_endpoints ? 1 : 0\n  name        = "${var.name}-vpc-endpoints"',
+        '  count       = 1\n  name        = "${var.name}-vpc-endpoints"',
+        "without_interface_endpoints_only_the_free_gateway_stays",
+    ),
+    (
+        "network",
+        "main.tf",
         "  route_table_id = aws_route_table.isolated.id\n}\n\n# --- Flow logs",
         "  route_table_id = aws_route_table.private[each.key].id\n}\n\n# --- Flow logs",
         "isolated_subnets_have_no_internet_route",

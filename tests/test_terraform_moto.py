@@ -305,18 +305,12 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
             assert not [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
     flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])
     assert flow_logs["FlowLogs"][0]["TrafficType"] == "ALL"
+    # dev leaves interface endpoints off (interfaceEndpoints defaults to false in the
+    # development tier): only the free S3 gateway endpoint, and no endpoints' group.
     endpoints = ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
     services = {e["ServiceName"].removeprefix(f"com.amazonaws.{REGION}.") for e in endpoints}
-    assert {
-        "s3",
-        "sts",
-        "secretsmanager",
-        "logs",
-        "kms",
-        "ecr.api",
-        "ecr.dkr",
-        "eks-auth",
-    } <= services
+    assert services == {"s3"}, services
+    assert [e["VpcEndpointType"] for e in endpoints] == ["Gateway"]
 
     # Security groups: no ingress from 0.0.0.0/0 anywhere; 3306 only from the nodes.
     groups = {
@@ -334,6 +328,7 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     ]
     assert all(r.get("PrefixListIds") for r in groups[f"{name}-alb"]["IpPermissions"])
     assert not groups["default"]["IpPermissions"]
+    assert f"{name}-vpc-endpoints" not in groups, "no endpoints' group without interface endpoints"
 
     # KMS and the database.
     key = aws("kms").describe_key(KeyId=f"alias/{name}")["KeyMetadata"]

@@ -611,6 +611,11 @@ def _db(spec: Spec, v: Variables) -> bool:
     return has_database(spec)
 
 
+def _interface_endpoints(spec: Spec, v: Variables) -> bool:
+    env = spec["environments"][v["env"]]
+    return bool(env.get("interfaceEndpoints", env["tier"] != "development"))
+
+
 def _edge(spec: Spec, v: Variables) -> bool:
     return has_edge(spec)
 
@@ -668,7 +673,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("flow-logs-log-group", LOG_GROUP, "environment", "/aws/vpc/" + _PN + "/flow-logs", "the VPC flow log group", "env", ("aws_cloudwatch_log_group.name",)),
     NameRule("flow-logs-role", IAM_ROLE, "environment", _PN + "-flow-logs", "the flow logs' IAM role", "env", ("aws_iam_role.name",)),
     NameRule("flow-logs-policy", IAM_INLINE_POLICY, "environment", "write-flow-logs", "the flow logs' policy", "env", ("aws_iam_role_policy.name",)),
-    NameRule("vpc-endpoints-security-group", SECURITY_GROUP, "environment", _PN + "-vpc-endpoints", "the VPC endpoints' security group", "env", ("aws_security_group.name",)),
+    NameRule("vpc-endpoints-security-group", SECURITY_GROUP, "environment", _PN + "-vpc-endpoints", "the interface VPC endpoints' security group", "env", ("aws_security_group.name",), when=_interface_endpoints),
     # cluster
     NameRule("cluster", EKS_CLUSTER, "environment", _PN, "the EKS cluster", "env", ("aws_eks_cluster.name",)),
     NameRule("cluster-log-group", LOG_GROUP, "environment", "/aws/eks/" + _PN + "/cluster", "the cluster's log group", "env", ("aws_cloudwatch_log_group.name",)),

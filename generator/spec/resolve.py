@@ -49,6 +49,7 @@ def _resolve_environment(
         ),
         "vpcCidr": env["vpcCidr"],
         "natGateways": env.get("natGateways", "perAz" if production else "single"),
+        "interfaceEndpoints": env.get("interfaceEndpoints", tier != "development"),
         "deletionProtection": deletion_protection,
         "approval": env.get("approval", production),
         "cluster": {
