@@ -61,6 +61,27 @@ def test_module_readmes_are_current() -> None:
 # (module, file, text to replace, replacement, the run that must fail)
 BREAKAGES = [
     (
+        "account-baseline",
+        "main.tf",
+        "  enable_log_file_validation    = true",
+        "  enable_log_file_validation    = false",
+        "the_trail_covers_every_region_and_can_be_verified",
+    ),
+    (
+        "account-baseline",
+        "main.tf",
+        '      Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn, "s3:x-amz-acl" = "bucket-owner-full-control" } }',
+        '      Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" } }',
+        "the_trail_bucket_is_encrypted_logged_and_admits_only_this_trail",
+    ),
+    (
+        "account-baseline",
+        "variables.tf",
+        'default     = ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION"]',
+        'default     = ["S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION"]',
+        "guardduty_watches_s3_eks_and_rds",
+    ),
+    (
         "database",
         "main.tf",
         "publicly_accessible    = false\n  multi_az               = var.multi_az",

@@ -279,6 +279,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "validation": dms.get("validation", True),
             },
         }
+    out["accountBaseline"] = spec.get("accountBaseline", "platform")
     observability = spec.get("observability", {})
     out["observability"] = {
         "provider": observability.get("provider", "cloudwatch"),

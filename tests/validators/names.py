@@ -58,6 +58,7 @@ NAME_ATTRIBUTES = (
 # Attributes above that hold a reference to something named elsewhere, not a new name.
 NOT_NAMES = {
     ("aws_cloudwatch_metric_alarm", "namespace"),  # the metric's namespace, e.g. AWS/RDS
+    ("aws_guardduty_detector_feature", "name"),  # a protection plan, e.g. S3_DATA_EVENTS
 }
 
 _EPHEMERAL = re.compile(

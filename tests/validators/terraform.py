@@ -164,6 +164,8 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
         (repo.root / "infra" / "bootstrap" / "environments.auto.tfvars.json").read_text()
     )
     assert list(bootstrap["environments"]) == sorted(spec["environments"])
+    assert bootstrap["account_baseline"] == spec["accountBaseline"]
+    assert bootstrap["log_retention_days"] == spec["observability"]["logRetentionDays"]
 
 
 @validator("terraform")

@@ -5,7 +5,8 @@
 #   - the GitHub and Bitbucket OIDC identity providers;
 #   - <project>-<env>-deploy, assumable only by deploy jobs of this repository for
 #     this environment, and <project>-<env>-plan, a read-only role for plans on pull
-#     requests and drift checks.
+#     requests and drift checks;
+#   - the account's security baseline (baseline.tf).
 
 data "aws_partition" "current" {}
 

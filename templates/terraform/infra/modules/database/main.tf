@@ -132,6 +132,9 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_293:Deletion protection is the spec's per-environment setting; validation (policy.prod-deletion-protection) and this module's variable require it in production.
+  #checkov:skip=CKV2_AWS_69:The parameter group always sets require_secure_transport = 1, a managed parameter the spec cannot override (the module test asserts it).
+  #checkov:skip=CKV_AWS_157:Multi-AZ is the spec's per-environment setting; validation (policy.prod-multi-az) and this module's variable require it in production.
   identifier     = var.name
   engine         = "mysql"
   engine_version = var.engine_version
@@ -190,6 +193,8 @@ resource "aws_db_instance" "this" {
 }
 
 resource "aws_db_instance" "replica" {
+  #checkov:skip=CKV_AWS_293:Deletion protection is the spec's per-environment setting; validation (policy.prod-deletion-protection) and this module's variable require it in production.
+  #checkov:skip=CKV2_AWS_69:The parameter group always sets require_secure_transport = 1, a managed parameter the spec cannot override (the module test asserts it).
   #checkov:skip=CKV_AWS_157:Read replicas scale reads; the primary is Multi-AZ in production, and a failed replica is recreated from it.
   for_each            = local.replicas
   identifier          = each.key

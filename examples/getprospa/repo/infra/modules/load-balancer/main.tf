@@ -153,6 +153,7 @@ resource "aws_route53_record" "origin" {
 # --- Load balancer -----------------------------------------------------------------
 
 resource "aws_lb" "this" {
+  #checkov:skip=CKV_AWS_150:Deletion protection is the spec's per-environment deletionProtection: on by default in staging and production, off in development.
   name                       = var.name
   load_balancer_type         = "application"
   internal                   = false
