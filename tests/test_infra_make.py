@@ -23,11 +23,13 @@ from generator.engine.operations import new
 
 
 def _clean(infra: Path) -> None:
-    for path in [*infra.rglob(".terraform"), *infra.rglob(".terraform.lock.hcl")]:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+    """A fresh clone: no .terraform folders; the committed lock files stay."""
+    for path in infra.rglob(".terraform"):
+        shutil.rmtree(path)
+
+
+def _locks(infra: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(infra)): p.read_bytes() for p in infra.rglob(".terraform.lock.hcl")}
 
 
 @pytest.mark.slow
@@ -41,8 +43,10 @@ def test_infra_lint_and_test_run_together_on_an_empty_cache(
         # own targets must be safe without them.
         k: v
         for k, v in terraform.env.items()
-        if k not in ("TF_PLUGIN_CACHE_DIR", "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
+        if not k.startswith("TF_PLUGIN_CACHE")
     }
+    committed = _locks(repo / "infra")
+    assert len(committed) >= 3, "every root and module commits its provider lock file"
     for attempt in range(1):  # one run: ~3 min of the suite's 2 cores
         cache = tmp_path / f"cache{attempt}"
         _clean(repo / "infra")
@@ -59,3 +63,6 @@ def test_infra_lint_and_test_run_together_on_an_empty_cache(
         )
         assert "Success!" in proc.stdout and " passed, 0 failed" in proc.stdout
         assert (cache / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
+        # -lockfile=readonly: the targets install exactly the committed provider and
+        # never rewrite a lock file (nor add one: every folder commits its own).
+        assert _locks(repo / "infra") == committed

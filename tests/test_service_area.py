@@ -7,26 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REFERENCE_SPEC, ROOT
+from conftest import REFERENCE_SPEC
 
 from generator.spec import load_spec
-
-
-def _pins(*paths: Path) -> list[str]:
-    return sorted(
-        line
-        for path in paths
-        for line in path.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-
-
-def test_tool_venv_pins_match_the_template() -> None:
-    """tools/service.txt (the venv that runs rendered services) pins what the services pin."""
-    template = ROOT / "templates" / "service"
-    assert _pins(ROOT / "tools" / "service.txt") == _pins(
-        template / "requirements.lock", template / "requirements-dev.lock"
-    )
 
 
 def _with_resource(tmp_path: Path, resource: dict, kind: str = "api") -> list[str]:

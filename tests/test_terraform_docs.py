@@ -23,7 +23,7 @@ def modules(tmp_path: Path) -> Path:
     """Two modules of the template set, copied with their README and tests."""
     root = tmp_path / "modules"
     for name in ("foundation", "bucket"):
-        shutil.copytree(MODULES / name, root / name, ignore=shutil.ignore_patterns(".terraform*"))
+        shutil.copytree(MODULES / name, root / name, ignore=shutil.ignore_patterns(".terraform"))
     return root
 
 

@@ -40,7 +40,8 @@ def root_of(infra: Path, module: str) -> Path:
 def initialised(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template modules and bootstrap, copied once per worker and each `init`-ed once."""
     infra = tmp_path_factory.mktemp("infra") / "infra"
-    skip = shutil.ignore_patterns(".terraform*", "*.jinja")
+    # The committed .terraform.lock.hcl goes with each folder; only init output stays behind.
+    skip = shutil.ignore_patterns(".terraform", "*.jinja")
     shutil.copytree(MODULES, infra / "modules", ignore=skip)
     shutil.copytree(BOOTSTRAP, infra / "bootstrap", ignore=skip)
     roots = [root_of(infra, m) for m in [*MODULE_NAMES, "bootstrap"]]
@@ -87,6 +88,27 @@ def test_module_readmes_are_current() -> None:
 
 # (module, file, text to replace, replacement, the run that must fail)
 BREAKAGES = [
+    (
+        "account-baseline",
+        "main.tf",
+        "  enable_log_file_validation    = true",
+        "  enable_log_file_validation    = false",
+        "the_trail_covers_every_region_and_can_be_verified",
+    ),
+    (
+        "account-baseline",
+        "main.tf",
+        '      Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn, "s3:x-amz-acl" = "bucket-owner-full-control" } }',
+        '      Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" } }',
+        "the_trail_bucket_is_encrypted_logged_and_admits_only_this_trail",
+    ),
+    (
+        "account-baseline",
+        "variables.tf",
+        'default     = ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION"]',
+        'default     = ["S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION"]',
+        "guardduty_watches_s3_eks_and_rds",
+    ),
     (
         "database",
         "main.tf",
@@ -170,6 +192,13 @@ BREAKAGES = [
         'authentication_mode                         = "API"',
         'authentication_mode                         = "API_AND_CONFIG_MAP"',
         "access_entries_not_aws_auth",
+    ),
+    (
+        "network",
+        "main.tf",
+        '  count       = local.interface_endpoints ? 1 : 0\n  name        = "${var.name}-vpc-endpoints"',
+        '  count       = 1\n  name        = "${var.name}-vpc-endpoints"',
+        "without_interface_endpoints_only_the_free_gateway_stays",
     ),
     (
         "network",

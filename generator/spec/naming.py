@@ -294,6 +294,22 @@ ALARM = NameKind(
     "region",
     f"{_AWS}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
 )
+CLOUDTRAIL_TRAIL = NameKind(
+    "cloudtrail-trail",
+    "CloudTrail trail name",
+    128,
+    r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]",
+    "account",
+    f"{_AWS}/awscloudtrail/latest/APIReference/API_CreateTrail.html",
+)
+CONFIG_NAME = NameKind(
+    "config-name",
+    "AWS Config recorder or delivery channel name",
+    256,
+    r"[A-Za-z0-9._-]+",
+    "region",
+    f"{_AWS}/config/latest/APIReference/API_ConfigurationRecorder.html",
+)
 SNS_TOPIC = NameKind(
     "sns-topic",
     "SNS topic name",
@@ -619,6 +635,15 @@ def _db(spec: Spec, v: Variables) -> bool:
     return has_database(spec)
 
 
+def _interface_endpoints(spec: Spec, v: Variables) -> bool:
+    env = spec["environments"][v["env"]]
+    return bool(env.get("interfaceEndpoints", env["tier"] != "development"))
+
+
+def _platform_baseline(spec: Spec, v: Variables) -> bool:
+    return spec.get("accountBaseline", "platform") == "platform"
+
+
 def _edge(spec: Spec, v: Variables) -> bool:
     return has_edge(spec)
 
@@ -676,7 +701,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("flow-logs-log-group", LOG_GROUP, "environment", "/aws/vpc/" + _PN + "/flow-logs", "the VPC flow log group", "env", ("aws_cloudwatch_log_group.name",)),
     NameRule("flow-logs-role", IAM_ROLE, "environment", _PN + "-flow-logs", "the flow logs' IAM role", "env", ("aws_iam_role.name",)),
     NameRule("flow-logs-policy", IAM_INLINE_POLICY, "environment", "write-flow-logs", "the flow logs' policy", "env", ("aws_iam_role_policy.name",)),
-    NameRule("vpc-endpoints-security-group", SECURITY_GROUP, "environment", _PN + "-vpc-endpoints", "the VPC endpoints' security group", "env", ("aws_security_group.name",)),
+    NameRule("vpc-endpoints-security-group", SECURITY_GROUP, "environment", _PN + "-vpc-endpoints", "the interface VPC endpoints' security group", "env", ("aws_security_group.name",), when=_interface_endpoints),
     # cluster
     NameRule("cluster", EKS_CLUSTER, "environment", _PN, "the EKS cluster", "env", ("aws_eks_cluster.name",)),
     NameRule("cluster-log-group", LOG_GROUP, "environment", "/aws/eks/" + _PN + "/cluster", "the cluster's log group", "env", ("aws_cloudwatch_log_group.name",)),
@@ -760,6 +785,17 @@ RULES: tuple[NameRule, ...] = (
     NameRule("permissions-boundary", IAM_POLICY, "environment", _PN + "-boundary", "the permissions boundary of every role", "bootstrap", ("aws_iam_policy.name",)),
     NameRule("github-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_provider("github")),
     NameRule("bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_bitbucket_ready),
+    # bootstrap: the account baseline (accountBaseline: platform)
+    NameRule("trail", CLOUDTRAIL_TRAIL, "environment", _PN, "the account's CloudTrail trail", "bootstrap", ("aws_cloudtrail.name",), when=_platform_baseline),
+    NameRule("trail-bucket", S3_BUCKET, "environment", _PN + "-trail-{account}", "the trail's and AWS Config's log bucket", "bootstrap", ("aws_s3_bucket.bucket",), when=_platform_baseline),
+    NameRule("trail-logs-bucket", S3_BUCKET, "environment", _PN + "-trail-logs-{account}", "the trail bucket's access-log bucket", "bootstrap", ("aws_s3_bucket.bucket",), when=_platform_baseline),
+    NameRule("trail-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-trail", "the trail key's alias", "bootstrap", ("aws_kms_alias.name",), when=_platform_baseline),
+    NameRule("trail-log-group", LOG_GROUP, "environment", "/aws/cloudtrail/" + _PN, "the trail's log group", "bootstrap", ("aws_cloudwatch_log_group.name",), when=_platform_baseline),
+    NameRule("trail-role", IAM_ROLE, "environment", _PN + "-cloudtrail", "the role CloudTrail writes its log group with", "bootstrap", ("aws_iam_role.name",), when=_platform_baseline),
+    NameRule("trail-logs-policy", IAM_INLINE_POLICY, "environment", "write-trail-logs", "the trail role's policy", "bootstrap", ("aws_iam_role_policy.name",), when=_platform_baseline),
+    NameRule("config-role", IAM_ROLE, "environment", _PN + "-config", "AWS Config's role", "bootstrap", ("aws_iam_role.name",), when=_platform_baseline),
+    NameRule("config-delivery-policy", IAM_INLINE_POLICY, "environment", "deliver-config", "AWS Config's delivery policy", "bootstrap", ("aws_iam_role_policy.name",), when=_platform_baseline),
+    NameRule("config-recorder", CONFIG_NAME, "environment", _PN, "the AWS Config recorder and its delivery channel", "bootstrap", ("aws_config_configuration_recorder.name", "aws_config_configuration_recorder_status.name", "aws_config_delivery_channel.name"), when=_platform_baseline),
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
     NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),

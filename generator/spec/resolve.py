@@ -49,6 +49,7 @@ def _resolve_environment(
         ),
         "vpcCidr": env["vpcCidr"],
         "natGateways": env.get("natGateways", "perAz" if production else "single"),
+        "interfaceEndpoints": env.get("interfaceEndpoints", tier != "development"),
         "deletionProtection": deletion_protection,
         "approval": env.get("approval", production),
         "cluster": {
@@ -286,6 +287,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "validation": dms.get("validation", True),
             },
         }
+    out["accountBaseline"] = spec.get("accountBaseline", "platform")
     observability = spec.get("observability", {})
     out["observability"] = {
         "provider": observability.get("provider", "cloudwatch"),

@@ -115,7 +115,6 @@ class Terraform:
             "TF_PLUGIN_CACHE_DIR": str(self.cache),
             "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1",
-            "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
         }
         self.platform = _platform(self.binary)
 
@@ -144,30 +143,38 @@ class Terraform:
     def init(self, root: Path, *extra: str, backend: bool = False) -> Result:
         """`terraform init`, never writing to the shared cache while another process does.
 
+        A root that commits `.terraform.lock.hcl` (every rendered root and module does) must
+        init with it unchanged: Terraform checks the cached provider against the lock's
+        `h1:` hash, and a rewritten lock file (a missing or different hash) is a failure
+        here, as it would be a diff in the generated repository.
+
         Terraform rewrites a cache entry on every init of a root whose lock file does not
-        record the provider's checksum (every fresh copy of a module), and two rewrites at
-        once break each other ("failed to compute a checksum ... no such file or
-        directory"). So the first init fills the cache alone, under the lock, and marks it
-        complete; whether it is complete is decided under that same lock, from the
-        platform folder's content. Later inits link the cached provider without writing
-        (TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: these roots are throwaway copies
-        whose lock files nobody commits), so they run in parallel.
+        record the provider's checksum, and two rewrites at once break each other ("failed
+        to compute a checksum ... no such file or directory"). So the first init fills the
+        cache alone, under the lock, and marks it complete; whether it is complete is
+        decided under that same lock, from the platform folder's content. Later inits of a
+        root with the lock file only link the cached provider. A scratch root without one
+        (tests that write a bare main.tf) gets TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE,
+        so that it links too instead of rewriting the cache; nothing commits its lock file.
         """
         args = ["init", "-input=false", "-no-color", *([] if backend else ["-backend=false"])]
+        lock = root / ".terraform.lock.hcl"
+        committed = lock.read_bytes() if lock.is_file() else None
+        env = None if committed else {"TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true"}
         if "TF_PLUGIN_CACHE_DIR" not in self.env:  # no shared cache (bench/terraform.py's cold run)
-            return self.run([*args, *extra], root)
+            return _lock_kept(self.run([*args, *extra], root, env=env), lock, committed)
         with self._cache_lock():
             if not self._cache_complete():
                 # A fill killed midway leaves a partial folder: start it afresh.
                 _remove(self._cache_platform)
                 self._marker.unlink(missing_ok=True)
-                result = self.run([*args, *extra], root)
+                result = self.run([*args, *extra], root, env=env)
                 if result.ok and self._cache_matches_mirror():
                     _write_atomically(
                         self._marker, json.dumps(self._manifest(self._mirror_platform))
                     )
-                return result
-        return self.run([*args, *extra], root)
+                return _lock_kept(result, lock, committed)
+        return _lock_kept(self.run([*args, *extra], root, env=env), lock, committed)
 
     @property
     def _cache_platform(self) -> Path:
@@ -252,6 +259,25 @@ def _platform(binary: Path) -> str:
         raise ToolchainMissing(
             f"{binary} version -json did not name its platform: {out[:200]}"
         ) from exc
+
+
+def _lock_kept(result: Result, lock: Path, committed: bytes | None) -> Result:
+    """`result`, or a failure when init rewrote (or dropped) a committed lock file."""
+    if committed is None or not result.ok:
+        return result
+    now = lock.read_bytes() if lock.is_file() else b""
+    if now == committed:
+        return result
+    return Result(
+        result.args,
+        result.cwd,
+        1,
+        result.stdout,
+        f"{result.stderr}\ninit rewrote the committed {lock.name} (a provider hash it lacks or "
+        f"that differs from the installed package):\n--- committed ---\n"
+        f"{committed.decode()}\n--- now ---\n{now.decode()}",
+        result.seconds,
+    )
 
 
 def _remove(path: Path) -> None:

@@ -8,6 +8,9 @@ validators prove the two agree, for every spec of the matrix:
   account, region and zones. The plan is Terraform's own evaluation of every name
   expression. Every name attribute in it must be a name the table predicts for that
   root, and every name the table predicts must be in it.
+- The same mocked plans show what each environment gets: its interface VPC endpoints
+  exactly when the spec's `interfaceEndpoints` is on (all seven services), none otherwise,
+  and the S3 gateway endpoint always.
 - The backend file of each environment names the table's state bucket.
 - Helm: every object, namespace, release and label value of every chart, rendered for
   every environment, is one the table predicts.
@@ -55,6 +58,7 @@ NAME_ATTRIBUTES = (
 # Attributes above that hold a reference to something named elsewhere, not a new name.
 NOT_NAMES = {
     ("aws_cloudwatch_metric_alarm", "namespace"),  # the metric's namespace, e.g. AWS/RDS
+    ("aws_guardduty_detector_feature", "name"),  # a protection plan, e.g. S3_DATA_EVENTS
 }
 
 _EPHEMERAL = re.compile(
@@ -106,6 +110,34 @@ def compare(where: str, rendered: dict[str, set[str]], predicted: dict[str, set[
             problems.append(f"{where}: {key} renders {extra}, which naming.py does not predict")
         if missing:
             problems.append(f"{where}: naming.py predicts {key} {missing}, which is not rendered")
+    return problems
+
+
+INTERFACE_ENDPOINTS = {"ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"}
+
+
+def endpoint_problems(env: str, wanted: bool, plan: dict[str, Any]) -> list[str]:
+    """The environment plans every interface endpoint when `wanted`, none otherwise."""
+    endpoints = [c for c in plan["resource_changes"] if c["type"] == "aws_vpc_endpoint"]
+    interface = {
+        str(c["index"])
+        for c in endpoints
+        if c["change"]["after"]["vpc_endpoint_type"] == "Interface"
+    }
+    gateway = [
+        c
+        for c in endpoints
+        if c["change"]["after"]["vpc_endpoint_type"] == "Gateway"
+        and str(c["change"]["after"]["service_name"]).endswith(".s3")
+    ]
+    problems = []
+    if interface != (INTERFACE_ENDPOINTS if wanted else set()):
+        problems.append(
+            f"envs/{env}: interfaceEndpoints is {wanted}, the plan has interface endpoints "
+            f"{sorted(interface)}"
+        )
+    if len(gateway) != 1:
+        problems.append(f"envs/{env}: the plan has {len(gateway)} S3 gateway endpoints, not 1")
     return problems
 
 
@@ -204,6 +236,7 @@ def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
         for env, plan in plans.items():
             predicted = [n for n in names if n.env in (env, None) and n.rule.root != "bootstrap"]
             problems += compare(f"envs/{env}", plan_names(plan), table_names(predicted))
+            problems += endpoint_problems(env, envs[env]["interfaceEndpoints"], plan)
         for env, plan in bootstrap_plans.items():
             predicted = [n for n in names if n.env == env and n.rule.root == "bootstrap"]
             problems += compare(f"bootstrap ({env})", plan_names(plan), table_names(predicted))

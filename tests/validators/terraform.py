@@ -66,6 +66,16 @@ def modules_are_static_and_identical_for_every_spec(repo: RenderedRepo) -> None:
 
 
 @validator("terraform-env")
+def every_root_commits_the_provider_lock(repo: RenderedRepo) -> None:
+    """The bootstrap and every environment root carry the template's lock file (the modules
+    are checked byte for byte above); tests/test_provider_lock.py proves its hashes."""
+    lock = (ROOT / "templates" / "terraform-env" / ".terraform.lock.hcl").read_bytes()
+    for root in roots_of(repo.root / "infra"):
+        path = root / ".terraform.lock.hcl"
+        assert path.is_file() and path.read_bytes() == lock, f"{path}: not the template's lock file"
+
+
+@validator("terraform-env")
 def every_root_inits_offline_and_validates(repo: RenderedRepo) -> None:
     tf = toolchain()
     infra = infra_copy(repo)
@@ -138,7 +148,11 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
         data = json.loads((root / "platform.auto.tfvars.json").read_text())
         assert data["environment"] == name and data["tier"] == env["tier"]
         assert data["account_id"] == env["account"] and data["region"] == env["region"]
-        assert data["network"] == {"vpc_cidr": env["vpcCidr"], "nat_gateways": env["natGateways"]}
+        assert data["network"] == {
+            "vpc_cidr": env["vpcCidr"],
+            "nat_gateways": env["natGateways"],
+            "interface_endpoints": env["interfaceEndpoints"],
+        }
         assert set(data["apps"]) == {a["name"] for a in spec["apps"]}
         assert (data["database"] is None) == ("database" not in spec)
         if data["database"]:
@@ -152,6 +166,8 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
         (repo.root / "infra" / "bootstrap" / "environments.auto.tfvars.json").read_text()
     )
     assert list(bootstrap["environments"]) == sorted(spec["environments"])
+    assert bootstrap["account_baseline"] == spec["accountBaseline"]
+    assert bootstrap["log_retention_days"] == spec["observability"]["logRetentionDays"]
 
 
 @validator("terraform-env")
@@ -213,9 +229,14 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
 def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
     doc = (repo.root / "docs" / "costs.md").read_text()
     assert re.search(r"[Pp]rices as of \d{4}-\d{2}-\d{2}", doc), "state the price date"
-    for name in repo.spec["environments"]:
+    for name, env in repo.spec["environments"].items():
         assert f"## {name}" in doc, f"no estimate for {name}"
-    assert "USD" in doc
+        section = doc.split(f"## {name} (", 1)[1].split("\n## ", 1)[0]
+        endpoints = next(line for line in section.splitlines() if "VPC interface endpoints" in line)
+        assert endpoints.endswith("| 153.30 |" if env["interfaceEndpoints"] else "| 0.00 |"), (
+            endpoints
+        )
+    assert "USD" in doc and "interfaceEndpoints" in doc
 
 
 @validator("terraform")

@@ -10,13 +10,25 @@ DATABASE_PYTHON ?= python3
 DATABASE_RUNS := $(DATABASE_KIT)/.runs
 DATABASE_DBKIT := PYTHONPATH=$(DATABASE_KIT)/src $(DATABASE_VENV)/bin/python -m dbkit
 
+DATABASE_UV ?= uv
+DATABASE_UV_COMPILE = $(DATABASE_UV) pip compile pyproject.toml --quiet --generate-hashes --no-annotate \
+  --python-version 3.11 --python-platform linux --custom-compile-command 'make database-lock'
+
+# requirements-dev.lock is requirements.lock plus the kit's test tools, every file's
+# sha256 included: pip refuses anything else (--require-hashes) and builds nothing from source.
 $(DATABASE_VENV)/.installed: $(DATABASE_KIT)/requirements.lock $(DATABASE_KIT)/requirements-dev.lock
 	$(DATABASE_PYTHON) -m venv $(DATABASE_VENV)
-	cd $(DATABASE_KIT) && .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	cd $(DATABASE_KIT) && .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+	  --require-hashes --only-binary :all: -r requirements-dev.lock
 	touch $@
 
 .PHONY: database-setup
-database-setup: $(DATABASE_VENV)/.installed ## database: the kit's virtualenv, from its lock files
+database-setup: $(DATABASE_VENV)/.installed ## database: the kit's virtualenv, from its hash-checked lock files
+
+.PHONY: database-lock
+database-lock: ## database: re-resolve the kit's requirements*.lock (with hashes) from pyproject.toml; needs uv and PyPI
+	cd $(DATABASE_KIT) && $(DATABASE_UV_COMPILE) -o requirements.lock
+	cd $(DATABASE_KIT) && $(DATABASE_UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
 
 .PHONY: database-lint
 database-lint: database-setup ## database: ruff check and format check of the kit

@@ -27,24 +27,30 @@ PLAN_TARGETS += infra-plan
 APPLY_TARGETS += infra-apply
 PLATFORM_DEPLOY_TARGETS += infra-addons
 
-# Every root and module shares one plugin cache, and Terraform rewrites a cache entry on
-# each init of a folder whose .terraform.lock.hcl does not record the provider's
-# checksum: parallel first inits broke each other ("failed to compute a checksum ...
-# no such file or directory"). So one init runs alone first and fills the cache; the
-# other folders without a lock file get its lock file, so their inits only link the
-# cached provider, and then run in parallel. Every init also holds a lock on the cache
-# (flock, where installed), so two make runs at once wait for each other.
+# Every root and module commits .terraform.lock.hcl: hashicorp/aws at the exact version,
+# with its h1: hash (the linux_amd64 package) and the zh: hashes of every platform's
+# package (docs/supply-chain.md). Every init here is -lockfile=readonly: it
+# installs exactly the locked provider and never rewrites a lock file, so a provider
+# upgrade is always a reviewed change of those files (see that page for how).
+#
+# Every root and module shares one plugin cache. A cache entry is written only by an
+# init that does not find it yet, and two such inits at once break each other ("failed
+# to compute a checksum ... no such file or directory"). So one init runs alone first and
+# fills the cache; the others, whose lock files record the provider's hash, only link
+# the cached provider and run in parallel. A folder added without a lock file gets the
+# platform's. Every init also holds a lock on the cache (flock, where installed), so two
+# make runs at once wait for each other.
 INFRA_FIRST := $(firstword $(INFRA_ROOTS))
 INFRA_LOCK := $(if $(shell command -v flock 2>/dev/null),flock "$$TF_PLUGIN_CACHE_DIR/.platformgen-init.lock",)
-infra_init = $(INFRA_LOCK) $(TERRAFORM) -chdir=$(1) init -backend=false -input=false >/dev/null
+infra_init = $(INFRA_LOCK) $(TERRAFORM) -chdir=$(1) init -backend=false -input=false -lockfile=readonly >/dev/null
 
 .PHONY: infra-warm-cache
 infra-warm-cache:
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
-	$(call infra_init,$(INFRA_FIRST))
 	for dir in $(filter-out $(INFRA_FIRST),$(INFRA_ROOTS) $(INFRA_MODULES)); do \
 	  test -f "$$dir/.terraform.lock.hcl" || cp $(INFRA_FIRST)/.terraform.lock.hcl "$$dir/"; \
 	done
+	$(call infra_init,$(INFRA_FIRST))
 
 # A module that takes aliased providers (configuration_aliases) cannot be validated on its
 # own: the roots that call it validate it, and infra-test runs its own tests.
@@ -64,7 +70,7 @@ infra-test: infra-warm-cache ## Terraform: the modules' and the bootstrap's test
 .PHONY: infra-init
 infra-init: require-env
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR" $(INFRA_BUILD)
-	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) init -input=false -reconfigure -backend-config=backend.tfbackend
+	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) init -input=false -lockfile=readonly -reconfigure -backend-config=backend.tfbackend
 
 .PHONY: infra-plan
 infra-plan: require-env infra-init ## Terraform: plan ENV and save the plan to build/ENV/infra.tfplan
@@ -93,14 +99,14 @@ infra-bootstrap: require-env ## Terraform: state bucket, OIDC providers, roles a
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
 ifeq ($(FIRST),1)
 	printf 'terraform {\n  backend "local" {}\n}\n' > $(INFRA)/bootstrap/zz_first_run_override.tf
-	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -reconfigure
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -lockfile=readonly -reconfigure
 	$(TERRAFORM) -chdir=$(INFRA)/bootstrap apply -input=false -var environment=$(ENV)
 	rm -f $(INFRA)/bootstrap/zz_first_run_override.tf
-	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -migrate-state -force-copy \
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -lockfile=readonly -migrate-state -force-copy \
 	  -backend-config=../envs/$(ENV)/backend.tfbackend -backend-config=key=bootstrap/terraform.tfstate
 	rm -f $(INFRA)/bootstrap/terraform.tfstate $(INFRA)/bootstrap/terraform.tfstate.backup
 else
-	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -reconfigure \
+	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -lockfile=readonly -reconfigure \
 	  -backend-config=../envs/$(ENV)/backend.tfbackend -backend-config=key=bootstrap/terraform.tfstate
 	$(TERRAFORM) -chdir=$(INFRA)/bootstrap apply -input=false -var environment=$(ENV)
 endif

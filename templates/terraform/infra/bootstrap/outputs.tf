@@ -27,3 +27,8 @@ output "bitbucket_trust" {
   description = "Whether the Bitbucket OIDC trust exists (it needs pipelines.bitbucket.workspaceUuid and repositoryUuid in platform.yaml)."
   value       = local.bitbucket_ready
 }
+
+output "trail_arn" {
+  description = "The account's CloudTrail trail, or null when the organization provides the baseline (accountBaseline: organization)."
+  value       = one(module.baseline[*].trail_arn)
+}

@@ -103,3 +103,20 @@ variable "force_destroy_state" {
   type        = bool
   default     = false
 }
+
+variable "account_baseline" {
+  description = "platform: this bootstrap creates the account's CloudTrail trail, GuardDuty detector, AWS Config recorder and Security Hub (spec accountBaseline); organization: an AWS Organization provides them, and none is created here."
+  type        = string
+  default     = "platform"
+
+  validation {
+    condition     = contains(["platform", "organization"], var.account_baseline)
+    error_message = "account_baseline must be platform or organization."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the trail's CloudWatch log group, in days (spec observability.logRetentionDays); the trail's bucket keeps every log file."
+  type        = number
+  default     = 90
+}

@@ -2,8 +2,10 @@
 #   public   - the load balancer and the NAT gateways; routes to the internet gateway
 #   private  - the cluster nodes and pods; routes out through NAT only
 #   isolated - the database; no route to the internet at all
-# Flow logs record every accepted and rejected connection; VPC endpoints keep
-# registry, STS, secrets, logs and KMS traffic inside the VPC.
+# Flow logs record every accepted and rejected connection. The S3 gateway endpoint
+# (free) always keeps S3 traffic, image layers included, inside the VPC; interface
+# endpoints (billed per zone-hour, optional) do the same for registry, STS, secrets,
+# logs, KMS and Pod Identity traffic.
 
 data "aws_region" "current" {}
 
@@ -204,7 +206,12 @@ resource "aws_vpc_endpoint" "s3" {
   tags              = { Name = "${var.name}-s3" }
 }
 
+locals {
+  interface_endpoints = length(var.interface_endpoints) > 0
+}
+
 resource "aws_security_group" "endpoints" {
+  count       = local.interface_endpoints ? 1 : 0
   name        = "${var.name}-vpc-endpoints"
   description = "Interface VPC endpoints: HTTPS from inside the VPC only"
   vpc_id      = aws_vpc.this.id
@@ -212,7 +219,8 @@ resource "aws_security_group" "endpoints" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
-  security_group_id = aws_security_group.endpoints.id
+  count             = local.interface_endpoints ? 1 : 0
+  security_group_id = aws_security_group.endpoints[0].id
   description       = "HTTPS from the VPC"
   ip_protocol       = "tcp"
   from_port         = 443
@@ -227,6 +235,17 @@ resource "aws_vpc_endpoint" "interface" {
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
   subnet_ids          = [for s in aws_subnet.private : s.id]
-  security_group_ids  = [aws_security_group.endpoints.id]
+  security_group_ids  = [aws_security_group.endpoints[0].id]
   tags                = { Name = "${var.name}-${each.value}" }
+}
+
+# Before the endpoints became optional, the group and its rule had no count.
+moved {
+  from = aws_security_group.endpoints
+  to   = aws_security_group.endpoints[0]
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.endpoints_https
+  to   = aws_vpc_security_group_ingress_rule.endpoints_https[0]
 }

@@ -71,10 +71,11 @@ variable "tags" {
 }
 
 variable "network" {
-  description = "VPC range and NAT layout."
+  description = "VPC range, NAT layout, and whether AWS services are reached through interface VPC endpoints (true) or through NAT (false)."
   type = object({
-    vpc_cidr     = string
-    nat_gateways = string
+    vpc_cidr            = string
+    nat_gateways        = string
+    interface_endpoints = optional(bool, true)
   })
 }
 

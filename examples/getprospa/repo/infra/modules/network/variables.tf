@@ -59,9 +59,10 @@ variable "log_retention_days" {
 }
 
 variable "interface_endpoints" {
-  description = "AWS services reached through interface VPC endpoints from the private and isolated subnets, so their traffic never leaves the VPC."
+  description = "AWS services reached through interface VPC endpoints in the private subnets, so their traffic never leaves the VPC; null means the default list. Each costs per zone-hour: an empty list sends that traffic through NAT instead (the endpoints' security group then goes too)."
   type        = list(string)
   default     = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"]
+  nullable    = false
 
   validation {
     condition     = alltrue([for s in var.interface_endpoints : can(regex("^[a-z0-9.-]+$", s))])

@@ -94,8 +94,44 @@ run "endpoints_keep_aws_traffic_inside_the_vpc" {
     error_message = "Interface endpoints need private DNS, or clients resolve the public endpoints."
   }
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.endpoints_https.cidr_ipv4 == var.vpc_cidr && aws_vpc_security_group_ingress_rule.endpoints_https.from_port == 443
+    condition     = aws_vpc_security_group_ingress_rule.endpoints_https[0].cidr_ipv4 == var.vpc_cidr && aws_vpc_security_group_ingress_rule.endpoints_https[0].from_port == 443
     error_message = "The endpoints admit HTTPS from the VPC only, never 0.0.0.0/0."
+  }
+  assert {
+    condition     = alltrue([for e in aws_vpc_endpoint.interface : toset(e.subnet_ids) == toset([for s in aws_subnet.private : s.id]) && e.security_group_ids == toset([aws_security_group.endpoints[0].id])])
+    error_message = "Every interface endpoint sits in the private subnet of each zone, behind the endpoints' security group."
+  }
+}
+
+run "without_interface_endpoints_only_the_free_gateway_stays" {
+  command = apply
+  variables {
+    interface_endpoints = []
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 0 && length(aws_security_group.endpoints) == 0 && length(aws_vpc_security_group_ingress_rule.endpoints_https) == 0
+    error_message = "No interface endpoint (nor their security group) when the environment does without them."
+  }
+  assert {
+    condition     = aws_vpc_endpoint.s3.vpc_endpoint_type == "Gateway" && length(aws_vpc_endpoint.s3.route_table_ids) == 4
+    error_message = "The S3 gateway endpoint is free: it stays on every private route table and the isolated one."
+  }
+  assert {
+    condition     = length(aws_route.private_nat) == 3
+    error_message = "Without endpoints the private subnets reach AWS services through NAT."
+  }
+}
+
+run "null_means_the_default_services" {
+  command = plan
+  variables {
+    interface_endpoints = null
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 7
+    error_message = "null must mean the module's default list of services."
   }
 }
 
