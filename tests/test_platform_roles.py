@@ -226,15 +226,33 @@ def service_of(type_: str) -> str | None:
     return None
 
 
+def env_modules(files: Files) -> set[str]:
+    """The modules an environment root uses, directly or through another module. The rest
+    (the account baseline) serve only the bootstrap, which an account administrator runs."""
+    sources = re.compile(r'source\s*=\s*"\.\./(?:\.\./modules/)?([a-z0-9-]+)"')
+    used: set[str] = set()
+    todo = sources.findall(_code(files["envs/<env>/main.tf"]))
+    while todo:
+        module = todo.pop()
+        if module not in used:
+            used.add(module)
+            todo += sources.findall(_code(files.get(f"modules/{module}/main.tf", "")))
+    return used
+
+
 def services_not_covered(files: Files) -> list[str]:
-    """Each resource, data source and ephemeral resource of the modules and the environment
-    root belongs to a service the platform executor may manage and the plan role may read."""
+    """Each resource, data source and ephemeral resource of the environment root and the
+    modules it uses belongs to a service the platform executor may manage and the plan role
+    may read."""
     roles = _code(files["bootstrap/roles.tf"])
     managed = set(_hcl_list(roles, "platform_services"))
     readable = {a.split(":")[0] for a in _hcl_list(roles, "plan_read_actions")}
+    used = env_modules(files)
     problems = []
     for path, text in files.items():
         if path.startswith("bootstrap/") or "/tests/" in path or ".mocks" in path:
+            continue
+        if path.startswith("modules/") and path.split("/")[1] not in used:
             continue
         for kind in ("resource", "data", "ephemeral"):
             for type_, name, _ in blocks(_code(text), kind):
