@@ -58,6 +58,7 @@ MOTO_GAPS = {
     "module.baseline[0].aws_guardduty_detector_feature.this": "moto replaces a detector's whole feature list on each UpdateDetector instead of merging, so all but one feature vanish",
     "module.baseline[0].aws_securityhub_account.this": "moto has no UpdateSecurityHubConfiguration (the provider retries it until it times out)",
     "module.baseline[0].aws_securityhub_standards_subscription.foundational": "moto has no Security Hub standards API (BatchEnableStandards)",
+    "module.load_balancer.aws_cloudfront_vpc_origin.alb": "moto has no CloudFront VPC origin API (CreateVpcOrigin); tests/load_balancer.tftest.hcl and tests/cdn.tftest.hcl assert the VPC origin, its HTTPS settings and the distribution's vpc_origin_config",
 }
 # Applied, but changed for moto.
 MOTO_ADJUSTMENTS = {
@@ -65,9 +66,23 @@ MOTO_ADJUSTMENTS = {
     "module.bucket.data.aws_iam_policy_document.this": "without the statement denying plain HTTP: moto evaluates bucket policy conditions without the request's context, so the deny matches every request, even over TLS (the module test asserts the statement)",
     "module.database.aws_db_instance.this": "ca_cert_identifier = rds-ca-default, moto's only CA: with another CA the provider modifies the new instance and waits for it again (80 s more); AWS's default is the template's rds-ca-rsa2048-g1, so there the create needs no modify (the module test asserts the CA)",
     "database.backup_window": "15:00-16:00 instead of 16:00-17:00: moto rejects a backup window that touches the maintenance window, which AWS accepts",
+    "module.load_balancer.data.aws_security_group.cloudfront_vpc_origin": "reads a stand-in group named CloudFront-VPCOrigins-Service-SG that the test adds to the load-balancer module (MOTO_STAND_INS): CloudFront creates that group with the VPC origin, which moto lacks",
+    "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
 }
 # Module folders whose call (in the root that uses it) has another name.
 CALLS = {"account-baseline": "baseline[0]"}
+
+# Resources added (in a plain file of the copy) to stand in for what AWS creates itself.
+MOTO_STAND_INS = {
+    "load-balancer": """\
+resource "aws_security_group" "moto_cloudfront_vpc_origin" {
+  name        = "CloudFront-VPCOrigins-Service-SG"
+  description = "Stand-in for the group CloudFront creates with a VPC origin (moto has none)"
+  vpc_id      = var.vpc_id
+}
+""",
+}
+MOTO_STAND_IN_DOC = "module.load_balancer.aws_security_group.moto_cloudfront_vpc_origin"
 OVERRIDES = {
     "cluster": """\
 resource "aws_eks_access_entry" "admin" {
@@ -125,6 +140,17 @@ resource "aws_securityhub_account" "this" {
 }
 resource "aws_securityhub_standards_subscription" "foundational" {
   count = 0
+}
+""",
+    "load-balancer": """\
+resource "aws_cloudfront_vpc_origin" "alb" {
+  count = 0
+}
+data "aws_security_group" "cloudfront_vpc_origin" {
+  name = aws_security_group.moto_cloudfront_vpc_origin.name
+}
+output "vpc_origin_id" {
+  value = "vo_moto_has_no_vpc_origins"
 }
 """,
     "bucket": """\
@@ -234,6 +260,8 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
     infra = repo / "infra"
     for module, text in OVERRIDES.items():
         (infra / "modules" / module / "zz_moto_override.tf").write_text(text)
+    for module, text in MOTO_STAND_INS.items():
+        (infra / "modules" / module / "zz_moto_stand_in.tf").write_text(text)
     dev, bootstrap = infra / "envs" / ENV, infra / "bootstrap"
     tfvars = json.loads((dev / "platform.auto.tfvars.json").read_text())
     tfvars["database"]["backup_window"] = "15:00-16:00"
@@ -327,16 +355,26 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     for subnet in subnets:
         tier = {t["Key"]: t["Value"] for t in subnet["Tags"]}["Tier"]
         tiers.setdefault(tier, []).append(subnet)
-    assert {k: len(v) for k, v in tiers.items()} == {"public": 3, "private": 3, "isolated": 3}
+    assert {k: len(v) for k, v in tiers.items()} == {
+        "public": 3,
+        "load-balancer": 3,
+        "private": 3,
+        "isolated": 3,
+    }
     assert len({s["AvailabilityZone"] for s in tiers["private"]}) == 3
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
     nats = ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"]
     assert len([n for n in nats if n["State"] == "available"]) == 1
     isolated_ids = {s["SubnetId"] for s in tiers["isolated"]}
+    load_balancer_ids = {s["SubnetId"] for s in tiers["load-balancer"]}
+    routed = set()
     for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]:
         associated = {a.get("SubnetId") for a in table["Associations"]}
-        if associated & isolated_ids:
+        routed |= associated
+        if associated & (isolated_ids | load_balancer_ids):
             assert not [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+            assert not [r for r in table["Routes"] if r.get("GatewayId", "").startswith("igw-")]
+    assert load_balancer_ids <= routed, "every load-balancer subnet has its own route table"
     flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])
     assert flow_logs["FlowLogs"][0]["TrafficType"] == "ALL"
     # dev leaves interface endpoints off (interfaceEndpoints defaults to false in the
@@ -360,7 +398,14 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert [p["GroupId"] for p in database_rules[0]["UserIdGroupPairs"]] == [
         groups[f"{name}-node"]["GroupId"]
     ]
-    assert all(r.get("PrefixListIds") for r in groups[f"{name}-alb"]["IpPermissions"])
+    # The ALB admits 443 from one source: the group on CloudFront's VPC origin interfaces
+    # (here the stand-in), never an address range or a prefix list.
+    alb_rules = groups[f"{name}-alb"]["IpPermissions"]
+    assert [(r["FromPort"], r["ToPort"]) for r in alb_rules] == [(443, 443)]
+    assert not alb_rules[0].get("IpRanges") and not alb_rules[0].get("PrefixListIds")
+    assert [p["GroupId"] for p in alb_rules[0]["UserIdGroupPairs"]] == [
+        groups["CloudFront-VPCOrigins-Service-SG"]["GroupId"]
+    ]
     assert not groups["default"]["IpPermissions"]
     assert f"{name}-vpc-endpoints" not in groups, "no endpoints' group without interface endpoints"
 
@@ -443,7 +488,8 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     # Load balancer, WAF and target group.
     elb = aws("elbv2")
     lb = elb.describe_load_balancers(Names=[name])["LoadBalancers"][0]
-    assert lb.get("Scheme", "internet-facing") == "internet-facing"  # moto omits it
+    assert lb["Scheme"] == "internal"
+    assert {z["SubnetId"] for z in lb["AvailabilityZones"]} == load_balancer_ids
     attributes = {
         a["Key"]: a["Value"]
         for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])[
@@ -456,8 +502,9 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         listener["Port"]: listener
         for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     }
+    assert set(listeners) == {443}, "HTTPS only: CloudFront's VPC origin never uses port 80"
     assert listeners[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+    assert listeners[443]["DefaultActions"][0]["Type"] == "fixed-response"
     target_group = elb.describe_target_groups(Names=[f"{name}-api"])["TargetGroups"][0]
     assert target_group["TargetType"] == "ip" and target_group["HealthCheckPath"] == "/readyz"
     assert (
@@ -465,7 +512,17 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         and target_group["HealthyThresholdCount"] == 2
     )
     acl = aws("wafv2").get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"])["WebACL"]
-    assert acl["Name"] == f"{name}-alb" and len(acl["Rules"]) == 5
+    assert acl["Name"] == f"{name}-alb"
+    # Behind CloudFront: content rules only, no rate limit on CloudFront's addresses.
+    assert sorted(r["Name"] for r in acl["Rules"]) == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+    ]
+    assert all(
+        r["Statement"]["ManagedRuleGroupStatement"]["Version"].startswith("Version_")
+        for r in acl["Rules"]
+    )
     assert aws("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
 
     # CloudFront, its WAF and the static bucket.
@@ -474,13 +531,25 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     )
     config = distribution["Distribution"]["DistributionConfig"]
     assert config["Aliases"]["Items"] == [f"{ENV}.getprospa.com.au"]
-    cdn_acl = aws("wafv2", "us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
-    assert config["WebACLId"] in [a["ARN"] for a in cdn_acl]
+    cdn_acls = aws("wafv2", "us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    assert config["WebACLId"] in [a["ARN"] for a in cdn_acls]
+    cdn_acl = aws("wafv2", "us-east-1").get_web_acl(
+        Name=f"{name}-cdn", Scope="CLOUDFRONT", Id=cdn_acls[0]["Id"]
+    )["WebACL"]
+    rules = {r["Name"]: r for r in cdn_acl["Rules"]}
+    rate = rules["rate-limit-api-per-client-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and "ForwardedIPConfig" not in rate
+    assert rate["ScopeDownStatement"]["LabelMatchStatement"]["Key"] == "platformgen:api"
+    route = rules["route-api"]["Statement"]["RegexMatchStatement"]["RegexString"]
+    assert route == "^/api(?:/|$)"
     origins = {o["Id"]: o for o in config["Origins"]["Items"]}
     # moto drops OriginAccessControlId from the origin; tests/cdn.tftest.hcl asserts it.
     assert origins["s3-web"]["DomainName"].startswith(f"getprospa-{ENV}-web-{ACCOUNT}.s3.{REGION}.")
     assert "CustomOriginConfig" not in origins["s3-web"]
-    assert origins["load-balancer"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    # The load balancer is a VPC origin, not an internet (custom) origin. moto drops the
+    # VpcOriginConfig block; tests/cdn.tftest.hcl asserts it.
+    assert "CustomOriginConfig" not in origins["load-balancer"]
+    assert origins["load-balancer"]["DomainName"] == f"origin.{ENV}.getprospa.com.au"
     bucket = outputs["static_sites"]["value"]["web"]["bucket"]
     block = aws("s3").get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
@@ -640,8 +709,18 @@ def test_moto_gaps_are_documented() -> None:
         assert f"`{address}`" in doc, f"docs/terraform.md does not list {address} ({reason})"
     for module, text in OVERRIDES.items():
         for line in text.splitlines():
-            if line.startswith(("resource ", "data ")):
-                kind, label = line.split('"')[1], line.split('"')[3]
+            if line.startswith(("resource ", "data ", "output ")):
+                parts = line.split('"')
+                kind = "output" if line.startswith("output ") else parts[1]
+                label = parts[1] if kind == "output" else parts[3]
                 data = "data." if line.startswith("data ") else ""
-                address = f"module.{CALLS.get(module, module)}.{data}{kind}.{label}"
+                address = (
+                    f"module.{CALLS.get(module, module.replace('-', '_'))}.{data}{kind}.{label}"
+                )
                 assert address in MOTO_GAPS or address in MOTO_ADJUSTMENTS, address
+    assert f"`{MOTO_STAND_IN_DOC}`" in doc, "docs/terraform.md does not list the stand-in"
+    for module, text in MOTO_STAND_INS.items():
+        for line in text.splitlines():
+            if line.startswith("resource "):
+                kind, label = line.split('"')[1], line.split('"')[3]
+                assert f"module.{module.replace('-', '_')}.{kind}.{label}" == MOTO_STAND_IN_DOC

@@ -769,6 +769,17 @@ def public_app_policy(ctx: Context) -> Iterator[Diagnostic]:
             f"public apps ({', '.join(public)}) would be served without TLS",
             "set edge.tls.enabled: true, or make the apps private",
         )
+    production = [n for n, e in ctx.resolved["environments"].items() if e["tier"] == "production"]
+    for group, settings in edge["waf"]["managedRuleGroups"].items():
+        if settings["mode"] == "count" and production:
+            yield ctx.finding(
+                "warning",
+                "policy.waf-count-mode",
+                ("edge", "waf", "managedRuleGroups", group, "mode"),
+                f"{group} only counts in every environment, production ({', '.join(production)}) "
+                "included: it blocks nothing while it is trialled",
+                "after the trial (docs/terraform.md), set mode: enforce; keep a trial short",
+            )
 
 
 @check

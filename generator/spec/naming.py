@@ -351,6 +351,23 @@ CLOUDFRONT_OAC = NameKind(
     "account",
     f"{_AWS}/cloudfront/latest/APIReference/API_OriginAccessControlConfig.html",
 )
+CLOUDFRONT_VPC_ORIGIN = NameKind(
+    "cloudfront-vpc-origin",
+    "CloudFront VPC origin name",
+    64,
+    r"[A-Za-z0-9_-]+",
+    "account",
+    # The API states no limit; CloudFormation and the CDK cut generated names at 64.
+    f"{_AWS}/cloudfront/latest/APIReference/API_VpcOriginEndpointConfig.html",
+)
+WAF_RULE = NameKind(
+    "waf-rule",
+    "WAF rule name",
+    128,
+    r"[\w-]+",
+    "none",
+    f"{_AWS}/waf/latest/APIReference/API_Rule.html",
+)
 ACM_DOMAIN = NameKind(
     "acm-domain",
     "certificate domain name",
@@ -500,6 +517,27 @@ WAF_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
+# modules/load-balancer: behind CloudFront the source address is CloudFront's, so the
+# regional ACL has no IP reputation list (and no rate limit).
+WAF_REGIONAL_RULE_GROUPS = WAF_MANAGED_RULE_GROUPS[1:]
+WAF_RATE_RULE = "rate-limit-api-per-client-ip"
+WAF_OTHER_ROUTE = "_other"
+
+
+def waf_api_routes(spec: Spec) -> list[str]:
+    """modules/cdn: the rate limit's routes, one per public container app, and `_other`
+    when no app sits at / (CloudFront's default behavior then goes to the load balancer)."""
+    containers = [a["name"] for a in public_container_apps(spec)]
+    public = public_container_apps(spec) + public_static_apps(spec)
+    root = any(a.get("path") == "/" for a in public)
+    return sorted(containers + ([WAF_OTHER_ROUTE] if containers and not root else []))
+
+
+def waf_route_rule(route: str) -> str:
+    """modules/waf: a route's rule name (`route-<app>`, or `route_other`)."""
+    return "route" + ("" if route.startswith("_") else "-") + route
+
+
 DATABASE_LOG_EXPORTS = ("error", "slowquery")
 DATABASE_ALARMS = ("connections", "cpu", "memory", "storage")
 K8S_OBJECT_SUFFIXES = (
@@ -597,15 +635,33 @@ def _app_secrets(spec: Spec, v: Variables) -> list[Variables]:
     return [found[k] for k in sorted(found)]
 
 
+def _waf_rules(acl_suffix: str, spec: Spec) -> list[tuple[str, str]]:
+    """modules/waf: (rule name, metric suffix) of each rule of one web ACL."""
+    if acl_suffix == "alb":
+        return [(g, g) for g in WAF_REGIONAL_RULE_GROUPS]
+    routes = waf_api_routes(spec)
+    rules = [(waf_route_rule(r), "Route" + waf_route_rule(r)[len("route") :]) for r in routes]
+    if routes:
+        rules.append((WAF_RATE_RULE, "RateLimit"))
+    return rules + [(g, g) for g in WAF_MANAGED_RULE_GROUPS]
+
+
 def _waf_metrics(acl_suffix: str, *, rules: bool) -> Each:
-    """modules/waf: the ACL's metric, or its rules' (the rate limit, each managed group)."""
+    """modules/waf: the ACL's metric, or its rules' (the API routes, the rate limit, each
+    managed group)."""
 
     def each(spec: Spec, v: Variables) -> list[Variables]:
         metric = waf_metric(f"{v['project']}-{v['env']}-{acl_suffix}")
         if not rules:
             return [{"metric": metric}]
-        names = [f"{metric}RateLimit", *(metric + g for g in WAF_MANAGED_RULE_GROUPS)]
-        return [{"metric": m} for m in names]
+        return [{"metric": metric + suffix} for _, suffix in _waf_rules(acl_suffix, spec)]
+
+    return each
+
+
+def _waf_rule_names(acl_suffix: str) -> Each:
+    def each(spec: Spec, v: Variables) -> list[Variables]:
+        return [{"rule": name} for name, _ in _waf_rules(acl_suffix, spec)]
 
     return each
 
@@ -740,6 +796,9 @@ RULES: tuple[NameRule, ...] = (
     NameRule("load-balancer-waf", WAF_ACL, "environment", _PN + "-alb", "the load balancer's web ACL", "env", ("aws_wafv2_web_acl.name",), when=_alb),
     NameRule("load-balancer-waf-metric", WAF_METRIC, "environment", "{metric}", "the load balancer web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=False), feeds=("project", "env")),
     NameRule("load-balancer-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a load balancer web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=True), feeds=("project", "env")),
+    NameRule("load-balancer-waf-rule", WAF_RULE, "environment", "{rule}", "a load balancer web ACL rule", "env", ("aws_wafv2_web_acl.rule.name",), when=_alb, each=_waf_rule_names("alb")),
+    NameRule("cloudfront-vpc-origin-security-group", SECURITY_GROUP, "environment", "CloudFront-VPCOrigins-Service-SG", "the group CloudFront creates with a VPC origin (looked up by name, never created)", "env", ("aws_security_group.name",), when=_alb),
+    NameRule("load-balancer-vpc-origin", CLOUDFRONT_VPC_ORIGIN, "environment", _PN + "-alb", "CloudFront's VPC origin for the load balancer", "env", ("aws_cloudfront_vpc_origin.vpc_origin_endpoint_config.name",), when=_alb),
     NameRule("load-balancer-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-alb", "the load balancer's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_alb),
     NameRule("cdn-logs-bucket", S3_BUCKET, "environment", _PN + "-cdn-logs-{account}", "CloudFront's log bucket", "env", ("aws_s3_bucket.bucket",), when=_edge),
     NameRule("static-bucket", S3_BUCKET, "app-environment", _PN + "-{app}-{account}", "a static app's bucket", "env", ("aws_s3_bucket.bucket",), when=_public_static),
@@ -748,6 +807,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("cdn-waf", WAF_ACL, "environment", _PN + "-cdn", "CloudFront's web ACL", "env", ("aws_wafv2_web_acl.name",), when=_edge),
     NameRule("cdn-waf-metric", WAF_METRIC, "environment", "{metric}", "CloudFront web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=False), feeds=("project", "env")),
     NameRule("cdn-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a CloudFront web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=True), feeds=("project", "env")),
+    NameRule("cdn-waf-rule", WAF_RULE, "environment", "{rule}", "a CloudFront web ACL rule (an API route, the rate limit, a managed group)", "env", ("aws_wafv2_web_acl.rule.name",), when=_edge, each=_waf_rule_names("cdn")),
     NameRule("cdn-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-cdn", "CloudFront's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_edge),
     # workloads: per container app
     NameRule("image-repository", ECR_REPOSITORY, "app-environment", "{project}/{app}", "an app's image repository", "env", ("aws_ecr_repository.name",), when=_container),

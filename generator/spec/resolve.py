@@ -236,10 +236,16 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             "maintenanceWindow": db.get("maintenanceWindow", "sun:17:00-sun:18:00"),
         }
     edge = spec.get("edge", {})
+    waf = edge.get("waf", {})
     out["edge"] = {
         "waf": {
-            "enabled": edge.get("waf", {}).get("enabled", True),
-            "rateLimit": edge.get("waf", {}).get("rateLimit", 2000),
+            "enabled": waf.get("enabled", True),
+            "rateLimit": waf.get("rateLimit", 2000),
+            # A group without a version runs the one the waf module pins.
+            "managedRuleGroups": {
+                name: {**group, "mode": group.get("mode", "enforce")}
+                for name, group in sorted(waf.get("managedRuleGroups", {}).items())
+            },
         },
         "tls": {
             "enabled": edge.get("tls", {}).get("enabled", True),

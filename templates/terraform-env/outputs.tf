@@ -36,6 +36,14 @@ output "cluster" {
   }
 }
 
+output "load_balancer_subnets" {
+  description = "The load-balancer subnet tier (the internal ALB and CloudFront's VPC origin interfaces): ids and ranges in zone order, for network rules that name traffic from the load balancer."
+  value = {
+    ids   = module.network.load_balancer_subnet_ids
+    cidrs = module.network.load_balancer_subnet_cidrs
+  }
+}
+
 output "name_servers" {
   description = "Name servers of the environment's zone: delegate the domain to them."
   value       = local.has_edge ? aws_route53_zone.this[0].name_servers : []

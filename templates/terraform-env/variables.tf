@@ -144,10 +144,14 @@ variable "apps" {
 }
 
 variable "edge" {
-  description = "WAF rate limit and the oldest TLS version at the edge."
+  description = "WAF rate limit on the API, the managed rule groups' version overrides and trial modes, and the oldest TLS version at the edge."
   type = object({
     waf_rate_limit       = number
     tls_minimum_protocol = string
+    waf_rule_groups = optional(map(object({
+      version = optional(string)
+      mode    = optional(string, "enforce")
+    })), {})
   })
 }
 

@@ -54,6 +54,8 @@ NAME_ATTRIBUTES = (
     "service_account",
     "visibility_config.metric_name",
     "rule.visibility_config.metric_name",
+    "rule.name",
+    "vpc_origin_endpoint_config.name",
 )
 # Attributes above that hold a reference to something named elsewhere, not a new name.
 NOT_NAMES = {

@@ -159,6 +159,7 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
             assert data["database"]["multi_az"] == env["database"]["multiAz"]
             assert data["database"]["deletion_protection"] == env["database"]["deletionProtection"]
         assert data["tags"]["owner"] == spec["project"]["owner"]
+        assert data["edge"]["waf_rule_groups"] == spec["edge"]["waf"]["managedRuleGroups"]
         backend = (root / "backend.tfbackend").read_text()
         assert f'"{spec["project"]["name"]}-{name}-tfstate-{env["account"]}"' in backend
         assert "use_lockfile = true" in backend
@@ -211,7 +212,13 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
     text = " ".join(t.strip() for t in root.itertext() if t.strip())
     for app in repo.spec["apps"]:
         assert app["name"] in text, f"{app['name']} missing from the diagram"
-    for label in ("public subnets", "private subnets", "isolated subnets", "Internet"):
+    for label in (
+        "public subnets",
+        "load-balancer subnets",
+        "private subnets",
+        "isolated subnets",
+        "Internet",
+    ):
         assert label in text, label
     public = [
         a
@@ -219,7 +226,13 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
         if a["public"] and (a["hosting"] == "container" or a["kind"] == "web")
     ]
     assert ("CloudFront" in text) == bool(public)
-    assert ("ALB" in text) == any(a["hosting"] == "container" for a in public)
+    containers = any(a["hosting"] == "container" for a in public)
+    assert ("ALB" in text) == containers
+    # The one way in: CloudFront -> its VPC origin -> the internal ALB (never the internet).
+    assert ("CloudFront VPC origin" in text) == containers
+    assert ("internal ALB" in text) == containers
+    if containers:
+        assert "443 from the VPC origin only" in text
     assert ("MySQL" in text) == ("database" in repo.spec)
     doc = (repo.root / "docs" / "architecture.md").read_text()
     assert "architecture.svg" in doc

@@ -9,8 +9,13 @@ output "dns_name" {
 }
 
 output "origin_domain" {
-  description = "Host name CloudFront uses to reach the load balancer over HTTPS."
+  description = "Host name CloudFront uses to reach the load balancer over HTTPS (SNI, Host and the certificate's name)."
   value       = aws_route53_record.origin.fqdn
+}
+
+output "vpc_origin_id" {
+  description = "ID of CloudFront's VPC origin for the load balancer (the distribution's origin)."
+  value       = aws_cloudfront_vpc_origin.alb.id
 }
 
 output "security_group_id" {

@@ -9,8 +9,18 @@ output "vpc_cidr" {
 }
 
 output "public_subnet_ids" {
-  description = "Public subnets (load balancer, NAT gateways), in zone order."
+  description = "Public subnets (the NAT gateways only), in zone order."
   value       = [for az in var.availability_zones : aws_subnet.public[az].id]
+}
+
+output "load_balancer_subnet_ids" {
+  description = "Load-balancer subnets (the internal ALB and CloudFront's VPC origin interfaces; no internet route), in zone order."
+  value       = [for az in var.availability_zones : aws_subnet.load_balancer[az].id]
+}
+
+output "load_balancer_subnet_cidrs" {
+  description = "IPv4 ranges of the load-balancer subnets, in zone order: the only sources of traffic to the pods from the load balancer (network policies and security groups name them)."
+  value       = [for az in var.availability_zones : aws_subnet.load_balancer[az].cidr_block]
 }
 
 output "private_subnet_ids" {
@@ -26,6 +36,11 @@ output "isolated_subnet_ids" {
 output "nat_gateway_count" {
   description = "Number of NAT gateways."
   value       = length(aws_nat_gateway.this)
+}
+
+output "load_balancer_route_table_id" {
+  description = "Route table of the load-balancer subnets (it has no default route)."
+  value       = aws_route_table.load_balancer.id
 }
 
 output "isolated_route_table_id" {

@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "vpc_cidr" {
-  description = "IPv4 range of the VPC, /16 to /20. Split into three zones of public, private and isolated subnets."
+  description = "IPv4 range of the VPC, /16 to /20. Split into three zones of public, load-balancer, private and isolated subnets."
   type        = string
 
   validation {

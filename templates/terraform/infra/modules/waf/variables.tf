@@ -19,23 +19,70 @@ variable "scope" {
 }
 
 variable "rate_limit" {
-  description = "Requests per client IP per 5 minutes before the rate-based rule blocks."
+  description = "Requests per client IP (the connection's source address) per 5 minutes to the rate_limit_routes before the rate-based rule blocks; null: no rate-based rule (an ACL behind CloudFront sees only CloudFront's addresses)."
   type        = number
-
-  validation {
-    condition     = var.rate_limit >= 100 && var.rate_limit <= 2000000000
-    error_message = "rate_limit must be between 100 and 2000000000."
-  }
-}
-
-variable "client_ip_header" {
-  description = "Header carrying the viewer's IP when the ACL sits behind CloudFront (X-Forwarded-For); null uses the connection's source IP."
-  type        = string
   default     = null
 
   validation {
-    condition     = var.client_ip_header == null || can(regex("^[A-Za-z0-9-]+$", var.client_ip_header))
-    error_message = "client_ip_header must be a header name."
+    condition     = var.rate_limit == null || (try(var.rate_limit >= 100, false) && try(var.rate_limit <= 2000000000, false))
+    error_message = "rate_limit must be null or between 100 and 2000000000."
+  }
+}
+
+variable "rate_limit_routes" {
+  description = "The requests the rate limit counts, by route: an app name (or _other, for paths no app claims) to the URL path prefix CloudFront sends to a container app and the nested path prefixes it sends elsewhere (static apps). Required with rate_limit."
+  type = map(object({
+    path   = string
+    except = list(string)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for k, r in var.rate_limit_routes : (can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", k)) || k == "_other") && can(regex("^/([a-z0-9][a-z0-9/-]*)?$", r.path)) && alltrue([
+        for e in r.except : can(regex("^/[a-z0-9][a-z0-9/-]*$", e)) && (r.path == "/" || startswith(e, "${r.path}/"))
+      ])
+    ])
+    error_message = "rate_limit_routes: keys are app names or _other; paths start with / and hold only a-z, 0-9, - and /; each except path lies below its route's path."
+  }
+}
+
+variable "managed_rule_groups" {
+  description = "The AWS managed rule groups this ACL runs, in order."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.managed_rule_groups) > 0 && alltrue([for g in var.managed_rule_groups : contains(["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"], g)])
+    error_message = "managed_rule_groups: AWSManagedRulesAmazonIpReputationList, AWSManagedRulesCommonRuleSet, AWSManagedRulesKnownBadInputsRuleSet or AWSManagedRulesSQLiRuleSet."
+  }
+}
+
+variable "rule_group_versions" {
+  description = "The static version each versioned managed rule group is pinned to, so AWS never changes what blocks without a reviewed plan. The IP reputation list is not versioned. Check a version with `aws wafv2 list-available-managed-rule-group-versions --vendor-name AWS --name <group> --scope REGIONAL`."
+  type        = map(string)
+  default = {
+    AWSManagedRulesCommonRuleSet         = "Version_1.21"
+    AWSManagedRulesKnownBadInputsRuleSet = "Version_1.25"
+    AWSManagedRulesSQLiRuleSet           = "Version_2.3"
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.rule_group_versions) : can(regex("^Version_[0-9]+\\.[0-9]+$", v))])
+    error_message = "rule_group_versions: static versions such as Version_1.21."
+  }
+}
+
+variable "rule_group_overrides" {
+  description = "Per managed rule group, from the spec (edge.waf.managedRuleGroups): another static version, and mode count to trial it (matches are logged and labelled, nothing is blocked) before enforce."
+  type = map(object({
+    version = optional(string)
+    mode    = optional(string, "enforce")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k, o in var.rule_group_overrides : contains(["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"], k) && contains(["enforce", "count"], o.mode) && (o.version == null || (k != "AWSManagedRulesAmazonIpReputationList" && can(regex("^Version_[0-9]+\\.[0-9]+$", coalesce(o.version, "-")))))])
+    error_message = "rule_group_overrides: keys are the managed rule groups, mode is enforce or count, versions look like Version_1.21 (the IP reputation list has none)."
   }
 }
 

@@ -2,8 +2,11 @@
 # same in every environment; what differs comes from platform.auto.tfvars.json.
 #
 #   internet -> CloudFront + WAF -> static app buckets (OAC)
-#                                -> ALB + WAF (public subnets) -> pods (private subnets)
+#                                -> VPC origin -> internal ALB + WAF (load-balancer
+#                                   subnets) -> pods (private subnets)
 #   pods -> RDS MySQL (isolated subnets, 3306 from the nodes' security group only)
+#   Nothing else reaches the ALB: it has no public address, and its security group
+#   admits only the VPC origin's interfaces.
 
 # Zones a, b and c of the region, named explicitly, so a zone AWS adds later never
 # moves a subnet.
@@ -146,21 +149,21 @@ module "load_balancer" {
   source = "../../modules/load-balancer"
   count  = local.has_alb ? 1 : 0
 
-  name                   = local.name
-  origin_domain          = "origin.${var.domain}"
-  zone_id                = aws_route53_zone.this[0].zone_id
-  vpc_id                 = module.network.vpc_id
-  subnet_ids             = module.network.public_subnet_ids
-  node_security_group_id = module.cluster.node_security_group_id
-  cluster_name           = module.cluster.cluster_name
-  apps                   = { for k, a in local.public_container : k => { path = a.path, port = a.port, health_path = a.health_path } }
-  deletion_protection    = var.deletion_protection
-  tls_minimum_protocol   = var.edge.tls_minimum_protocol
-  waf_rate_limit         = var.edge.waf_rate_limit
-  kms_key_arn            = module.foundation.kms_key_arn
-  log_retention_days     = var.observability.log_retention_days
-  alarm_topic_arn        = module.foundation.alarm_topic_arn
-  force_destroy_logs     = local.development
+  name                     = local.name
+  origin_domain            = "origin.${var.domain}"
+  zone_id                  = aws_route53_zone.this[0].zone_id
+  vpc_id                   = module.network.vpc_id
+  subnet_ids               = module.network.load_balancer_subnet_ids
+  node_security_group_id   = module.cluster.node_security_group_id
+  cluster_name             = module.cluster.cluster_name
+  apps                     = { for k, a in local.public_container : k => { path = a.path, port = a.port, health_path = a.health_path } }
+  deletion_protection      = var.deletion_protection
+  tls_minimum_protocol     = var.edge.tls_minimum_protocol
+  waf_rule_group_overrides = var.edge.waf_rule_groups
+  kms_key_arn              = module.foundation.kms_key_arn
+  log_retention_days       = var.observability.log_retention_days
+  alarm_topic_arn          = module.foundation.alarm_topic_arn
+  force_destroy_logs       = local.development
 }
 
 module "cdn" {
@@ -171,16 +174,18 @@ module "cdn" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                  = local.name
-  domain                = var.domain
-  zone_id               = aws_route53_zone.this[0].zone_id
-  static_apps           = { for k, a in local.public_static : k => { path = a.path } }
-  container_apps        = { for k, a in local.public_container : k => { path = a.path } }
-  origin_domain         = local.has_alb ? module.load_balancer[0].origin_domain : null
-  waf_rate_limit        = var.edge.waf_rate_limit
-  kms_key_arn           = module.foundation.kms_key_arn
-  log_retention_days    = var.observability.log_retention_days
-  force_destroy_buckets = local.development
+  name                     = local.name
+  domain                   = var.domain
+  zone_id                  = aws_route53_zone.this[0].zone_id
+  static_apps              = { for k, a in local.public_static : k => { path = a.path } }
+  container_apps           = { for k, a in local.public_container : k => { path = a.path } }
+  origin_domain            = local.has_alb ? module.load_balancer[0].origin_domain : null
+  vpc_origin_id            = local.has_alb ? module.load_balancer[0].vpc_origin_id : null
+  waf_rate_limit           = var.edge.waf_rate_limit
+  waf_rule_group_overrides = var.edge.waf_rule_groups
+  kms_key_arn              = module.foundation.kms_key_arn
+  log_retention_days       = var.observability.log_retention_days
+  force_destroy_buckets    = local.development
 }
 
 module "workloads" {

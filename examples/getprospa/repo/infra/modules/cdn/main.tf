@@ -1,7 +1,8 @@
 # CloudFront in front of everything public: static web apps from private S3 buckets
-# through origin access control, container apps (the API) through the load balancer
-# over HTTPS, a us-east-1 WAF web ACL, a viewer certificate and alias records. Viewers
-# get HTTPS only and the managed security headers.
+# through origin access control, container apps (the API) through a VPC origin to the
+# internal load balancer over HTTPS, a us-east-1 WAF web ACL that rate-limits each
+# viewer's API requests, a viewer certificate and alias records. Viewers get HTTPS
+# only and the managed security headers.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -38,6 +39,21 @@ locals {
     ]
   ])
   default_app = local.root_app != null ? local.root_app : (length(var.container_apps) > 0 ? null : keys(var.static_apps)[0])
+
+  # What the rate limit counts: every request CloudFront sends to the load balancer.
+  # That is a container app's path and everything below it, except the static apps
+  # nested there (they go to S3), and, without an app at /, every path no app claims
+  # (the default behavior goes to the load balancer, which answers 404).
+  static_paths = sort([for a in values(var.static_apps) : a.path])
+  api_routes = merge(
+    {
+      for k, a in var.container_apps : k => {
+        path   = a.path
+        except = [for s in local.static_paths : s if a.path == "/" || startswith(s, "${a.path}/")]
+      }
+    },
+    local.root_app == null && length(var.container_apps) > 0 ? { _other = { path = "/", except = local.static_paths } } : {},
+  )
 }
 
 # --- Logs: standard logging needs an ACL-enabled bucket ---------------------------
@@ -176,14 +192,20 @@ resource "aws_kms_key" "waf_logs" {
   policy                  = data.aws_iam_policy_document.waf_logs_key.json
 }
 
+# The rate limit lives here: CloudFront's ACL sees each viewer's own address. It
+# counts API requests only, so static assets never use up a client's budget (and
+# many phones behind one carrier address can load the web app).
 module "waf" {
-  source             = "../waf"
-  providers          = { aws = aws.us_east_1 }
-  name               = "${var.name}-cdn"
-  scope              = "CLOUDFRONT"
-  rate_limit         = var.waf_rate_limit
-  kms_key_arn        = aws_kms_key.waf_logs.arn
-  log_retention_days = var.log_retention_days
+  source               = "../waf"
+  providers            = { aws = aws.us_east_1 }
+  name                 = "${var.name}-cdn"
+  scope                = "CLOUDFRONT"
+  rate_limit           = length(local.api_routes) > 0 ? var.waf_rate_limit : null
+  rate_limit_routes    = local.api_routes
+  managed_rule_groups  = ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"]
+  rule_group_overrides = var.waf_rule_group_overrides
+  kms_key_arn          = aws_kms_key.waf_logs.arn
+  log_retention_days   = var.log_retention_days
 }
 
 # --- Distribution ---------------------------------------------------------------------
@@ -211,16 +233,15 @@ resource "aws_cloudfront_distribution" "this" {
     }
   }
 
+  # The internal load balancer, through its VPC origin (HTTPS to origin_domain, the
+  # name on the load balancer's certificate). It has no address on the internet.
   dynamic "origin" {
-    for_each = var.origin_domain == null ? [] : [var.origin_domain]
+    for_each = var.vpc_origin_id == null ? [] : [var.vpc_origin_id]
     content {
       origin_id   = local.alb_origin
-      domain_name = origin.value
-      custom_origin_config {
-        http_port                = 80
-        https_port               = 443
-        origin_protocol_policy   = "https-only"
-        origin_ssl_protocols     = ["TLSv1.2"]
+      domain_name = var.origin_domain
+      vpc_origin_config {
+        vpc_origin_id            = origin.value
         origin_read_timeout      = 30
         origin_keepalive_timeout = 5
       }
@@ -294,8 +315,8 @@ resource "aws_cloudfront_distribution" "this" {
       error_message = "The distribution needs at least one public app."
     }
     precondition {
-      condition     = length(var.container_apps) == 0 || var.origin_domain != null
-      error_message = "Public container apps need origin_domain (the load balancer)."
+      condition     = length(var.container_apps) == 0 || (var.origin_domain != null && var.vpc_origin_id != null)
+      error_message = "Public container apps need the load balancer's VPC origin (vpc_origin_id) and its name (origin_domain)."
     }
   }
 }

@@ -55,7 +55,7 @@ variable "container_apps" {
 }
 
 variable "origin_domain" {
-  description = "Host name of the load balancer (HTTPS origin); null when there is no public container app."
+  description = "Host name on the load balancer's certificate: CloudFront sends it (SNI and Host) through the VPC origin; null when there is no public container app."
   type        = string
   default     = null
 
@@ -65,8 +65,28 @@ variable "origin_domain" {
   }
 }
 
+variable "vpc_origin_id" {
+  description = "ID of the load balancer's CloudFront VPC origin (the only way to the container apps); null when there is no public container app."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.vpc_origin_id == null || can(regex("^[A-Za-z0-9_-]+$", var.vpc_origin_id))
+    error_message = "vpc_origin_id must be a VPC origin ID (vo_...) or null."
+  }
+}
+
+variable "waf_rule_group_overrides" {
+  description = "Per AWS managed rule group, a version other than the waf module's pin and mode count to trial it (edge.waf.managedRuleGroups in the spec)."
+  type = map(object({
+    version = optional(string)
+    mode    = optional(string, "enforce")
+  }))
+  default = {}
+}
+
 variable "waf_rate_limit" {
-  description = "Requests per viewer IP per 5 minutes before the rate-based rule blocks."
+  description = "Requests to the container apps per viewer IP (the connection's source address) per 5 minutes before the rate-based rule blocks; static apps do not count."
   type        = number
 
   validation {

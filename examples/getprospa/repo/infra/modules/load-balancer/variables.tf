@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "origin_domain" {
-  description = "Host name of the load balancer as CloudFront's origin, e.g. origin.dev.example.com; gets the ACM certificate and an alias record."
+  description = "Host name of the load balancer as CloudFront's origin, e.g. origin.dev.example.com: the name CloudFront sends (SNI and Host) and checks the certificate against. Gets the ACM certificate and an alias record (it resolves to private addresses only)."
   type        = string
 
   validation {
@@ -39,7 +39,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Public subnets of the load balancer, one per zone."
+  description = "The network module's load-balancer subnets, one per zone: private (no internet route), where CloudFront's VPC origin places its interfaces too."
   type        = list(string)
 
   validation {
@@ -102,14 +102,13 @@ variable "tls_minimum_protocol" {
   }
 }
 
-variable "waf_rate_limit" {
-  description = "Requests per client IP (the viewer's, from X-Forwarded-For) per 5 minutes before the rate-based rule blocks."
-  type        = number
-
-  validation {
-    condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
-    error_message = "waf_rate_limit must be between 100 and 2000000000."
-  }
+variable "waf_rule_group_overrides" {
+  description = "Per AWS managed rule group, a version other than the waf module's pin and mode count to trial it (edge.waf.managedRuleGroups in the spec)."
+  type = map(object({
+    version = optional(string)
+    mode    = optional(string, "enforce")
+  }))
+  default = {}
 }
 
 variable "kms_key_arn" {

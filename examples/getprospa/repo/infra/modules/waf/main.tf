@@ -1,76 +1,197 @@
-# An AWS WAF web ACL with the AWS managed rule groups for common exploits, known bad
-# inputs, SQL injection and IP reputation, a per-client-IP rate limit, and logging
-# to an encrypted CloudWatch log group (the Authorization header and cookies redacted).
+# An AWS WAF web ACL: AWS managed rule groups at pinned versions, an optional
+# per-client-IP rate limit scoped to the requests that reach the API, and logging to
+# an encrypted CloudWatch log group (the Authorization header and cookies redacted).
+#
+# The rate limit counts the connection's source IP (aggregate key IP), which a client
+# cannot forge. That is the viewer's own address only where the ACL sees the viewer:
+# on CloudFront. Behind CloudFront every request comes from CloudFront, and any
+# forwarded-IP header is written by the client, so an ACL there must not rate-limit
+# (rate_limit = null).
+#
+# Scope: `rate_limit_routes` names the URL path prefixes CloudFront sends to the
+# container apps. A count-only rule per route labels matching requests
+# (platformgen:api); the rate-based rule counts and blocks labelled requests only, so
+# static assets never use up a client's budget.
 
 locals {
-  managed_rule_groups = [
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-  ]
   metric = replace(var.name, "-", "")
+  label  = "platformgen:api"
+
+  # The version each versioned AWS managed rule group is pinned to (the IP reputation
+  # list is not versioned); a spec override (edge.waf.managedRuleGroups) wins.
+  overrides = { for name in var.managed_rule_groups : name => lookup(var.rule_group_overrides, name, { version = null, mode = null }) }
+  groups = [
+    for name in var.managed_rule_groups : {
+      name    = name
+      version = name == "AWSManagedRulesAmazonIpReputationList" ? null : coalesce(local.overrides[name].version, var.rule_group_versions[name])
+      count   = local.overrides[name].mode == "count"
+    }
+  ]
+
+  # A route matches its path exactly or anything below it ("/" matches every path),
+  # except the paths of static apps nested under it, which CloudFront sends to S3.
+  # Regexes hold at most three paths (WAF limits a pattern's length and branches).
+  # Route keys are app names, or _other for paths no app claims (an underscore keeps
+  # its rule name apart from every app's).
+  route_rules = var.rate_limit == null ? [] : [
+    for key in keys(var.rate_limit_routes) : {
+      name    = "route${startswith(key, "_") ? "" : "-"}${key}"
+      metric  = "${local.metric}Route${startswith(key, "_") ? "" : "-"}${key}"
+      include = var.rate_limit_routes[key].path == "/" ? "^/" : "^${var.rate_limit_routes[key].path}(?:/|$)"
+      exclude = [for chunk in chunklist(sort(var.rate_limit_routes[key].except), 3) : "^(?:${join("|", chunk)})(?:/|$)"]
+    }
+  ]
 }
 
 resource "aws_wafv2_web_acl" "this" {
   name        = var.name
-  description = "${var.name}: AWS managed rules and a rate limit"
+  description = var.rate_limit == null ? "${var.name}: AWS managed rules" : "${var.name}: AWS managed rules and a rate limit on the API"
   scope       = var.scope
 
   default_action {
     allow {}
   }
 
-  rule {
-    name     = "rate-limit-per-client-ip"
-    priority = 0
-
-    action {
-      block {}
-    }
-
-    statement {
-      rate_based_statement {
-        limit              = var.rate_limit
-        aggregate_key_type = var.client_ip_header == null ? "IP" : "FORWARDED_IP"
-
-        dynamic "forwarded_ip_config" {
-          for_each = var.client_ip_header == null ? [] : [var.client_ip_header]
-          content {
-            header_name       = forwarded_ip_config.value
-            fallback_behavior = "MATCH"
-          }
-        }
-      }
-    }
-
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.metric}RateLimit"
-      sampled_requests_enabled   = true
-    }
-  }
-
+  # Labels requests CloudFront routes to a container app; never blocks.
   dynamic "rule" {
-    for_each = local.managed_rule_groups
+    for_each = local.route_rules
+    iterator = route
     content {
-      name     = rule.value
-      priority = rule.key + 1
+      name     = route.value.name
+      priority = route.key
 
-      override_action {
-        none {}
+      action {
+        count {}
+      }
+
+      rule_label {
+        name = local.label
       }
 
       statement {
-        managed_rule_group_statement {
-          vendor_name = "AWS"
-          name        = rule.value
+        dynamic "regex_match_statement" {
+          for_each = length(route.value.exclude) == 0 ? [route.value.include] : []
+          content {
+            regex_string = regex_match_statement.value
+            field_to_match {
+              uri_path {}
+            }
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+
+        dynamic "and_statement" {
+          for_each = length(route.value.exclude) > 0 ? [route.value] : []
+          content {
+            statement {
+              regex_match_statement {
+                regex_string = and_statement.value.include
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+
+            dynamic "statement" {
+              for_each = and_statement.value.exclude
+              content {
+                not_statement {
+                  statement {
+                    regex_match_statement {
+                      regex_string = statement.value
+                      field_to_match {
+                        uri_path {}
+                      }
+                      text_transformation {
+                        priority = 0
+                        type     = "NONE"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
         }
       }
 
       visibility_config {
         cloudwatch_metrics_enabled = true
-        metric_name                = "${local.metric}${rule.value}"
+        metric_name                = route.value.metric
+        sampled_requests_enabled   = true
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = var.rate_limit == null ? [] : [var.rate_limit]
+    content {
+      name     = "rate-limit-api-per-client-ip"
+      priority = length(local.route_rules)
+
+      action {
+        block {}
+      }
+
+      statement {
+        rate_based_statement {
+          limit              = rule.value
+          aggregate_key_type = "IP"
+
+          scope_down_statement {
+            label_match_statement {
+              scope = "LABEL"
+              key   = local.label
+            }
+          }
+        }
+      }
+
+      visibility_config {
+        cloudwatch_metrics_enabled = true
+        metric_name                = "${local.metric}RateLimit"
+        sampled_requests_enabled   = true
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.groups
+    iterator = group
+    content {
+      name     = group.value.name
+      priority = length(local.route_rules) + (var.rate_limit == null ? 0 : 1) + group.key
+
+      # count: the group's matches are logged and labelled, nothing is blocked (trial).
+      override_action {
+        dynamic "none" {
+          for_each = group.value.count ? [] : [1]
+          content {}
+        }
+        dynamic "count" {
+          for_each = group.value.count ? [1] : []
+          content {}
+        }
+      }
+
+      statement {
+        managed_rule_group_statement {
+          vendor_name = "AWS"
+          name        = group.value.name
+          version     = group.value.version
+        }
+      }
+
+      visibility_config {
+        cloudwatch_metrics_enabled = true
+        metric_name                = "${local.metric}${group.value.name}"
         sampled_requests_enabled   = true
       }
     }
@@ -80,6 +201,13 @@ resource "aws_wafv2_web_acl" "this" {
     cloudwatch_metrics_enabled = true
     metric_name                = local.metric
     sampled_requests_enabled   = true
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.rate_limit == null || length(var.rate_limit_routes) > 0
+      error_message = "A rate limit needs rate_limit_routes: the requests it counts."
+    }
   }
 }
 

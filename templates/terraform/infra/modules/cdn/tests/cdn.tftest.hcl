@@ -9,15 +9,6 @@ mock_provider "aws" {
   source = "../.mocks"
 }
 
-# The web ACL has its own module and tests; here only its ARN matters.
-override_module {
-  target = module.waf
-  outputs = {
-    arn            = "arn:aws:wafv2:us-east-1:111111111111:global/webacl/acme-prod-cdn/11111111-2222-3333-4444-555555555555"
-    log_group_name = "aws-waf-logs-mock"
-  }
-}
-
 # The provider computes DNS validation records from the domain; mocks need them given.
 override_resource {
   target = aws_acm_certificate.viewer
@@ -39,6 +30,7 @@ variables {
   static_apps        = { web = { path = "/" } }
   container_apps     = { api = { path = "/api" } }
   origin_domain      = "origin.acme.example"
+  vpc_origin_id      = "vo_0123456789abcdefghijkl"
   waf_rate_limit     = 2000
   kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days = 90
@@ -64,9 +56,55 @@ run "viewers_get_https_only" {
     condition     = aws_cloudfront_distribution.this.viewer_certificate[0].minimum_protocol_version == "TLSv1.2_2021" && aws_cloudfront_distribution.this.viewer_certificate[0].ssl_support_method == "sni-only"
     error_message = "Viewers need TLS 1.2 or later."
   }
+}
+
+run "the_load_balancer_is_reached_through_its_vpc_origin_only" {
+  command = apply
+
   assert {
-    condition     = alltrue(flatten([for o in aws_cloudfront_distribution.this.origin : [for c in o.custom_origin_config : c.origin_protocol_policy == "https-only" && c.origin_ssl_protocols == toset(["TLSv1.2"])]]))
-    error_message = "CloudFront reaches the load balancer over HTTPS only."
+    condition     = one([for o in aws_cloudfront_distribution.this.origin : o.vpc_origin_config[0].vpc_origin_id if o.origin_id == "load-balancer"]) == var.vpc_origin_id
+    error_message = "The load balancer origin is its VPC origin."
+  }
+  assert {
+    condition     = one([for o in aws_cloudfront_distribution.this.origin : o.domain_name if o.origin_id == "load-balancer"]) == var.origin_domain
+    error_message = "CloudFront sends the certificate's name (SNI, Host), so TLS to the origin verifies."
+  }
+  assert {
+    condition     = alltrue([for o in aws_cloudfront_distribution.this.origin : length(o.custom_origin_config) == 0])
+    error_message = "No origin is a custom (internet) origin: nothing behind CloudFront has a public address."
+  }
+}
+
+run "the_rate_limit_counts_the_api_only" {
+  command = apply
+  variables {
+    static_apps    = { web = { path = "/" }, docs = { path = "/api/docs" } }
+    container_apps = { api = { path = "/api" }, admin = { path = "/api/docs/admin" } }
+  }
+
+  assert {
+    condition = jsonencode(module.waf.rate_limit_routes) == jsonencode({
+      admin = { except = [], path = "/api/docs/admin" }
+      api   = { except = ["/api/docs"], path = "/api" }
+    })
+    error_message = "Each container app's path is counted, without the static apps nested under it (a container nested under those counts again)."
+  }
+  assert {
+    condition     = contains(module.waf.rule_names, "rate-limit-api-per-client-ip") && contains(module.waf.rule_names, "AWSManagedRulesAmazonIpReputationList")
+    error_message = "CloudFront's ACL holds the rate limit and the IP reputation list: it sees each viewer's own address."
+  }
+}
+
+run "without_an_app_at_the_root_unclaimed_paths_count_too" {
+  command = apply
+  variables {
+    static_apps    = { site = { path = "/site" } }
+    container_apps = { api = { path = "/api" } }
+  }
+
+  assert {
+    condition     = jsonencode(module.waf.rate_limit_routes["_other"]) == jsonencode({ except = ["/site"], path = "/" })
+    error_message = "With no app at /, CloudFront's default behavior goes to the load balancer: those requests count, the static site's do not."
   }
 }
 
@@ -74,7 +112,7 @@ run "static_apps_are_private_buckets_read_through_oac" {
   command = apply
 
   assert {
-    condition     = alltrue([for o in aws_cloudfront_distribution.this.origin : length(o.custom_origin_config) > 0 || o.origin_access_control_id == aws_cloudfront_origin_access_control.static[0].id])
+    condition     = alltrue([for o in aws_cloudfront_distribution.this.origin : length(o.vpc_origin_config) > 0 || o.origin_access_control_id == aws_cloudfront_origin_access_control.static[0].id])
     error_message = "S3 origins are read through origin access control."
   }
   assert {
@@ -116,7 +154,7 @@ run "logs_and_alias_records" {
 run "container_apps_need_the_load_balancer" {
   command = plan
   variables {
-    origin_domain = null
+    vpc_origin_id = null
   }
   expect_failures = [aws_cloudfront_distribution.this]
 }
@@ -126,11 +164,16 @@ run "static_only" {
   variables {
     container_apps = {}
     origin_domain  = null
+    vpc_origin_id  = null
     static_apps    = { site = { path = "/" }, docs = { path = "/docs" } }
   }
 
   assert {
     condition     = length(aws_cloudfront_distribution.this.origin) == 2
     error_message = "Static-only platforms have no load balancer origin."
+  }
+  assert {
+    condition     = length(module.waf.rate_limit_routes) == 0 && !contains(module.waf.rule_names, "rate-limit-api-per-client-ip")
+    error_message = "Without an API there is nothing to rate-limit: cached static assets are not counted."
   }
 }

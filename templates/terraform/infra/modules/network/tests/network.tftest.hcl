@@ -14,11 +14,11 @@ variables {
   permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
-run "three_tiers_over_three_zones" {
+run "four_tiers_over_three_zones" {
   command = apply
 
   assert {
-    condition     = length(aws_subnet.public) == 3 && length(aws_subnet.private) == 3 && length(aws_subnet.isolated) == 3
+    condition     = length(aws_subnet.public) == 3 && length(aws_subnet.load_balancer) == 3 && length(aws_subnet.private) == 3 && length(aws_subnet.isolated) == 3
     error_message = "Each tier needs one subnet per zone."
   }
   assert {
@@ -26,8 +26,51 @@ run "three_tiers_over_three_zones" {
     error_message = "Nothing launched in a public subnet gets a public address by default."
   }
   assert {
-    condition     = length(distinct(concat([for s in aws_subnet.public : s.cidr_block], [for s in aws_subnet.private : s.cidr_block], [for s in aws_subnet.isolated : s.cidr_block]))) == 9
+    # Two ranges overlap when their network addresses agree at the shorter prefix.
+    condition = alltrue(flatten([
+      for i, a in concat([for s in aws_subnet.public : s.cidr_block], [for s in aws_subnet.load_balancer : s.cidr_block], [for s in aws_subnet.private : s.cidr_block], [for s in aws_subnet.isolated : s.cidr_block]) : [
+        for j, b in concat([for s in aws_subnet.public : s.cidr_block], [for s in aws_subnet.load_balancer : s.cidr_block], [for s in aws_subnet.private : s.cidr_block], [for s in aws_subnet.isolated : s.cidr_block]) :
+        i == j || cidrhost("${cidrhost(a, 0)}/${min(tonumber(split("/", a)[1]), tonumber(split("/", b)[1]))}", 0) != cidrhost("${cidrhost(b, 0)}/${min(tonumber(split("/", a)[1]), tonumber(split("/", b)[1]))}", 0)
+      ]
+    ]))
     error_message = "Subnet ranges must not overlap."
+  }
+  assert {
+    condition     = output.load_balancer_subnet_cidrs == [for az in var.availability_zones : aws_subnet.load_balancer[az].cidr_block] && output.load_balancer_subnet_ids == [for az in var.availability_zones : aws_subnet.load_balancer[az].id]
+    error_message = "The load-balancer subnets' ids and ranges are outputs, in zone order."
+  }
+}
+
+run "the_load_balancer_tier_is_its_own_and_private" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for s in aws_subnet.load_balancer : s.tags["Tier"] == "load-balancer" && s.map_public_ip_on_launch == false])
+    error_message = "Load-balancer subnets are a tier of their own and give out no public address."
+  }
+  assert {
+    condition     = alltrue([for a in aws_route_table_association.load_balancer : a.route_table_id == aws_route_table.load_balancer.id]) && length(aws_route_table_association.load_balancer) == 3
+    error_message = "Every load-balancer subnet uses the load-balancer route table."
+  }
+  assert {
+    condition     = alltrue([for r in aws_route.private_nat : r.route_table_id != aws_route_table.load_balancer.id]) && aws_route.public_internet.route_table_id != aws_route_table.load_balancer.id && !contains(aws_vpc_endpoint.s3.route_table_ids, aws_route_table.load_balancer.id)
+    error_message = "The load-balancer subnets have no route out of the VPC: CloudFront reaches the internal ALB through its VPC origin, inside the VPC."
+  }
+  assert {
+    condition     = alltrue([for s in aws_subnet.public : !contains(keys(s.tags), "kubernetes.io/role/elb")])
+    error_message = "No subnet is tagged for internet-facing load balancers."
+  }
+}
+
+run "the_smallest_vpc_still_fits_an_alb" {
+  command = apply
+  variables {
+    vpc_cidr = "10.30.0.0/20"
+  }
+
+  assert {
+    condition     = alltrue([for s in aws_subnet.load_balancer : tonumber(split("/", s.cidr_block)[1]) <= 27])
+    error_message = "An ALB needs subnets of at least /27 (8 free addresses), even in a /20 VPC."
   }
 }
 

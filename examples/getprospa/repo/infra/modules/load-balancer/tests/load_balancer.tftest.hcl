@@ -4,12 +4,11 @@ mock_provider "aws" {
   source = "../.mocks"
 }
 
-# The web ACL has its own module and tests; here only its ARN matters.
-override_module {
-  target = module.waf
-  outputs = {
-    arn            = "arn:aws:wafv2:us-east-1:111111111111:regional/webacl/acme-prod-alb/11111111-2222-3333-4444-555555555555"
-    log_group_name = "aws-waf-logs-mock"
+# CloudFront creates this group with the VPC origin; the mock gives it an ID.
+override_data {
+  target = data.aws_security_group.cloudfront_vpc_origin
+  values = {
+    id = "sg-0cloudfrontvpcorig"
   }
 }
 
@@ -32,7 +31,7 @@ variables {
   origin_domain          = "origin.acme.example"
   zone_id                = "Z0123456789ABCDEFGHIJ"
   vpc_id                 = "vpc-0123456789abcdef0"
-  subnet_ids             = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
+  subnet_ids             = ["subnet-00000000000000lba", "subnet-00000000000000lbb", "subnet-00000000000000lbc"]
   node_security_group_id = "sg-0000000000000node1"
   cluster_name           = "acme-prod"
   apps = {
@@ -41,7 +40,6 @@ variables {
   }
   deletion_protection  = true
   tls_minimum_protocol = "TLSv1.2"
-  waf_rate_limit       = 2000
   kms_key_arn          = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days   = 90
   alarm_topic_arn      = "arn:aws:sns:ap-southeast-2:111111111111:acme-prod-alarms"
@@ -60,20 +58,59 @@ run "alb_hardening" {
   command = apply
 
   assert {
-    condition     = aws_lb.this.drop_invalid_header_fields && aws_lb.this.enable_deletion_protection && aws_lb.this.internal == false
-    error_message = "The public ALB drops invalid headers and has deletion protection in production."
+    condition     = aws_lb.this.drop_invalid_header_fields && aws_lb.this.enable_deletion_protection
+    error_message = "The ALB drops invalid headers and has deletion protection in production."
   }
   assert {
     condition     = aws_lb.this.access_logs[0].enabled && aws_lb.this.access_logs[0].bucket == module.logs.log_target
     error_message = "Access logs must be on."
   }
   assert {
-    condition     = aws_lb_listener.https.ssl_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06" && aws_lb_listener.https.protocol == "HTTPS"
+    condition     = aws_lb_listener.https.ssl_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06" && aws_lb_listener.https.protocol == "HTTPS" && aws_lb_listener.https.port == 443
     error_message = "HTTPS uses a TLS 1.3 security policy."
   }
+}
+
+run "the_alb_is_internal_in_the_load_balancer_subnets" {
+  command = apply
+
   assert {
-    condition     = aws_lb_listener.http.default_action[0].type == "redirect" && aws_lb_listener.http.default_action[0].redirect[0].protocol == "HTTPS"
-    error_message = "HTTP only redirects to HTTPS."
+    condition     = aws_lb.this.internal == true
+    error_message = "The ALB is internal: no public address, nothing on the internet can connect to it."
+  }
+  assert {
+    condition     = toset(aws_lb.this.subnets) == toset(var.subnet_ids)
+    error_message = "The ALB sits in the load-balancer subnets it is given, and nowhere else."
+  }
+}
+
+run "unmatched_requests_get_the_default_404" {
+  command = apply
+
+  assert {
+    condition     = aws_lb_listener.https.default_action[0].type == "fixed-response" && aws_lb_listener.https.default_action[0].fixed_response[0].status_code == "404"
+    error_message = "The listener's default action answers 404 itself: only a path rule forwards to an app."
+  }
+  assert {
+    condition     = alltrue([for r in aws_lb_listener_rule.app : r.listener_arn == aws_lb_listener.https.arn && r.action[0].type == "forward"])
+    error_message = "Apps are reached through path rules on the HTTPS listener only."
+  }
+}
+
+run "cloudfront_reaches_the_alb_through_its_vpc_origin_over_https" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config[0].arn == aws_lb.this.arn && output.vpc_origin_id == aws_cloudfront_vpc_origin.alb.id
+    error_message = "The VPC origin points at this ALB, and its ID is the module's output for the distribution."
+  }
+  assert {
+    condition     = aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config[0].origin_protocol_policy == "https-only" && aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config[0].https_port == 443 && aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config[0].origin_ssl_protocols[0].items == toset(["TLSv1.2"])
+    error_message = "CloudFront talks to the ALB over HTTPS only, TLS 1.2 or later."
+  }
+  assert {
+    condition     = length(aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config[0].name) <= 64
+    error_message = "VPC origin names are at most 64 characters."
   }
 }
 
@@ -90,16 +127,20 @@ run "tls13_only_when_asked" {
   }
 }
 
-run "only_cloudfront_reaches_the_alb_and_only_the_alb_reaches_pods" {
+run "only_cloudfronts_vpc_origin_reaches_the_alb_and_only_the_alb_reaches_pods" {
   command = apply
 
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.alb_https.prefix_list_id == data.aws_ec2_managed_prefix_list.cloudfront.id && aws_vpc_security_group_ingress_rule.alb_https.cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.alb_https.from_port == 443
-    error_message = "443 on the ALB admits CloudFront's origin-facing ranges only."
+    condition     = aws_vpc_security_group_ingress_rule.alb_https.referenced_security_group_id == data.aws_security_group.cloudfront_vpc_origin.id && aws_vpc_security_group_ingress_rule.alb_https.from_port == 443 && aws_vpc_security_group_ingress_rule.alb_https.to_port == 443
+    error_message = "443 on the ALB admits CloudFront's VPC origin interfaces (their security group) only."
   }
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.alb_http.cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.alb_http.from_port == 80 && aws_vpc_security_group_ingress_rule.alb_http.to_port == 80
-    error_message = "Besides 443, the ALB admits only 80 (redirected), and never from 0.0.0.0/0."
+    condition     = aws_vpc_security_group_ingress_rule.alb_https.cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.alb_https.cidr_ipv6 == null && aws_vpc_security_group_ingress_rule.alb_https.prefix_list_id == null
+    error_message = "No address range, not even CloudFront's global prefix list (every distribution of every customer uses it), is admitted."
+  }
+  assert {
+    condition     = data.aws_security_group.cloudfront_vpc_origin.name == "CloudFront-VPCOrigins-Service-SG" && data.aws_security_group.cloudfront_vpc_origin.vpc_id == var.vpc_id
+    error_message = "The admitted group is the one CloudFront creates for VPC origins in this VPC."
   }
   assert {
     condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.pods_from_alb : r.security_group_id == var.node_security_group_id && r.referenced_security_group_id == aws_security_group.alb.id && r.cidr_ipv4 == null])
@@ -108,6 +149,15 @@ run "only_cloudfront_reaches_the_alb_and_only_the_alb_reaches_pods" {
   assert {
     condition     = toset(keys(aws_vpc_security_group_ingress_rule.pods_from_alb)) == toset(["8000", "8080"])
     error_message = "One rule per app port."
+  }
+}
+
+run "the_regional_acl_does_not_rate_limit_forgeable_addresses" {
+  command = apply
+
+  assert {
+    condition     = module.waf.rule_names == ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"]
+    error_message = "Behind CloudFront the ACL sees CloudFront's addresses only: content rules stay, the rate limit and the IP reputation list belong to CloudFront's ACL."
   }
 }
 
