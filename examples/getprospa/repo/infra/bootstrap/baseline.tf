@@ -9,4 +9,6 @@ module "baseline" {
   name               = local.name
   account_id         = local.account_id
   log_retention_days = var.log_retention_days
+  # The trail's and Config's roles carry the boundary like every role of the platform.
+  permissions_boundary = aws_iam_policy.boundary.arn
 }

@@ -6,7 +6,8 @@
 #   - the account's roles (roles.tf, infra/docs/adr/0003-roles-and-permissions.md):
 #     <project>-<env>-plan, <project>-<env>-platform and <project>-<env>-app-deploy;
 #   - the permissions boundary <project>-<env>-boundary (boundary.tf) that every role
-#     the platform creates carries.
+#     the platform creates carries;
+#   - the account's security baseline (baseline.tf).
 
 data "aws_partition" "current" {}
 

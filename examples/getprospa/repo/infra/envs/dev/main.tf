@@ -71,6 +71,9 @@ module "network" {
   kms_key_arn          = module.foundation.kms_key_arn
   log_retention_days   = var.observability.log_retention_days
   permissions_boundary = local.permissions_boundary
+  # Interface endpoints are billed per zone-hour (docs/costs.md): without them (the
+  # development default) this traffic goes through NAT. null: the module's services.
+  interface_endpoints = var.network.interface_endpoints ? null : []
 }
 
 module "cluster" {

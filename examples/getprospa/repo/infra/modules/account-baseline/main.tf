@@ -174,8 +174,9 @@ data "aws_iam_policy_document" "trail_logs_assume" {
 }
 
 resource "aws_iam_role" "trail_logs" {
-  name               = "${var.name}-cloudtrail"
-  assume_role_policy = data.aws_iam_policy_document.trail_logs_assume.json
+  name                 = "${var.name}-cloudtrail"
+  assume_role_policy   = data.aws_iam_policy_document.trail_logs_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 data "aws_iam_policy_document" "trail_logs" {
@@ -246,8 +247,9 @@ data "aws_iam_policy_document" "config_assume" {
 }
 
 resource "aws_iam_role" "config" {
-  name               = "${var.name}-config"
-  assume_role_policy = data.aws_iam_policy_document.config_assume.json
+  name                 = "${var.name}-config"
+  assume_role_policy   = data.aws_iam_policy_document.config_assume.json
+  permissions_boundary = var.permissions_boundary
 }
 
 # What AWS Config needs to read resource configurations (the AWS-managed service role policy).

@@ -44,3 +44,13 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of the module carries (infra/bootstrap: arn:aws:iam::<account>:policy/<project>-<environment>-boundary)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
+  }
+}

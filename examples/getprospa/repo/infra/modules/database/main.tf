@@ -87,8 +87,16 @@ resource "aws_db_parameter_group" "this" {
   family      = local.family
   description = "MySQL parameters of ${var.name}"
 
+  # require_secure_transport is its own block, so scanners (checkov CKV2_AWS_69) see TLS
+  # enforced without evaluating the merge.
+  parameter {
+    name         = "require_secure_transport"
+    value        = local.enforced_parameters.require_secure_transport
+    apply_method = "immediate"
+  }
+
   dynamic "parameter" {
-    for_each = local.parameters
+    for_each = { for k, v in local.parameters : k => v if k != "require_secure_transport" }
     content {
       name         = parameter.key
       value        = parameter.value
@@ -133,9 +141,8 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
-  #checkov:skip=CKV_AWS_157:Multi-AZ follows the spec's tier: the module refuses a single-AZ production database (variable validation, tests/database.tftest.hcl); development and staging may save the standby.
-  #checkov:skip=CKV_AWS_293:Deletion protection follows the spec: the module refuses a production database without it (variable validation, tests/database.tftest.hcl); development may go without.
-  #checkov:skip=CKV2_AWS_69:TLS is enforced by the parameter group (require_secure_transport = 1, merged over the spec's parameters, which checkov cannot evaluate; asserted by tests/database.tftest.hcl).
+  #checkov:skip=CKV_AWS_293:Deletion protection follows the spec per environment; production refuses false (variables.tf validation, policy.prod-deletion-protection), development may drop it.
+  #checkov:skip=CKV_AWS_157:Multi-AZ follows the spec per environment; production refuses single-AZ (variables.tf validation, policy.prod-multi-az), development saves the standby.
   identifier     = var.name
   engine         = "mysql"
   engine_version = var.engine_version
@@ -196,7 +203,6 @@ resource "aws_db_instance" "this" {
 resource "aws_db_instance" "replica" {
   #checkov:skip=CKV_AWS_157:Read replicas scale reads; the primary is Multi-AZ in production, and a failed replica is recreated from it.
   #checkov:skip=CKV_AWS_293:A read replica must stay removable: its deletion protection follows the primary's setting, and the permissions boundary lets roles delete only instances tagged read-replica.
-  #checkov:skip=CKV2_AWS_69:TLS is enforced by the parameter group the replica shares with the primary (require_secure_transport = 1, asserted by tests/database.tftest.hcl).
   for_each            = local.replicas
   identifier          = each.key
   replicate_source_db = aws_db_instance.this.identifier

@@ -1,17 +1,16 @@
-# The public Application Load Balancer that Terraform owns (ADR: Terraform-owned ALB
-# plus TargetGroupBinding). It accepts connections only from CloudFront's
-# origin-facing address ranges, on 443 with a TLS 1.3 policy (80 only redirects),
-# drops invalid headers, logs every request, sits behind a regional WAF, and has one
-# target group per public container app (target type ip) that the AWS Load Balancer
-# Controller fills with the app's pods.
+# The Application Load Balancer that Terraform owns (ADR: Terraform-owned ALB plus
+# TargetGroupBinding), reachable only through CloudFront (ADR: CloudFront VPC origin).
+# It is internal, in the load-balancer subnets: it has no public address, and
+# CloudFront reaches it through a VPC origin, network interfaces CloudFront places in
+# those subnets. Its security group admits 443 from those interfaces' security group
+# only, with a TLS 1.3 policy; there is no HTTP listener. It drops invalid headers,
+# logs every request, runs a regional WAF, and has one target group per public
+# container app (target type ip) that the AWS Load Balancer Controller fills with the
+# app's pods.
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-
-data "aws_ec2_managed_prefix_list" "cloudfront" {
-  name = "com.amazonaws.global.cloudfront.origin-facing"
-}
 
 locals {
   region = data.aws_region.current.name
@@ -63,32 +62,58 @@ module "logs" {
   }]
 }
 
-# --- Security groups: CloudFront -> ALB -> pods -------------------------------------
+# --- CloudFront's VPC origin: the only way in ---------------------------------------
+
+# CloudFront connects over HTTPS to origin_domain (the certificate's name) through
+# network interfaces it creates in the load balancer's subnets. A VPC origin cannot
+# change while a distribution uses it (hashicorp/terraform-provider-aws#40905): see
+# infra/docs/adr for how to replace it.
+resource "aws_cloudfront_vpc_origin" "alb" {
+  vpc_origin_endpoint_config {
+    name                   = "${var.name}-alb"
+    arn                    = aws_lb.this.arn
+    http_port              = 80
+    https_port             = 443
+    origin_protocol_policy = "https-only"
+
+    origin_ssl_protocols {
+      items    = ["TLSv1.2"]
+      quantity = 1
+    }
+  }
+
+  timeouts {
+    create = "30m"
+    delete = "30m"
+  }
+}
+
+# The security group CloudFront puts on those interfaces. CloudFront creates it with
+# the first VPC origin in the VPC, so it is read after the VPC origin exists (in the
+# same apply on the first run).
+data "aws_security_group" "cloudfront_vpc_origin" {
+  vpc_id = var.vpc_id
+  name   = "CloudFront-VPCOrigins-Service-SG"
+
+  depends_on = [aws_cloudfront_vpc_origin.alb]
+}
+
+# --- Security groups: CloudFront's VPC origin -> ALB -> pods ------------------------------
 
 resource "aws_security_group" "alb" {
   name        = "${var.name}-alb"
-  description = "Public ALB of ${var.name}: HTTPS from CloudFront only"
+  description = "Internal ALB of ${var.name}: HTTPS from CloudFront's VPC origin only"
   vpc_id      = var.vpc_id
   tags        = { Name = "${var.name}-alb" }
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTPS from CloudFront origin-facing servers"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  #checkov:skip=CKV_AWS_260:False positive: the source is CloudFront's origin-facing prefix list, not 0.0.0.0/0 (asserted by tests/load_balancer.tftest.hcl).
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTP from CloudFront origin-facing servers (redirected to HTTPS)"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id
+  security_group_id            = aws_security_group.alb.id
+  description                  = "HTTPS from CloudFront's VPC origin interfaces"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = data.aws_security_group.cloudfront_vpc_origin.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_pods" {
@@ -104,7 +129,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_pods" {
 resource "aws_vpc_security_group_ingress_rule" "pods_from_alb" {
   for_each                     = local.ports
   security_group_id            = var.node_security_group_id
-  description                  = "From the public ALB on ${each.value}"
+  description                  = "From the internal ALB on ${each.value}"
   ip_protocol                  = "tcp"
   from_port                    = each.value
   to_port                      = each.value
@@ -156,7 +181,7 @@ resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_150:Deletion protection is the spec's environments.<env>.deletionProtection: on by default in staging and production, off in development so it can be torn down.
   name                       = var.name
   load_balancer_type         = "application"
-  internal                   = false
+  internal                   = true
   subnets                    = var.subnet_ids
   security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
@@ -171,21 +196,6 @@ resource "aws_lb" "this" {
   }
 }
 
-resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
-  }
-}
-
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn
   port              = 443
@@ -193,6 +203,7 @@ resource "aws_lb_listener" "https" {
   ssl_policy        = local.ssl_policy
   certificate_arn   = aws_acm_certificate_validation.origin.certificate_arn
 
+  # A request no app's path rule matches is answered here, never forwarded.
   default_action {
     type = "fixed-response"
     fixed_response {
@@ -251,15 +262,18 @@ resource "aws_lb_listener_rule" "app" {
 
 # --- WAF -----------------------------------------------------------------------------
 
+# Every request here came through CloudFront and its web ACL, which rate-limits the
+# viewer's address. This ACL sees only CloudFront's addresses, and X-Forwarded-For is
+# written by the client, so it has no rate limit and no IP reputation list: it
+# inspects content again, in case CloudFront's ACL is in count mode or detached.
 module "waf" {
-  source     = "../waf"
-  name       = "${var.name}-alb"
-  scope      = "REGIONAL"
-  rate_limit = var.waf_rate_limit
-  # Behind CloudFront, the connection comes from CloudFront: rate-limit the viewer.
-  client_ip_header   = "X-Forwarded-For"
-  kms_key_arn        = var.kms_key_arn
-  log_retention_days = var.log_retention_days
+  source               = "../waf"
+  name                 = "${var.name}-alb"
+  scope                = "REGIONAL"
+  managed_rule_groups  = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"]
+  rule_group_overrides = var.waf_rule_group_overrides
+  kms_key_arn          = var.kms_key_arn
+  log_retention_days   = var.log_retention_days
 }
 
 resource "aws_wafv2_web_acl_association" "alb" {

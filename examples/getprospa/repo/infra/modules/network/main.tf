@@ -1,7 +1,10 @@
-# A VPC over three zones with three subnet tiers:
-#   public   - the load balancer and the NAT gateways; routes to the internet gateway
-#   private  - the cluster nodes and pods; routes out through NAT only
-#   isolated - the database; no route to the internet at all
+# A VPC over three zones with four subnet tiers:
+#   public        - the NAT gateways only; routes to the internet gateway
+#   load-balancer - the internal ALB and the network interfaces of CloudFront's VPC
+#                   origin; no route to the internet (CloudFront reaches them inside
+#                   the VPC), so network rules can name the load balancer by range
+#   private       - the cluster nodes and pods; routes out through NAT only
+#   isolated      - the database; no route to the internet at all
 # Flow logs record every accepted and rejected connection. The S3 gateway endpoint
 # (free) always keeps S3 traffic, image layers included, inside the VPC; interface
 # endpoints (billed per zone-hour, optional) do the same for registry, STS, secrets,
@@ -13,11 +16,14 @@ locals {
   zones  = { for i, az in var.availability_zones : az => i }
   prefix = tonumber(split("/", var.vpc_cidr)[1])
   # The first three quarters of the range are the private subnets (pods need the
-  # addresses); the last quarter holds the small public and isolated subnets.
-  private_cidrs  = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 2, i) }
-  public_cidrs   = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 5, 24 + i) }
-  isolated_cidrs = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 5, 28 + i) }
-  nat_zones      = var.nat_gateways == "perAz" ? var.availability_zones : [var.availability_zones[0]]
+  # addresses); the last quarter holds eight /(prefix+5) blocks: three public, one
+  # split in four for the load-balancer tier (three used: a /27 in a /20 VPC, the
+  # smallest subnet an ALB accepts), three isolated and one spare.
+  private_cidrs       = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 2, i) }
+  public_cidrs        = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 5, 24 + i) }
+  load_balancer_cidrs = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 7, 27 * 4 + i) }
+  isolated_cidrs      = { for az, i in local.zones : az => cidrsubnet(var.vpc_cidr, 5, 28 + i) }
+  nat_zones           = var.nat_gateways == "perAz" ? var.availability_zones : [var.availability_zones[0]]
   # Private subnets route through the NAT gateway of their own zone when there is one.
   nat_for_zone = { for az in var.availability_zones : az => contains(local.nat_zones, az) ? az : local.nat_zones[0] }
 }
@@ -46,13 +52,27 @@ resource "aws_subnet" "public" {
   vpc_id            = aws_vpc.this.id
   availability_zone = each.key
   cidr_block        = each.value
-  # Nothing launched here gets a public address by default; the ALB and NAT get theirs explicitly.
+  # Nothing launched here gets a public address by default; the NAT gateways get theirs explicitly.
+  map_public_ip_on_launch = false
+
+  # No kubernetes.io/role/elb tag: nothing internet-facing is ever placed here.
+  tags = {
+    Name = "${var.name}-public-${each.key}"
+    Tier = "public"
+  }
+}
+
+resource "aws_subnet" "load_balancer" {
+  for_each                = local.load_balancer_cidrs
+  vpc_id                  = aws_vpc.this.id
+  availability_zone       = each.key
+  cidr_block              = each.value
   map_public_ip_on_launch = false
 
   tags = {
-    Name                     = "${var.name}-public-${each.key}"
-    Tier                     = "public"
-    "kubernetes.io/role/elb" = "1"
+    Name                              = "${var.name}-load-balancer-${each.key}"
+    Tier                              = "load-balancer"
+    "kubernetes.io/role/internal-elb" = "1"
   }
 }
 
@@ -63,9 +83,8 @@ resource "aws_subnet" "private" {
   cidr_block        = each.value
 
   tags = {
-    Name                              = "${var.name}-private-${each.key}"
-    Tier                              = "private"
-    "kubernetes.io/role/internal-elb" = "1"
+    Name = "${var.name}-private-${each.key}"
+    Tier = "private"
   }
 }
 
@@ -130,6 +149,19 @@ resource "aws_route_table_association" "private" {
   for_each       = aws_subnet.private
   subnet_id      = each.value.id
   route_table_id = aws_route_table.private[each.key].id
+}
+
+# The load-balancer subnets route inside the VPC only: the internal ALB answers
+# CloudFront's VPC origin and reaches the pods, and needs nothing beyond the VPC.
+resource "aws_route_table" "load_balancer" {
+  vpc_id = aws_vpc.this.id
+  tags   = { Name = "${var.name}-load-balancer" }
+}
+
+resource "aws_route_table_association" "load_balancer" {
+  for_each       = aws_subnet.load_balancer
+  subnet_id      = each.value.id
+  route_table_id = aws_route_table.load_balancer.id
 }
 
 # Isolated subnets get a route table with no default route: the database cannot reach the internet.

@@ -5,9 +5,10 @@ mock_provider "aws" {
 }
 
 variables {
-  name               = "acme-prod"
-  account_id         = "111111111111"
-  log_retention_days = 90
+  name                 = "acme-prod"
+  account_id           = "111111111111"
+  log_retention_days   = 90
+  permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "the_trail_covers_every_region_and_can_be_verified" {
@@ -113,4 +114,16 @@ run "refuses_an_unknown_guardduty_feature" {
     guardduty_features = ["S3_DATA_EVENTS", "EVERYTHING"]
   }
   expect_failures = [var.guardduty_features]
+}
+
+run "its_roles_carry_the_permissions_boundary" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      aws_iam_role.trail_logs.permissions_boundary == var.permissions_boundary,
+      aws_iam_role.config.permissions_boundary == var.permissions_boundary,
+    ])
+    error_message = "The trail's and Config's roles carry the platform's permissions boundary."
+  }
 }
