@@ -10,11 +10,12 @@ and TLS, no secret values in plain environment variables.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from . import area_rules, name_checks
+from . import area_rules, name_checks, support
 from .context import CHECKS, Check, Context, check
 from .diagnostics import Diagnostic, Severity
 from .resolve import TIER_BY_NAME
@@ -24,6 +25,9 @@ from .yamlpos import SpecPath
 __all__ = ["CHECKS", "Check", "Context", "check", "run_checks"]
 # Registered on import, with the checks below: names, and what each area needs.
 _AREA_MODULES = (area_rules, name_checks)
+
+# RDS for MySQL 8.0's end of standard support (RDS release calendar for MySQL).
+MYSQL_80_STANDARD_UNTIL = dt.date(2026, 7, 31)
 
 _PRIVATE_NETWORKS = [
     ipaddress.ip_network("10.0.0.0/8"),
@@ -583,12 +587,25 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
             "the database would get a public endpoint; no database is ever public",
             "remove publiclyAccessible (apps reach the database inside the VPC)",
         )
-    if db["version"].startswith("8.0."):
+    written = str(ctx.raw["database"].get("version", ""))
+    if written.count(".") == 2:
+        yield ctx.finding(
+            "warning",
+            "semantic.mysql-minor-version",
+            ("database", "version"),
+            f"version {written} pins a minor version; RDS upgrades minor versions itself "
+            "(automatic minor version upgrades in the maintenance window), after which "
+            f"Terraform would plan a downgrade, so it is read as {db['version']}",
+            f'write version: "{db["version"]}"',
+        )
+    if db["version"] == "8.0":
         yield ctx.finding(
             "warning",
             "policy.mysql-80-support",
             ("database", "version"),
-            "RDS for MySQL 8.0 left standard support on 2026-07-31; Extended Support is billed",
+            "RDS for MySQL 8.0 "
+            + ("leaves" if ctx.as_of < MYSQL_80_STANDARD_UNTIL else "left")
+            + f" standard support on {MYSQL_80_STANDARD_UNTIL}; Extended Support is billed",
             "plan the major upgrade to 8.4 with an RDS Blue/Green deployment "
             f"(see 'Database changes' in the generated {area_rules.MYSQL_UPGRADE_RUNBOOK})",
         )
@@ -625,6 +642,60 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
                 f"{settings['backupRetentionDays']} days; at least 7 are required",
                 "set backupRetentionDays to 7 or more (up to 35)",
             )
+
+
+@check
+def kubernetes_support(ctx: Context) -> Iterator[Diagnostic]:
+    """The EKS release calendar (support.EKS_VERSIONS) on the validation's as-of date."""
+    version = ctx.resolved["kubernetes"]["version"]
+    path: SpecPath = ("kubernetes", "version")
+    window = support.EKS_VERSIONS.get(version)
+    newest = support.newest_in_standard_support(ctx.as_of)
+    minor = int(version.split(".")[1])
+    step = (
+        f'raise it one minor version at a time (an EKS upgrade moves one): "1.{minor + 1}", '
+        "apply every environment (the nodes and add-ons follow), then the next"
+        + (f", up to {newest}" if newest else "")
+    )
+    if window is None:
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} is not in platformgen's EKS release calendar (checked "
+            f"{support.TABLES_AS_OF}), so its support dates are unknown",
+            f"check that EKS offers {version} ({support.EKS_CALENDAR_SOURCE})"
+            + (f", or use {newest}" if newest else ""),
+        )
+        return
+    status = window.status(ctx.as_of)
+    if ctx.as_of < window.released:
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} arrives on EKS on {window.released}, after {ctx.as_of}",
+            f"use a version EKS offers on {ctx.as_of}" + (f", such as {newest}" if newest else ""),
+        )
+    elif status == "extended":
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"EKS standard support for Kubernetes {version} ended on {window.standard_until}; "
+            f"until {window.extended_until} it runs in extended support, billed per cluster "
+            "hour on top of the standard price",
+            step,
+        )
+    elif status == "ended":
+        yield ctx.finding(
+            "error",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} left EKS extended support on {window.extended_until}: EKS "
+            "creates no cluster on it and upgrades existing control planes by itself",
+            step,
+        )
 
 
 @check

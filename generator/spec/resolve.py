@@ -13,8 +13,16 @@ from typing import Any
 TIER_BY_NAME = {"dev": "development", "staging": "staging", "prod": "production"}
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
-DEFAULT_KUBERNETES_VERSION = "1.33"
-DEFAULT_MYSQL_VERSION = "8.0.42"
+# The default moves one minor version per platformgen release: EKS upgrades one minor
+# version at a time, so a repository that relies on the default never skips one.
+DEFAULT_KUBERNETES_VERSION = "1.34"
+DEFAULT_MYSQL_VERSION = "8.0"
+
+
+def mysql_major_minor(version: str) -> str:
+    """8.0.42 -> 8.0: RDS applies minor versions itself (auto minor version upgrade), so
+    the platform pins only major.minor; older specs wrote a full version."""
+    return ".".join(version.split(".")[:2])
 
 
 def tier_of(name: str, env: dict[str, Any]) -> str | None:
@@ -219,7 +227,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         allocated = db.get("storage", {}).get("allocatedGb", 50)
         out["database"] = {
             "engine": db.get("engine", "mysql"),
-            "version": db.get("version", DEFAULT_MYSQL_VERSION),
+            "version": mysql_major_minor(db.get("version", DEFAULT_MYSQL_VERSION)),
             "name": db.get("name", project["name"].replace("-", "_")),
             "storage": {
                 "allocatedGb": allocated,

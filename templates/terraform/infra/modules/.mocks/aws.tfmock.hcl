@@ -117,3 +117,7 @@ mock_resource "aws_security_group" {
 mock_resource "aws_vpc" {
   defaults = { id = "vpc-0123456789abcdef0" }
 }
+
+mock_data "aws_eks_addon_version" {
+  defaults = { version = "v1.0.0-eksbuild.1" }
+}
