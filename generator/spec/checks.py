@@ -645,6 +645,94 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def backup_destinations(ctx: Context) -> Iterator[Diagnostic]:
+    """Copies of the database's snapshots leave the account and region they protect."""
+    given = ctx.raw.get("backup")
+    resolved = ctx.resolved.get("backup", {})
+    environments = ctx.resolved["environments"]
+    if given is not None and "account" in given:
+        sharing = [n for n, e in environments.items() if e["account"] == given["account"]]
+        if sharing:
+            yield ctx.finding(
+                "error",
+                "semantic.backup-account",
+                ("backup", "account"),
+                f"backup account {given['account']} is the account of environment "
+                f"'{sharing[0]}': its copies would fall with the account they protect",
+                "name a separate AWS account of your organisation for the copies",
+            )
+    if "database" not in ctx.raw:
+        if given is not None:
+            yield ctx.finding(
+                "warning",
+                "semantic.backup-unused",
+                ("backup",),
+                "backup is set, but the spec has no database to back up, so it is ignored "
+                "(the clusters are rebuilt from code)",
+                "remove the backup section, or add a database",
+                key=True,
+            )
+        return
+    region = resolved.get("region")
+    written_region = given is not None and "region" in given
+    region_path: SpecPath = ("backup", "region") if written_region else ("project", "region")
+    if region is None and "account" not in resolved:
+        yield ctx.finding(
+            "error",
+            "semantic.backup-region",
+            ("backup",) if given is not None else ("project", "region"),
+            f"no default DR region for {ctx.resolved['project']['region']}, and no backup "
+            "account: the database's copies would have nowhere to go outside the account and "
+            "region they protect",
+            "set backup.region to another region (copies stay in each environment's "
+            "account) or backup.account to a backup account",
+            key=given is not None,
+        )
+    for name, env in environments.items():
+        if region is not None and env["region"] == region:
+            what = (
+                "backup.region"
+                if written_region
+                else f"the default DR region of {ctx.resolved['project']['region']}"
+            )
+            yield ctx.finding(
+                "error",
+                "semantic.backup-region",
+                region_path,
+                f"{what}, {region}, is the region of environment '{name}': its copies would "
+                "not survive the loss of that region",
+                "set backup.region to a region no environment runs in"
+                + ("" if written_region else ", or set backup.account"),
+            )
+            break
+    for name, env in environments.items():
+        if env["tier"] != "production":
+            continue
+        copies = env["database"]["copyRetentionDays"]
+        if copies < 7:
+            yield ctx.finding(
+                "error",
+                "policy.prod-backup-copies",
+                ("environments", name, "database", "copyRetentionDays"),
+                f"production environment '{name}' keeps the copies of its database for "
+                f"{copies} days; at least 7 are required",
+                "set copyRetentionDays to 7 or more (35 by default)",
+            )
+        if "account" not in resolved and region is not None:
+            yield ctx.finding(
+                "warning",
+                "policy.prod-backup-account",
+                ("backup",) if given is not None else ("environments", name),
+                f"production environment '{name}' keeps every copy of its database in its own "
+                f"account (region {region}): whoever controls that account can destroy the "
+                "database and make the copies unreadable (their KMS keys live there too)",
+                "add backup.account: a separate AWS account of your organisation, whose "
+                "vaults infra/backup/ renders",
+                key=True,
+            )
+
+
+@check
 def kubernetes_support(ctx: Context) -> Iterator[Diagnostic]:
     """The EKS release calendar (support.EKS_VERSIONS) on the validation's as-of date."""
     version = ctx.resolved["kubernetes"]["version"]

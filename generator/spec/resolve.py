@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .dr_regions import dr_region_of
+
 TIER_BY_NAME = {"dev": "development", "staging": "staging", "prod": "production"}
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
@@ -80,6 +82,9 @@ def _resolve_environment(
                 "backupRetentionDays", {"production": 14, "staging": 7}.get(tier, 1)
             ),
             "readReplicas": db.get("readReplicas", 0),
+            "copyRetentionDays": db.get(
+                "copyRetentionDays", {"production": 35, "staging": 14}.get(tier, 7)
+            ),
         }
     return out
 
@@ -190,6 +195,20 @@ def _resolve_app(
     return out
 
 
+def _backup(given: dict[str, Any], project: dict[str, Any]) -> dict[str, str]:
+    """Where copies of the database's snapshots go: the backup account as given, and the
+    DR region as given, else (without an account) the pair of the project's region."""
+    out: dict[str, str] = {}
+    if "account" in given:
+        out["account"] = given["account"]
+    region = given.get("region") or (
+        None if "account" in given else dr_region_of(project["region"])
+    )
+    if region:
+        out["region"] = region
+    return out
+
+
 def resolve(spec: dict[str, Any]) -> dict[str, Any]:
     """Return a new spec with every default filled in. `spec` must already be schema-valid."""
     spec = copy.deepcopy(spec)
@@ -238,6 +257,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             "backupWindow": db.get("backupWindow", "16:00-17:00"),
             "maintenanceWindow": db.get("maintenanceWindow", "sun:17:00-sun:18:00"),
         }
+    if has_database or "backup" in spec:
+        out["backup"] = _backup(spec.get("backup", {}), project)
     edge = spec.get("edge", {})
     out["edge"] = {
         "waf": {
