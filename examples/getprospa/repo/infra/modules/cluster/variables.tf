@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and nodes, for example 1.33."
+  description = "Kubernetes minor version of the control plane, the nodes and the add-ons, for example 1.35. A bump upgrades the control plane, then the add-ons and the nodes."
   type        = string
 
   validation {
@@ -120,4 +120,10 @@ variable "cluster_admins" {
     condition     = alltrue([for arn in values(var.cluster_admins) : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", arn))])
     error_message = "cluster_admins values must be IAM role ARNs."
   }
+}
+
+variable "addons_most_recent" {
+  description = "Install each add-on's newest version for the cluster's Kubernetes version instead of the version EKS marks as its default (the tested pairing)."
+  type        = bool
+  default     = false
 }
