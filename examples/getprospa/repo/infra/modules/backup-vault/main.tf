@@ -71,11 +71,27 @@ resource "aws_backup_vault" "this" {
   force_destroy = var.force_destroy
 }
 
-resource "aws_backup_vault_lock_configuration" "this" {
+# Compliance mode: immutable from the lock date (changeable_for_days after creation). AWS
+# then refuses any change to the lock, so Terraform stops managing its settings: a later,
+# longer retention changes the plan's lifecycle (the lock accepts anything above its
+# minimum), never the lock.
+resource "aws_backup_vault_lock_configuration" "compliance" {
+  count               = local.lock_mode == "compliance" ? 1 : 0
+  backup_vault_name   = aws_backup_vault.this.name
+  min_retention_days  = var.min_retention_days
+  changeable_for_days = var.changeable_for_days
+
+  lifecycle {
+    ignore_changes = [min_retention_days, max_retention_days, changeable_for_days]
+  }
+}
+
+# Governance mode: no lock date, so the lock follows the retention and can be removed by
+# a principal allowed backup:DeleteBackupVaultLockConfiguration (and by terraform destroy).
+resource "aws_backup_vault_lock_configuration" "governance" {
+  count              = local.lock_mode == "governance" ? 1 : 0
   backup_vault_name  = aws_backup_vault.this.name
   min_retention_days = var.min_retention_days
-  # Set only in compliance mode: the lock becomes immutable on this many days' notice.
-  changeable_for_days = local.lock_mode == "compliance" ? var.changeable_for_days : null
 }
 
 resource "aws_backup_vault_policy" "this" {

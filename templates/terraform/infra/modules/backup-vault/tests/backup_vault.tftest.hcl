@@ -28,11 +28,11 @@ run "production_locks_in_compliance_mode" {
   command = apply
 
   assert {
-    condition     = output.lock_mode == "compliance" && aws_backup_vault_lock_configuration.this.changeable_for_days == 3
+    condition     = output.lock_mode == "compliance" && length(aws_backup_vault_lock_configuration.governance) == 0 && aws_backup_vault_lock_configuration.compliance[0].changeable_for_days == 3
     error_message = "A production vault is locked in compliance mode, immutable after the 3-day cooling-off period."
   }
   assert {
-    condition     = aws_backup_vault_lock_configuration.this.min_retention_days == 35 && aws_backup_vault_lock_configuration.this.max_retention_days == null && aws_backup_vault_lock_configuration.this.backup_vault_name == aws_backup_vault.this.name
+    condition     = aws_backup_vault_lock_configuration.compliance[0].min_retention_days == 35 && aws_backup_vault_lock_configuration.compliance[0].max_retention_days == null && aws_backup_vault_lock_configuration.compliance[0].backup_vault_name == aws_backup_vault.this.name
     error_message = "The lock refuses recovery points kept for less than the retention, and caps nothing (a longer retention must stay possible)."
   }
 }
@@ -44,7 +44,7 @@ run "other_tiers_lock_in_governance_mode" {
   }
 
   assert {
-    condition     = output.lock_mode == "governance" && aws_backup_vault_lock_configuration.this.changeable_for_days == null && aws_backup_vault_lock_configuration.this.min_retention_days == 35
+    condition     = output.lock_mode == "governance" && length(aws_backup_vault_lock_configuration.compliance) == 0 && aws_backup_vault_lock_configuration.governance[0].changeable_for_days == null && aws_backup_vault_lock_configuration.governance[0].min_retention_days == 35
     error_message = "Outside production tier the lock is in governance mode: same retention, but removable (compliance mode cannot be undone)."
   }
 }
@@ -57,7 +57,7 @@ run "development_lock_is_governance_too" {
   }
 
   assert {
-    condition     = output.lock_mode == "governance" && aws_backup_vault_lock_configuration.this.changeable_for_days == null && aws_backup_vault.this.force_destroy
+    condition     = output.lock_mode == "governance" && length(aws_backup_vault_lock_configuration.compliance) == 0 && aws_backup_vault_lock_configuration.governance[0].changeable_for_days == null && aws_backup_vault.this.force_destroy
     error_message = "A development vault is locked in governance mode and may be destroyed with its recovery points."
   }
 }
