@@ -550,7 +550,8 @@ def check_backups(aws: Aws) -> None:
     plan = backup.get_backup_plan(BackupPlanId=summary["BackupPlanId"])["BackupPlan"]
     (rule,) = plan["Rules"]
     assert rule["TargetBackupVaultName"] == f"{name}-backups"
-    assert rule["ScheduleExpression"] == "cron(0 4 * * ? *)"  # 12 h after 16:00, the RDS window
+    # 12 hours after the RDS backup window opens (15:00 here, see the adjustments above).
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert rule["Lifecycle"]["DeleteAfterDays"] == 1
     assert rule["RecoveryPointTags"]["CostCentre"] == "lending"
     assert rule["RecoveryPointTags"]["Owner"] == "platform-team"
@@ -572,8 +573,9 @@ def check_backups(aws: Aws) -> None:
         "AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",
     }  # fmt: skip
     # The environment key lets the backup account copy the database's snapshots.
+    env_key = aws("kms").describe_key(KeyId=f"alias/{name}")["KeyMetadata"]["KeyId"]
     key_policy = json.loads(
-        aws("kms").get_key_policy(KeyId=f"alias/{name}", PolicyName="default")["Policy"]
+        aws("kms").get_key_policy(KeyId=env_key, PolicyName="default")["Policy"]
     )
     shared = [s for s in key_policy["Statement"] if s.get("Sid", "").startswith("BackupAccount")]
     assert {json.dumps(s["Principal"]) for s in shared} == {
