@@ -10,6 +10,7 @@ see crash.py); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import difflib
 import json
 import os
@@ -29,6 +30,7 @@ from .engine.operations import CheckResult, Drift, SpecInvalidError, SyncResult,
 from .engine.plan import Change, Plan
 from .report import Finding, Report, to_sarif
 from .spec import SpecResult, load_spec
+from .spec.support import parse_date
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -96,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["text", "json", "sarif"],
         default="text",
         help="json: the result shape of docs/cli.md; sarif: SARIF 2.1.0 for code scanning",
+    )
+    p.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="judge EKS and MySQL support dates on this day "
+        "(default: PLATFORMGEN_AS_OF, else today)",
     )
 
     p = command("show", "Print the spec with every default filled in.")
@@ -190,8 +199,15 @@ def _emit(report: Report, fmt: str) -> None:
         print(report.dumps())
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    result = load_spec(args.spec)
+    result = load_spec(args.spec, as_of=args.as_of)
     if args.format in ("json", "sarif"):
         report = Report(
             command="validate",

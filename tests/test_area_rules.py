@@ -149,7 +149,7 @@ def test_only_public_apps_and_services_use_their_path(tmp_path: Path) -> None:
         "  - {name: backend, kind: api, path: /zzserved,"
         " environments: {dev: {env: {AUTH_DEV_MODE: 'true'}}}}\n"
         "  - {name: web, kind: web, path: /zzpublic}\n"
-        "database: {version: '8.4.6'}\n"
+        "database: {version: '8.4'}\n"
     )
     result = load_spec_text(spec.read_text())
     assert [d.path for d in result.warnings if d.code == "semantic.path-ignored"] == [
@@ -165,5 +165,7 @@ def test_only_public_apps_and_services_use_their_path(tmp_path: Path) -> None:
     served = _files_containing(repo, "/zzserved")
     assert any(p.endswith("/service.json") for p in served), served
     # Terraform's own evaluation: only the public app's path reaches the plan.
-    plan = json.dumps(env_root_plan(repo / "infra" / "envs" / "dev", "123456789012", "eu-west-1"))
+    plan = json.dumps(
+        env_root_plan(repo / "infra" / "envs" / "dev", "123456789012", "eu-west-1", None)
+    )
     assert "/zzpublic" in plan and "/zzignored" not in plan and "/zzserved" not in plan

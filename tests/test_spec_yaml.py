@@ -206,7 +206,7 @@ def test_scalars_pyyaml_keeps_as_text_stay_the_text_written(written: str) -> Non
 @pytest.mark.parametrize(
     ("old", "new", "path", "written"),
     [
-        ('version: "1.33"', "version: 1.30", "kubernetes.version", "1.30"),
+        ('version: "1.34"', "version: 1.30", "kubernetes.version", "1.30"),
         (
             'account: "111111111111"',
             "account: 000000000123",

@@ -36,10 +36,14 @@ MOTO_SG_RACE = "revoking default IPv4 egress rule for Security Group"
 APP_SECRET_ENV, APP_SECRET = "ABN_LOOKUP_GUID", "api/abn-lookup"
 REGION = "ap-southeast-2"
 SERVICES = [
-    "acm", "cloudfront", "cloudtrail", "cloudwatch", "configservice", "ec2", "ecr", "eks",
-    "elbv2", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager",
+    "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "configservice", "ec2", "ecr",
+    "eks", "elbv2", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager",
     "securityhub", "sns", "sts", "wafv2",
 ]  # fmt: skip
+# The reference copies to its backup account only; the apply also copies to a DR region of
+# the environment's account, so both destinations of modules/backup are applied.
+DR_REGION = "ap-southeast-4"
+BACKUP_ACCOUNT = "444444444444"
 
 # Resources moto does not implement: left out of the apply (count/for_each zeroed by an
 # override file in the copy). Each is covered by the module tests instead.
@@ -59,6 +63,11 @@ MOTO_GAPS = {
     "module.baseline[0].aws_securityhub_account.this": "moto has no UpdateSecurityHubConfiguration (the provider retries it until it times out)",
     "module.baseline[0].aws_securityhub_standards_subscription.foundational": "moto has no Security Hub standards API (BatchEnableStandards)",
     "module.load_balancer.aws_cloudfront_vpc_origin.alb": "moto has no CloudFront VPC origin API (CreateVpcOrigin); tests/load_balancer.tftest.hcl and tests/cdn.tftest.hcl assert the VPC origin, its HTTPS settings and the distribution's vpc_origin_config",
+    "module.cluster.data.aws_eks_addon_version.this": "moto has no EKS add-on API (DescribeAddonVersions); the add-ons it resolves are left out above",
+    "module.backup.aws_backup_selection.database": "moto has no AWS Backup selection API (CreateBackupSelection)",
+    "module.backup.aws_backup_restore_testing_plan.this": "moto has no AWS Backup restore testing API (none in dev anyway: development tier runs no restore tests)",
+    "module.backup.aws_backup_restore_testing_selection.database": "moto has no AWS Backup restore testing API",
+    "module.backup-vault.aws_backup_vault_policy.this": "moto has no backup vault access policy API (PutBackupVaultAccessPolicy)",
 }
 # Applied, but changed for moto.
 MOTO_ADJUSTMENTS = {
@@ -68,6 +77,7 @@ MOTO_ADJUSTMENTS = {
     "database.backup_window": "15:00-16:00 instead of 16:00-17:00: moto rejects a backup window that touches the maintenance window, which AWS accepts",
     "module.load_balancer.data.aws_security_group.cloudfront_vpc_origin": "reads a stand-in group named CloudFront-VPCOrigins-Service-SG that the test adds to the load-balancer module (MOTO_STAND_INS): CloudFront creates that group with the VPC origin, which moto lacks",
     "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
+    "module.backup-vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
 }
 # Module folders whose call (in the root that uses it) has another name.
 CALLS = {"account-baseline": "baseline[0]"}
@@ -109,11 +119,33 @@ resource "aws_eks_addon" "before_nodes" {
 resource "aws_eks_addon" "coredns" {
   count = 0
 }
+data "aws_eks_addon_version" "this" {
+  for_each = toset([])
+}
 resource "aws_eks_pod_identity_association" "load_balancer_controller" {
   count = 0
 }
 resource "aws_eks_pod_identity_association" "external_secrets" {
   count = 0
+}
+""",
+    "backup": """\
+resource "aws_backup_selection" "database" {
+  count = 0
+}
+resource "aws_backup_restore_testing_plan" "this" {
+  count = 0
+}
+resource "aws_backup_restore_testing_selection" "database" {
+  count = 0
+}
+""",
+    "backup-vault": """\
+resource "aws_backup_vault_policy" "this" {
+  count = 0
+}
+resource "aws_backup_vault" "this" {
+  force_destroy = false
 }
 """,
     "workloads": """\
@@ -265,6 +297,10 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
     dev, bootstrap = infra / "envs" / ENV, infra / "bootstrap"
     tfvars = json.loads((dev / "platform.auto.tfvars.json").read_text())
     tfvars["database"]["backup_window"] = "15:00-16:00"
+    assert (
+        tfvars["backup"]["account_id"] == BACKUP_ACCOUNT and tfvars["backup"]["dr_region"] is None
+    )
+    tfvars["backup"]["dr_region"] = DR_REGION
     (dev / "platform.auto.tfvars.json").write_text(json.dumps(tfvars, indent=2))
 
     steps = Steps(terraform, tmp_path / "terraform-logs")
@@ -275,7 +311,9 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
         iam_load_managed_policies="true",
     ) as moto:
         aws = Aws(moto)
-        (dev / "zz_moto_provider_override.tf").write_text(provider_override(moto, ("us_east_1",)))
+        (dev / "zz_moto_provider_override.tf").write_text(
+            provider_override(moto, ("us_east_1", "dr"))
+        )
         (bootstrap / "zz_moto_provider_override.tf").write_text(provider_override(moto))
         (repo / "moto.tfbackend").write_text(backend_override(moto))
         local = bootstrap / "zz_local_backend_override.tf"
@@ -321,6 +359,7 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
             ok(applied)
             outputs = json.loads(ok(steps.run("dev output", ["output", "-json"], dev)).stdout)
             check_environment(aws, outputs)
+            check_backups(aws)
             check_bootstrap(aws)
         finally:
             # 4. Tear down the environment.
@@ -414,7 +453,8 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert aws("kms").get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
     rds = aws("rds")
     db = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
-    assert db["Engine"] == "mysql" and db["EngineVersion"] == "8.0.42"
+    # The spec pins 8.0; AWS picks and upgrades the minor version.
+    assert db["Engine"] == "mysql" and db["EngineVersion"].split(".")[:2] == ["8", "0"]
     assert db["PubliclyAccessible"] is False and db["StorageEncrypted"] is True
     assert db["KmsKeyId"] == key["Arn"]
     assert (
@@ -593,6 +633,66 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         and values["api"]["databaseSecretArn"] == master["SecretArn"]
     )
     assert values["api"]["secretPrefix"] == "getprospa/dev/"
+
+
+def check_backups(aws: Aws) -> None:
+    """The database's snapshots: a locked vault with its own CMK, copied out of the account
+    (the backup account's vault) and out of the region (the DR vault), tagged for cost."""
+    name = f"getprospa-{ENV}"
+    for region, vault_name in ((REGION, f"{name}-backups"), (DR_REGION, f"{name}-dr-copies")):
+        backup, kms = aws("backup", region), aws("kms", region)
+        vault = next(
+            v for v in backup.list_backup_vaults()["BackupVaultList"]
+            if v["BackupVaultName"] == vault_name
+        )  # fmt: skip
+        key = kms.describe_key(KeyId=f"alias/{vault_name}")["KeyMetadata"]
+        assert vault["EncryptionKeyArn"] == key["Arn"], vault_name
+        assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
+        # Development tier: governance mode (no lock date), the retention as the minimum.
+        assert vault["Locked"] is True and "LockDate" not in vault, vault
+        assert vault["MinRetentionDays"] == (1 if region == REGION else 7), vault
+        tags = backup.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]
+        assert tags["CostCentre"] == "lending" and tags["Owner"] == "platform-team", tags
+        assert tags["Environment"] == ENV and tags["ManagedBy"] == "terraform", tags
+    backup = aws("backup")
+    (summary,) = [
+        p for p in backup.list_backup_plans()["BackupPlansList"]
+        if p["BackupPlanName"] == f"{name}-database"
+    ]  # fmt: skip
+    plan = backup.get_backup_plan(BackupPlanId=summary["BackupPlanId"])["BackupPlan"]
+    (rule,) = plan["Rules"]
+    assert rule["TargetBackupVaultName"] == f"{name}-backups"
+    # 12 hours after the RDS backup window opens (15:00 here, see the adjustments above).
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"]["DeleteAfterDays"] == 1
+    assert rule["RecoveryPointTags"]["CostCentre"] == "lending"
+    assert rule["RecoveryPointTags"]["Owner"] == "platform-team"
+    copies = {c["DestinationBackupVaultArn"]: c["Lifecycle"] for c in rule["CopyActions"]}
+    assert copies == {
+        f"arn:aws:backup:{REGION}:{BACKUP_ACCOUNT}:backup-vault:{name}-copies": {
+            "DeleteAfterDays": 7
+        },
+        f"arn:aws:backup:{DR_REGION}:{ACCOUNT}:backup-vault:{name}-dr-copies": {
+            "DeleteAfterDays": 7
+        },
+    }, copies
+    plan_tags = backup.list_tags(ResourceArn=summary["BackupPlanArn"])["Tags"]
+    assert plan_tags["CostCentre"] == "lending" and plan_tags["Owner"] == "platform-team"
+    role = aws("iam").get_role(RoleName=f"{name}-aws-backup")["Role"]
+    assert "backup.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
+    attached = aws("iam").list_attached_role_policies(RoleName=f"{name}-aws-backup")
+    assert {a["PolicyName"] for a in attached["AttachedPolicies"]} == {
+        "AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",
+    }  # fmt: skip
+    # The environment key lets the backup account copy the database's snapshots.
+    env_key = aws("kms").describe_key(KeyId=f"alias/{name}")["KeyMetadata"]["KeyId"]
+    key_policy = json.loads(
+        aws("kms").get_key_policy(KeyId=env_key, PolicyName="default")["Policy"]
+    )
+    shared = [s for s in key_policy["Statement"] if s.get("Sid", "").startswith("BackupAccount")]
+    assert {json.dumps(s["Principal"]) for s in shared} == {
+        json.dumps({"AWS": f"arn:aws:iam::{BACKUP_ACCOUNT}:root"})
+    }
 
 
 def check_bootstrap(aws: Aws) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from .checks import Context, run_checks
 from .diagnostics import Diagnostic, Position, has_errors, sort_key
 from .resolve import resolve
 from .schema_check import check_schema, load_schema
+from .support import AsOfError
+from .support import as_of as support_as_of
 from .yamlpos import SpecLoadError, load_yaml_text, read_text
 
 __all__ = ["Diagnostic", "SpecResult", "load_schema", "load_spec", "load_spec_text"]
@@ -49,9 +52,30 @@ def _load_error(file: str, exc: SpecLoadError) -> Diagnostic:
     )
 
 
-def load_spec_text(text: str, file: str = "platform.yaml") -> SpecResult:
-    """Validate spec text. Never raises for bad input: every problem is a Diagnostic."""
+def load_spec_text(
+    text: str, file: str = "platform.yaml", *, as_of: dt.date | None = None
+) -> SpecResult:
+    """Validate spec text. Never raises for bad input: every problem is a Diagnostic.
+
+    `as_of` is the day support dates are judged on (default: PLATFORMGEN_AS_OF, else
+    today; see support.py)."""
     result = SpecResult(file=file)
+    try:
+        day = support_as_of(as_of)
+    except AsOfError as exc:
+        result.diagnostics = [
+            Diagnostic(
+                file=file,
+                line=1,
+                column=1,
+                severity="error",
+                code="usage.as-of",
+                path="",
+                message=str(exc),
+                fix="set PLATFORMGEN_AS_OF to a date such as 2026-11-30, or unset it (today)",
+            )
+        ]
+        return result
     try:
         doc = load_yaml_text(text)
     except SpecLoadError as exc:
@@ -90,20 +114,22 @@ def load_spec_text(text: str, file: str = "platform.yaml") -> SpecResult:
     diagnostics = check_schema(doc, file)
     if not diagnostics:
         resolved = resolve(doc.data)
-        diagnostics = run_checks(Context(doc=doc, resolved=resolved, file=file))
+        diagnostics = run_checks(Context(doc=doc, resolved=resolved, file=file, as_of=day))
         if not has_errors(diagnostics):
             result.resolved = resolved
     result.diagnostics = sorted(diagnostics, key=sort_key)
     return result
 
 
-def load_spec(path: Path, display: str | None = None) -> SpecResult:
+def load_spec(
+    path: Path, display: str | None = None, *, as_of: dt.date | None = None
+) -> SpecResult:
     file = display or str(path)
     try:
         text = read_text(path)
     except SpecLoadError as exc:
         return SpecResult(file=file, diagnostics=[_load_error(file, exc)])
-    return load_spec_text(text, file)
+    return load_spec_text(text, file, as_of=as_of)
 
 
 __all__ += ["Position"]

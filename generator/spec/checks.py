@@ -10,11 +10,12 @@ and TLS, no secret values in plain environment variables.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from . import area_rules, name_checks
+from . import area_rules, name_checks, support
 from .context import CHECKS, Check, Context, check
 from .diagnostics import Diagnostic, Severity
 from .resolve import TIER_BY_NAME
@@ -24,6 +25,9 @@ from .yamlpos import SpecPath
 __all__ = ["CHECKS", "Check", "Context", "check", "run_checks"]
 # Registered on import, with the checks below: names, and what each area needs.
 _AREA_MODULES = (area_rules, name_checks)
+
+# RDS for MySQL 8.0's end of standard support (RDS release calendar for MySQL).
+MYSQL_80_STANDARD_UNTIL = dt.date(2026, 7, 31)
 
 _PRIVATE_NETWORKS = [
     ipaddress.ip_network("10.0.0.0/8"),
@@ -667,12 +671,25 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
             "the database would get a public endpoint; no database is ever public",
             "remove publiclyAccessible (apps reach the database inside the VPC)",
         )
-    if db["version"].startswith("8.0."):
+    written = str(ctx.raw["database"].get("version", ""))
+    if written.count(".") == 2:
+        yield ctx.finding(
+            "warning",
+            "semantic.mysql-minor-version",
+            ("database", "version"),
+            f"version {written} pins a minor version; RDS upgrades minor versions itself "
+            "(automatic minor version upgrades in the maintenance window), after which "
+            f"Terraform would plan a downgrade, so it is read as {db['version']}",
+            f'write version: "{db["version"]}"',
+        )
+    if db["version"] == "8.0":
         yield ctx.finding(
             "warning",
             "policy.mysql-80-support",
             ("database", "version"),
-            "RDS for MySQL 8.0 left standard support on 2026-07-31; Extended Support is billed",
+            "RDS for MySQL 8.0 "
+            + ("leaves" if ctx.as_of < MYSQL_80_STANDARD_UNTIL else "left")
+            + f" standard support on {MYSQL_80_STANDARD_UNTIL}; Extended Support is billed",
             "plan the major upgrade to 8.4 with an RDS Blue/Green deployment "
             f"(see 'Database changes' in the generated {area_rules.MYSQL_UPGRADE_RUNBOOK})",
         )
@@ -709,6 +726,148 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
                 f"{settings['backupRetentionDays']} days; at least 7 are required",
                 "set backupRetentionDays to 7 or more (up to 35)",
             )
+
+
+@check
+def backup_destinations(ctx: Context) -> Iterator[Diagnostic]:
+    """Copies of the database's snapshots leave the account and region they protect."""
+    given = ctx.raw.get("backup")
+    resolved = ctx.resolved.get("backup", {})
+    environments = ctx.resolved["environments"]
+    if given is not None and "account" in given:
+        sharing = [n for n, e in environments.items() if e["account"] == given["account"]]
+        if sharing:
+            yield ctx.finding(
+                "error",
+                "semantic.backup-account",
+                ("backup", "account"),
+                f"backup account {given['account']} is the account of environment "
+                f"'{sharing[0]}': its copies would fall with the account they protect",
+                "name a separate AWS account of your organisation for the copies",
+            )
+    if "database" not in ctx.raw:
+        if given is not None:
+            yield ctx.finding(
+                "warning",
+                "semantic.backup-unused",
+                ("backup",),
+                "backup is set, but the spec has no database to back up, so it is ignored "
+                "(the clusters are rebuilt from code)",
+                "remove the backup section, or add a database",
+                key=True,
+            )
+        return
+    region = resolved.get("region")
+    written_region = given is not None and "region" in given
+    region_path: SpecPath = ("backup", "region") if written_region else ("project", "region")
+    if region is None and "account" not in resolved:
+        yield ctx.finding(
+            "error",
+            "semantic.backup-region",
+            ("backup",) if given is not None else ("project", "region"),
+            f"no default DR region for {ctx.resolved['project']['region']}, and no backup "
+            "account: the database's copies would have nowhere to go outside the account and "
+            "region they protect",
+            "set backup.region to another region (copies stay in each environment's "
+            "account) or backup.account to a backup account",
+            key=given is not None,
+        )
+    for name, env in environments.items():
+        if region is not None and env["region"] == region:
+            what = (
+                "backup.region"
+                if written_region
+                else f"the default DR region of {ctx.resolved['project']['region']}"
+            )
+            yield ctx.finding(
+                "error",
+                "semantic.backup-region",
+                region_path,
+                f"{what}, {region}, is the region of environment '{name}': its copies would "
+                "not survive the loss of that region",
+                "set backup.region to a region no environment runs in"
+                + ("" if written_region else ", or set backup.account"),
+            )
+            break
+    for name, env in environments.items():
+        if env["tier"] != "production":
+            continue
+        copies = env["database"]["copyRetentionDays"]
+        if copies < 7:
+            yield ctx.finding(
+                "error",
+                "policy.prod-backup-copies",
+                ("environments", name, "database", "copyRetentionDays"),
+                f"production environment '{name}' keeps the copies of its database for "
+                f"{copies} days; at least 7 are required",
+                "set copyRetentionDays to 7 or more (35 by default)",
+            )
+        if "account" not in resolved and region is not None:
+            yield ctx.finding(
+                "warning",
+                "policy.prod-backup-account",
+                ("backup",) if given is not None else ("environments", name),
+                f"production environment '{name}' keeps every copy of its database in its own "
+                f"account (region {region}): whoever controls that account can destroy the "
+                "database and make the copies unreadable (their KMS keys live there too)",
+                "add backup.account: a separate AWS account of your organisation, whose "
+                "vaults infra/backup/ renders",
+                key=True,
+            )
+
+
+@check
+def kubernetes_support(ctx: Context) -> Iterator[Diagnostic]:
+    """The EKS release calendar (support.EKS_VERSIONS) on the validation's as-of date."""
+    version = ctx.resolved["kubernetes"]["version"]
+    path: SpecPath = ("kubernetes", "version")
+    window = support.EKS_VERSIONS.get(version)
+    newest = support.newest_in_standard_support(ctx.as_of)
+    minor = int(version.split(".")[1])
+    step = (
+        f'raise it one minor version at a time (an EKS upgrade moves one): "1.{minor + 1}", '
+        "apply every environment (the nodes and add-ons follow), then the next"
+        + (f", up to {newest}" if newest else "")
+    )
+    if window is None:
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} is not in platformgen's EKS release calendar (checked "
+            f"{support.TABLES_AS_OF}), so its support dates are unknown",
+            f"check that EKS offers {version} ({support.EKS_CALENDAR_SOURCE})"
+            + (f", or use {newest}" if newest else ""),
+        )
+        return
+    status = window.status(ctx.as_of)
+    if ctx.as_of < window.released:
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} arrives on EKS on {window.released}, after {ctx.as_of}",
+            f"use a version EKS offers on {ctx.as_of}" + (f", such as {newest}" if newest else ""),
+        )
+    elif status == "extended":
+        yield ctx.finding(
+            "warning",
+            "policy.kubernetes-support",
+            path,
+            f"EKS standard support for Kubernetes {version} ended on {window.standard_until}; "
+            f"until {window.extended_until} it runs in extended support, billed per cluster "
+            "hour on top of the standard price",
+            step,
+        )
+    elif status == "ended":
+        yield ctx.finding(
+            "error",
+            "policy.kubernetes-support",
+            path,
+            f"Kubernetes {version} left EKS extended support on {window.extended_until}: EKS "
+            "creates no cluster on it and upgrades existing control planes by itself",
+            step,
+        )
 
 
 @check

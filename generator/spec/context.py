@@ -8,10 +8,12 @@ area needs from the spec, cross-checked against that area's templates).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from . import support
 from .diagnostics import Diagnostic, Severity, dotted
 from .yamlpos import LoadedYaml, SpecPath
 
@@ -21,6 +23,8 @@ class Context:
     doc: LoadedYaml
     resolved: dict[str, Any]
     file: str
+    as_of: dt.date = field(default_factory=support.as_of)
+    """The day dated support tables are read for (support.as_of)."""
 
     @property
     def raw(self) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 Spec = dict[str, Any]
 Scope = Literal["project", "environment", "app", "app-environment"]
-Root = Literal["env", "bootstrap", "helm", "none"]
+Root = Literal["env", "bootstrap", "backup", "helm", "none"]
 Namespace = Literal["global", "account", "region", "environment", "cluster", "none"]
 
 
@@ -424,6 +424,46 @@ HELM_RELEASE = NameKind(
     "none",
     "https://helm.sh/docs/chart_best_practices/conventions/",
 )
+BACKUP_VAULT = NameKind(
+    "backup-vault",
+    "AWS Backup vault name",
+    50,
+    r"[A-Za-z0-9_-]{2,}",
+    "region",
+    f"{_AWS}/aws-backup/latest/devguide/API_CreateBackupVault.html",
+)
+BACKUP_PLAN = NameKind(
+    "backup-plan",
+    "AWS Backup plan name",
+    50,
+    r"[A-Za-z0-9_.-]+",
+    "region",
+    f"{_AWS}/aws-backup/latest/devguide/API_BackupPlanInput.html",
+)
+BACKUP_SELECTION = NameKind(
+    "backup-selection",
+    "AWS Backup selection name",
+    50,
+    r"[A-Za-z0-9_.-]+",
+    "none",
+    f"{_AWS}/aws-backup/latest/devguide/API_BackupSelection.html",
+)
+RESTORE_TESTING_PLAN = NameKind(
+    "restore-testing-plan",
+    "AWS Backup restore testing plan name",
+    50,
+    r"[A-Za-z0-9_]+",
+    "region",
+    f"{_AWS}/aws-backup/latest/devguide/API_RestoreTestingPlanForCreate.html",
+)
+RESTORE_TESTING_SELECTION = NameKind(
+    "restore-testing-selection",
+    "AWS Backup restore testing selection name",
+    50,
+    r"[A-Za-z0-9_]+",
+    "none",
+    f"{_AWS}/aws-backup/latest/devguide/API_RestoreTestingSelectionForCreate.html",
+)
 CODEBUILD_PROJECT = NameKind(
     "codebuild-project",
     "CodeBuild project name",
@@ -575,7 +615,9 @@ _FIELD_OF = {
     "domain": "domain",
     "db": "database.name",
     "project": "project.name",
+    "pid": "project.name",
     "organisation": "project.organisation",
+    "backup_account": "backup.account",
 }
 
 
@@ -724,6 +766,19 @@ def _public_static(spec: Spec, v: Variables) -> bool:
     return v["app_spec"]["hosting"] == "static" and v["app_spec"]["public"]
 
 
+def _backup_account(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and "account" in spec.get("backup", {})
+
+
+def _dr_region(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and "region" in spec.get("backup", {})
+
+
+def _restore_tests(spec: Spec, v: Variables) -> bool:
+    """modules/backup: restore tests run in staging and production tiers."""
+    return has_database(spec) and spec["environments"][v["env"]]["tier"] != "development"
+
+
 def _master_secret(spec: Spec, v: Variables) -> bool:
     return has_database(spec) and spec["environments"][v["env"]]["database"]["readReplicas"] > 0
 
@@ -783,6 +838,16 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
+    # backups: the environment's own vault, a DR region's, the plan and the restore tests
+    NameRule("backup-vault", BACKUP_VAULT, "environment", _PN + "-backups", "the environment's backup vault", "env", ("aws_backup_vault.name",), when=_db),
+    NameRule("backup-vault-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-backups", "the backup vault key's alias", "env", ("aws_kms_alias.name",), when=_db),
+    NameRule("dr-vault", BACKUP_VAULT, "environment", _PN + "-dr-copies", "the vault of copies in the DR region", "env", ("aws_backup_vault.name",), when=_dr_region),
+    NameRule("dr-vault-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-dr-copies", "the DR vault key's alias", "env", ("aws_kms_alias.name",), when=_dr_region),
+    NameRule("backup-plan", BACKUP_PLAN, "environment", _PN + "-database", "the backup plan", "env", ("aws_backup_plan.name",), when=_db),
+    NameRule("backup-selection", BACKUP_SELECTION, "environment", "database", "the backup plan's selection", "env", ("aws_backup_selection.name",), when=_db),
+    NameRule("backup-role", IAM_ROLE, "environment", _PN + "-aws-backup", "AWS Backup's IAM role", "env", ("aws_iam_role.name",), when=_db),
+    NameRule("restore-testing-plan", RESTORE_TESTING_PLAN, "environment", "{pid}_{env}_restore_tests", "the restore testing plan", "env", ("aws_backup_restore_testing_plan.name",), when=_restore_tests),
+    NameRule("restore-testing-selection", RESTORE_TESTING_SELECTION, "environment", "database", "the restore testing selection", "env", ("aws_backup_restore_testing_selection.name",), when=_restore_tests),
     # edge
     NameRule("zone", DNS_NAME, "environment", "{domain}", "the environment's DNS zone", "env", ("aws_route53_zone.name", "aws_route53_record.name"), when=_edge),
     NameRule("viewer-certificate", ACM_DOMAIN, "environment", "{domain}", "CloudFront's certificate", "env", ("aws_acm_certificate.domain_name",), when=_edge),
@@ -856,6 +921,12 @@ RULES: tuple[NameRule, ...] = (
     NameRule("config-role", IAM_ROLE, "environment", _PN + "-config", "AWS Config's role", "bootstrap", ("aws_iam_role.name",), when=_platform_baseline),
     NameRule("config-delivery-policy", IAM_INLINE_POLICY, "environment", "deliver-config", "AWS Config's delivery policy", "bootstrap", ("aws_iam_role_policy.name",), when=_platform_baseline),
     NameRule("config-recorder", CONFIG_NAME, "environment", _PN, "the AWS Config recorder and its delivery channel", "bootstrap", ("aws_config_configuration_recorder.name", "aws_config_configuration_recorder_status.name", "aws_config_delivery_channel.name"), when=_platform_baseline),
+    # backup account (infra/backup): per environment, in the environment's region
+    NameRule("backup-account-vault", BACKUP_VAULT, "environment", _PN + "-copies", "the backup account's vault of an environment", "backup", ("aws_backup_vault.name",), when=_backup_account),
+    NameRule("backup-account-vault-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-copies", "that vault key's alias", "backup", ("aws_kms_alias.name",), when=_backup_account),
+    NameRule("backup-account-state-bucket", S3_BUCKET, "environment", _PN + "-copies-state-{backup_account}", "the state bucket of infra/backup", "backup", ("aws_s3_bucket.bucket", "backend:bucket"), when=_backup_account),
+    NameRule("backup-account-state-logs-bucket", S3_BUCKET, "environment", _PN + "-copies-logs-{backup_account}", "that state bucket's log bucket", "backup", ("aws_s3_bucket.bucket",), when=_backup_account),
+    NameRule("backup-account-state-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-copies-state", "that state key's alias", "backup", ("aws_kms_alias.name",), when=_backup_account),
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
     NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),
@@ -902,9 +973,13 @@ def _instances(spec: Spec, rule: NameRule) -> Iterator[Variables]:
         "project": spec["project"]["name"],
         "organisation": spec["project"]["organisation"],
     }
+    base["pid"] = spec["project"]["name"].replace("-", "_")
     if has_database(spec):
         base["db"] = spec["database"]["name"]
         base["family"] = _family(spec["database"]["version"])
+    backup = spec.get("backup", {})
+    if "account" in backup:
+        base["backup_account"] = backup["account"]
     per_env = rule.scope in ("environment", "app-environment")
     per_app = rule.scope in ("app", "app-environment")
     envs: list[str | None] = list(spec["environments"]) if per_env else [None]
@@ -927,11 +1002,19 @@ def _location(spec: Spec, rule: NameRule, env: str | None) -> tuple[str, ...]:
     if env is None:
         return ("*",)
     e = spec["environments"][env]
+    if rule.id.startswith("backup-account-"):
+        # infra/backup: the backup account, in the environment's region.
+        account = spec["backup"]["account"]
+        return (account,) if namespace == "account" else (account, e["region"])
     if namespace == "account":
         return (e["account"],)
     if namespace == "region":
-        # CloudFront's web ACL and its log group live in us-east-1.
-        return (e["account"], "us-east-1" if rule.id.startswith("cdn-waf") else e["region"])
+        # CloudFront's web ACL and its log group live in us-east-1; the DR vault in the DR region.
+        if rule.id.startswith("cdn-waf"):
+            return (e["account"], "us-east-1")
+        if rule.id.startswith("dr-"):
+            return (e["account"], spec["backup"]["region"])
+        return (e["account"], e["region"])
     return (env,)
 
 

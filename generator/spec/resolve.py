@@ -10,11 +10,21 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .dr_regions import dr_region_of
+
 TIER_BY_NAME = {"dev": "development", "staging": "staging", "prod": "production"}
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
-DEFAULT_KUBERNETES_VERSION = "1.33"
-DEFAULT_MYSQL_VERSION = "8.0.42"
+# The default moves one minor version per platformgen release: EKS upgrades one minor
+# version at a time, so a repository that relies on the default never skips one.
+DEFAULT_KUBERNETES_VERSION = "1.34"
+DEFAULT_MYSQL_VERSION = "8.0"
+
+
+def mysql_major_minor(version: str) -> str:
+    """8.0.42 -> 8.0: RDS applies minor versions itself (auto minor version upgrade), so
+    the platform pins only major.minor; older specs wrote a full version."""
+    return ".".join(version.split(".")[:2])
 
 
 def tier_of(name: str, env: dict[str, Any]) -> str | None:
@@ -77,6 +87,9 @@ def _resolve_environment(
                 "backupRetentionDays", {"production": 14, "staging": 7}.get(tier, 1)
             ),
             "readReplicas": db.get("readReplicas", 0),
+            "copyRetentionDays": db.get(
+                "copyRetentionDays", {"production": 35, "staging": 14}.get(tier, 7)
+            ),
         }
     return out
 
@@ -187,6 +200,20 @@ def _resolve_app(
     return out
 
 
+def _backup(given: dict[str, Any], project: dict[str, Any]) -> dict[str, str]:
+    """Where copies of the database's snapshots go: the backup account as given, and the
+    DR region as given, else (without an account) the pair of the project's region."""
+    out: dict[str, str] = {}
+    if "account" in given:
+        out["account"] = given["account"]
+    region = given.get("region") or (
+        None if "account" in given else dr_region_of(project["region"])
+    )
+    if region:
+        out["region"] = region
+    return out
+
+
 def resolve(spec: dict[str, Any]) -> dict[str, Any]:
     """Return a new spec with every default filled in. `spec` must already be schema-valid."""
     spec = copy.deepcopy(spec)
@@ -224,7 +251,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         allocated = db.get("storage", {}).get("allocatedGb", 50)
         out["database"] = {
             "engine": db.get("engine", "mysql"),
-            "version": db.get("version", DEFAULT_MYSQL_VERSION),
+            "version": mysql_major_minor(db.get("version", DEFAULT_MYSQL_VERSION)),
             "name": db.get("name", project["name"].replace("-", "_")),
             "storage": {
                 "allocatedGb": allocated,
@@ -235,6 +262,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             "backupWindow": db.get("backupWindow", "16:00-17:00"),
             "maintenanceWindow": db.get("maintenanceWindow", "sun:17:00-sun:18:00"),
         }
+    if has_database or "backup" in spec:
+        out["backup"] = _backup(spec.get("backup", {}), project)
     edge = spec.get("edge", {})
     waf = edge.get("waf", {})
     out["edge"] = {

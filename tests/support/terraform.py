@@ -300,8 +300,14 @@ def _configuration_aliases(root: Path) -> str:
 
 
 def roots_of(infra: Path) -> list[Path]:
-    """Every root of a rendered infra/: the bootstrap and one per environment."""
-    return [infra / "bootstrap", *sorted(p for p in (infra / "envs").iterdir() if p.is_dir())]
+    """Every root of a rendered infra/: the bootstrap, the backup account's (when the spec
+    names one) and one per environment."""
+    backup = [infra / "backup"] if (infra / "backup").is_dir() else []
+    return [
+        infra / "bootstrap",
+        *backup,
+        *sorted(p for p in (infra / "envs").iterdir() if p.is_dir()),
+    ]
 
 
 def modules_of(infra: Path) -> list[Path]:

@@ -143,10 +143,10 @@ def endpoint_problems(env: str, wanted: bool, plan: dict[str, Any]) -> list[str]
     return problems
 
 
-def _mock_providers(account: str, region: str) -> str:
+def _mock_providers(account: str, region: str, dr_region: str) -> str:
     zones = ", ".join(f'"{region}{z}"' for z in "abc")
     blocks = []
-    for alias, provider_region in (("", region), ("us_east_1", "us-east-1")):
+    for alias, provider_region in (("", region), ("us_east_1", "us-east-1"), ("dr", dr_region)):
         blocks.append(
             'mock_provider "aws" {\n'
             + (f'  alias  = "{alias}"\n' if alias else "")
@@ -182,7 +182,7 @@ def _run_test(root: Path, test_file: str) -> dict[str, dict[str, Any]]:
     return _plans(result.stdout)
 
 
-def env_root_plan(root: Path, account: str, region: str) -> dict[str, Any]:
+def env_root_plan(root: Path, account: str, region: str, dr_region: str | None) -> dict[str, Any]:
     """A mocked plan of one environment root.
 
     Mock providers have no ephemeral resources, and the one ephemeral resource (the
@@ -195,11 +195,16 @@ def env_root_plan(root: Path, account: str, region: str) -> dict[str, Any]:
     (root / "zz_names_override.tf").write_text(
         'module "database" {\n  master_password = "names-test-password"\n}\n'
     )
-    test = _mock_providers(account, region) + 'run "names" {\n  command = plan\n}\n'
+    test = (
+        _mock_providers(account, region, dr_region or region)
+        + 'run "names" {\n  command = plan\n}\n'
+    )
     return _run_test(root, test)["names"]
 
 
-def _bootstrap_plans(root: Path, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _per_environment_plans(root: Path, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A root applied once per environment (-var environment=<env>): the bootstrap, and
+    infra/backup in the backup account."""
     test = 'mock_provider "aws" {\n  source = "../modules/.mocks"\n}\n' + "".join(
         f'run "{env}" {{\n  command = plan\n  variables {{\n    environment = "{env}"\n  }}\n}}\n'
         for env in spec["environments"]
@@ -221,13 +226,22 @@ def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
     try:
         envs = repo.spec["environments"]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            bootstrap = pool.submit(_bootstrap_plans, infra / "bootstrap", repo.spec)
+            bootstrap = pool.submit(_per_environment_plans, infra / "bootstrap", repo.spec)
+            has_backup_root = (infra / "backup").is_dir()
+            backup = (
+                pool.submit(_per_environment_plans, infra / "backup", repo.spec)
+                if has_backup_root
+                else None
+            )
             plans = dict(
                 zip(
                     envs,
                     pool.map(
                         lambda env: env_root_plan(
-                            infra / "envs" / env, envs[env]["account"], envs[env]["region"]
+                            infra / "envs" / env,
+                            envs[env]["account"],
+                            envs[env]["region"],
+                            repo.spec.get("backup", {}).get("region"),
                         ),
                         envs,
                     ),
@@ -235,13 +249,24 @@ def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
                 )
             )
             bootstrap_plans = bootstrap.result()
+            backup_plans = backup.result() if backup is not None else {}
         for env, plan in plans.items():
-            predicted = [n for n in names if n.env in (env, None) and n.rule.root != "bootstrap"]
+            predicted = [
+                n
+                for n in names
+                if n.env in (env, None) and n.rule.root not in ("bootstrap", "backup")
+            ]
             problems += compare(f"envs/{env}", plan_names(plan), table_names(predicted))
             problems += endpoint_problems(env, envs[env]["interfaceEndpoints"], plan)
         for env, plan in bootstrap_plans.items():
             predicted = [n for n in names if n.env == env and n.rule.root == "bootstrap"]
             problems += compare(f"bootstrap ({env})", plan_names(plan), table_names(predicted))
+        # infra/backup is rendered exactly when the table predicts backup-account names.
+        expected_backup = any(n.rule.root == "backup" for n in names)
+        assert has_backup_root == expected_backup, (has_backup_root, expected_backup)
+        for env, plan in backup_plans.items():
+            predicted = [n for n in names if n.env == env and n.rule.root == "backup"]
+            problems += compare(f"backup ({env})", plan_names(plan), table_names(predicted))
     finally:
         shutil.rmtree(infra.parent, ignore_errors=True)
     assert not problems, "\n".join(problems)
@@ -250,14 +275,22 @@ def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
 @validator("terraform-env")
 def backend_files_name_the_state_bucket(repo: RenderedRepo) -> None:
     names = generated_names(repo.spec, rendered_only=True)
+    backup_root = repo.root / "infra" / "backup"
     for env in repo.spec["environments"]:
-        text = (repo.root / "infra" / "envs" / env / "backend.tfbackend").read_text()
-        bucket = re.search(r'^bucket\s*=\s*"([^"]+)"', text, re.M)
-        assert bucket, f"envs/{env}/backend.tfbackend names no bucket"
-        predicted = {
-            n.value for n in names if n.env == env and "backend:bucket" in n.rule.resources
-        }
-        assert predicted == {bucket[1]}, (env, predicted, bucket[1])
+        files = {"env": repo.root / "infra" / "envs" / env / "backend.tfbackend"}
+        if backup_root.is_dir():
+            files["backup"] = backup_root / f"{env}.tfbackend"
+        for root, file in files.items():
+            bucket = re.search(r'^bucket\s*=\s*"([^"]+)"', file.read_text(), re.M)
+            assert bucket, f"{file} names no bucket"
+            predicted = {
+                n.value
+                for n in names
+                if n.env == env
+                and "backend:bucket" in n.rule.resources
+                and (n.rule.root == "backup") == (root == "backup")
+            }
+            assert predicted == {bucket[1]}, (env, root, predicted, bucket[1])
 
 
 _LABELS = (

@@ -269,3 +269,89 @@ def infra_make_targets_are_registered(repo: RenderedRepo) -> None:
     helped = subprocess.run([make, "help"], cwd=repo.root, capture_output=True, text=True)
     for target in ("infra-bootstrap", "infra-addons", "infra-lint", "infra-test"):
         assert target in helped.stdout, target
+
+
+def _has_database(spec: dict) -> bool:
+    return "database" in spec
+
+
+@validator("terraform-env")
+def backups_follow_the_spec(repo: RenderedRepo) -> None:
+    """Where each environment's database copies go, how long they stay, and the backup
+    account's root: rendered exactly when and as the spec says."""
+    spec = repo.spec
+    backup = spec.get("backup", {})
+    for name, env in spec["environments"].items():
+        data = json.loads(
+            (repo.root / "infra/envs" / name / "platform.auto.tfvars.json").read_text()
+        )
+        expected = (
+            {
+                "account_id": backup.get("account"),
+                "dr_region": backup.get("region"),
+                "copy_retention_days": env["database"]["copyRetentionDays"],
+            }
+            if _has_database(spec)
+            else None
+        )
+        assert data["backup"] == expected, (name, data["backup"])
+        # Copies always leave the account or the region they protect.
+        assert expected is None or (
+            expected["account_id"] or expected["dr_region"] not in (None, env["region"])
+        )
+    root = repo.root / "infra" / "backup"
+    assert root.is_dir() == (_has_database(spec) and "account" in backup), "infra/backup/"
+    assert (repo.root / "docs/runbooks/restore.md").is_file() == _has_database(spec)
+    if root.is_dir():
+        tfvars = json.loads((root / "backup.auto.tfvars.json").read_text())
+        assert tfvars["backup_account_id"] == backup["account"]
+        assert tfvars["environments"] == {
+            name: {
+                "account_id": env["account"],
+                "region": env["region"],
+                "tier": env["tier"],
+                "copy_retention_days": env["database"]["copyRetentionDays"],
+            }
+            for name, env in spec["environments"].items()
+        }
+        assert {p.name for p in root.glob("*.tfbackend")} == {
+            f"{name}.tfbackend" for name in spec["environments"]
+        }
+
+
+@validator("terraform-env", when=_has_database)
+def the_restore_runbook_states_rpo_and_rto_of_every_environment(repo: RenderedRepo) -> None:
+    spec = repo.spec
+    backup = spec.get("backup", {})
+    runbook = (repo.root / "docs" / "runbooks" / "restore.md").read_text()
+    start = spec["database"]["backupWindow"][:5]
+    snapshot = f"{(int(start[:2]) + 12) % 24:02d}:{start[3:]} UTC"
+    assert f"every day at {snapshot}" in runbook, snapshot
+    sections = re.findall(r"^### (\w+) \((\w+), ([a-z0-9-]+)\)$", runbook, re.M)
+    assert sections == [
+        (name, spec["environments"][name]["tier"], spec["environments"][name]["region"])
+        for name in spec["promotion"]
+    ], sections
+    for name in spec["promotion"]:
+        env = spec["environments"][name]
+        table = runbook.split(f"### {name} (")[1].split("\n### ")[0]
+        rows = {
+            row.split("|")[1].strip(): [c.strip() for c in row.split("|")[2:-1]]
+            for row in table.splitlines()
+            if row.startswith("| ") and not row.startswith("| failure")
+        }
+        multi_az = env["database"]["multiAz"]
+        assert rows["instance or zone failure"][0].startswith("0 (" if multi_az else "up to 5")
+        assert (
+            f"last {env['database']['backupRetentionDays']} day"
+            in rows["bad change or deleted data"][0]
+        )
+        account_rpo = rows["account compromised or lost"][0]
+        region_rpo = rows["region lost"][0]
+        assert ("not covered" in account_rpo) == ("account" not in backup), account_rpo
+        assert ("not covered" in region_rpo) == ("region" not in backup), region_rpo
+        copies = f"for {env['database']['copyRetentionDays']} days"
+        assert copies in account_rpo or copies in region_rpo
+    architecture = (repo.root / "docs" / "architecture.md").read_text()
+    assert "## Backups and recovery" in architecture and "runbooks/restore.md" in architecture
+    assert ("There is no backup account" in architecture) == ("account" not in backup)

@@ -2,6 +2,7 @@
 # repository root:
 #
 #   make infra-bootstrap ENV=dev FIRST=1   once per environment (docs/runbooks/new-environment.md)
+#   make infra-backup ENV=dev FIRST=1      once per environment, with a backup account (infra/backup/)
 #   make plan ENV=dev                      plan the environment (saved to build/ for apply)
 #   make apply ENV=dev                     apply that plan
 #   make addons ENV=dev                    controllers and app namespaces (platform executor)
@@ -10,7 +11,7 @@
 # Terraform 1.11+ and the hashicorp/aws ~> 5.100 provider. One plugin cache for every
 # root, so init links the provider instead of downloading or copying it per root.
 INFRA := infra
-INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/envs/*)
+INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/backup) $(wildcard $(INFRA)/envs/*)
 INFRA_MODULES := $(filter-out %/.mocks,$(wildcard $(INFRA)/modules/*))
 INFRA_BUILD = build/$(ENV)
 TERRAFORM ?= terraform
@@ -109,6 +110,27 @@ else
 	$(TERRAFORM) -chdir=$(INFRA)/bootstrap init -input=false -lockfile=readonly -reconfigure \
 	  -backend-config=../envs/$(ENV)/backend.tfbackend -backend-config=key=bootstrap/terraform.tfstate
 	$(TERRAFORM) -chdir=$(INFRA)/bootstrap apply -input=false -var environment=$(ENV)
+endif
+
+# The backup account's vault for one environment (infra/backup/, rendered when
+# platform.yaml names backup.account), run with credentials of the backup account before
+# the environment's first apply. FIRST=1 on the very first run: state is local until its
+# bucket exists, then moves into it.
+.PHONY: infra-backup
+infra-backup: require-env ## Terraform: the backup account's vault for ENV's database copies (FIRST=1 the first time)
+	test -d $(INFRA)/backup || { echo "platform.yaml names no backup account (backup.account): nothing to do" >&2; exit 2; }
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+ifeq ($(FIRST),1)
+	printf 'terraform {\n  backend "local" {}\n}\n' > $(INFRA)/backup/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/backup init -input=false -reconfigure
+	$(TERRAFORM) -chdir=$(INFRA)/backup apply -input=false -var environment=$(ENV)
+	rm -f $(INFRA)/backup/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/backup init -input=false -migrate-state -force-copy \
+	  -backend-config=$(ENV).tfbackend
+	rm -f $(INFRA)/backup/terraform.tfstate $(INFRA)/backup/terraform.tfstate.backup
+else
+	$(TERRAFORM) -chdir=$(INFRA)/backup init -input=false -reconfigure -backend-config=$(ENV).tfbackend
+	$(TERRAFORM) -chdir=$(INFRA)/backup apply -input=false -var environment=$(ENV)
 endif
 
 # The AWS Load Balancer Controller and the External Secrets Operator, at pinned chart

@@ -104,12 +104,6 @@ mock_resource "aws_secretsmanager_secret" {
   defaults = { arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:mock-AbCdEf" }
 }
 
-mock_resource "aws_db_instance" {
-  defaults = {
-    master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-mock-AbCdEf", kms_key_id = "", secret_status = "active" }]
-  }
-}
-
 mock_resource "aws_launch_template" {
   defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
 }
@@ -120,4 +114,23 @@ mock_resource "aws_security_group" {
 
 mock_resource "aws_vpc" {
   defaults = { id = "vpc-0123456789abcdef0" }
+}
+
+mock_data "aws_eks_addon_version" {
+  defaults = { version = "v1.0.0-eksbuild.1" }
+}
+
+mock_resource "aws_backup_vault" {
+  defaults = { arn = "arn:aws:backup:ap-southeast-2:111111111111:backup-vault:mock" }
+}
+
+mock_resource "aws_backup_plan" {
+  defaults = { arn = "arn:aws:backup:ap-southeast-2:111111111111:backup-plan:mock", id = "11111111-2222-3333-4444-555555555555" }
+}
+
+mock_resource "aws_db_instance" {
+  defaults = {
+    arn                = "arn:aws:rds:ap-southeast-2:111111111111:db:mock"
+    master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-mock-AbCdEf", kms_key_id = "", secret_status = "active" }]
+  }
 }

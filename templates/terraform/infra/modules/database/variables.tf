@@ -19,12 +19,12 @@ variable "tier" {
 }
 
 variable "engine_version" {
-  description = "MySQL engine version on RDS, 8.0.x or 8.4.x."
+  description = "MySQL major.minor version on RDS: 8.0 or 8.4. Minor versions are AWS's to apply (auto_minor_version_upgrade, in the maintenance window), so a full version such as 8.0.42 is refused: after AWS upgraded the minor, Terraform would plan a downgrade on every run."
   type        = string
 
   validation {
-    condition     = can(regex("^8\\.(0|4)\\.[0-9]{1,2}$", var.engine_version))
-    error_message = "engine_version must be MySQL 8.0.x or 8.4.x."
+    condition     = contains(["8.0", "8.4"], var.engine_version)
+    error_message = "engine_version must be a MySQL major.minor version, 8.0 or 8.4 (not a full version such as 8.0.42: AWS upgrades minor versions itself)."
   }
 }
 

@@ -29,3 +29,14 @@ variable "key_deletion_window_days" {
     error_message = "key_deletion_window_days must be between 7 and 30."
   }
 }
+
+variable "backup_account_id" {
+  description = "The backup account that copies this environment's database snapshots (spec backup.account): it may use the key for those copies. null: no account outside the environment's own uses the key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.backup_account_id == null || can(regex("^[0-9]{12}$", var.backup_account_id))
+    error_message = "backup_account_id must be a 12-digit AWS account id or null."
+  }
+}

@@ -19,3 +19,15 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+# The DR region of spec backup.region, where this account keeps copies of the database's
+# snapshots; the environment's own region when there is none (then nothing uses it).
+provider "aws" {
+  alias               = "dr"
+  region              = coalesce(try(var.backup.dr_region, null), var.region)
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = local.tags
+  }
+}

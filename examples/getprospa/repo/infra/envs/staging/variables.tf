@@ -114,6 +114,37 @@ variable "database" {
   default = null
 }
 
+variable "backup" {
+  description = "Where the daily database snapshots are copied (spec backup): the backup account (its vault in this region, infra/backup) and/or a DR region of this account, and how long copies are kept. null without a database."
+  type = object({
+    account_id          = optional(string)
+    dr_region           = optional(string)
+    copy_retention_days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.backup == null || try(var.backup.account_id != null || var.backup.dr_region != null, false)
+    error_message = "backup needs account_id or dr_region: a backup that stays in the account and region it protects is lost with them."
+  }
+
+  validation {
+    condition     = var.backup == null || (try(var.backup.account_id, null) == null || can(regex("^[0-9]{12}$", var.backup.account_id)))
+    error_message = "backup.account_id must be a 12-digit AWS account id."
+  }
+
+  validation {
+    condition     = var.backup == null || (try(var.backup.dr_region, null) == null || can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.backup.dr_region)))
+    error_message = "backup.dr_region must be an AWS region such as ap-southeast-4."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the IAM roles this root creates for AWS Backup, or null for none."
+  type        = string
+  default     = null
+}
+
 variable "apps" {
   description = "The apps by name: kind, hosting (static or container), exposure, path, port, readiness path, database access and the secrets they read."
   type = map(object({

@@ -2,7 +2,9 @@
 # with the environment's KMS key, every control-plane log type, EKS access entries
 # (never the aws-auth ConfigMap), Pod Identity, and one managed node group in the
 # private subnets whose nodes require IMDSv2 with a hop limit of 1 (pods cannot
-# reach the node's instance credentials).
+# reach the node's instance credentials). The node group and the add-ons follow the
+# cluster's Kubernetes version: a bump upgrades the control plane, then the add-ons
+# (each at its version for the new Kubernetes version) and the nodes.
 
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
@@ -13,6 +15,8 @@ locals {
   graviton   = can(regex("^[a-z]+[0-9]+g", var.instance_types[0]))
   ami_type   = local.graviton ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"
   managed    = "arn:${local.partition}:iam::aws:policy"
+  # Installed before the nodes join: networking, kube-proxy and Pod Identity.
+  addons_before_nodes = ["vpc-cni", "kube-proxy", "eks-pod-identity-agent"]
 }
 
 # --- Control plane -------------------------------------------------------------
@@ -249,6 +253,9 @@ resource "aws_eks_node_group" "this" {
   ami_type        = local.ami_type
   capacity_type   = var.capacity_type
   instance_types  = var.instance_types
+  # The nodes follow the control plane: a version bump upgrades the control plane first
+  # (this references it), then rolls the nodes onto that version's AMI, one at a time.
+  version = aws_eks_cluster.this.version
 
   scaling_config {
     min_size     = var.min_nodes
@@ -280,10 +287,22 @@ resource "aws_eks_node_group" "this" {
 
 # --- Add-ons --------------------------------------------------------------------
 
+# Each add-on's version for the cluster's Kubernetes version, as terraform-aws-modules/eks
+# resolves them: bumping kubernetes_version moves the add-ons too, after the control
+# plane. most_recent = false takes the version EKS marks as the default for that
+# Kubernetes version (its tested pairing); addons_most_recent = true takes the newest.
+data "aws_eks_addon_version" "this" {
+  for_each           = toset(concat(local.addons_before_nodes, ["coredns"]))
+  addon_name         = each.value
+  kubernetes_version = aws_eks_cluster.this.version
+  most_recent        = var.addons_most_recent
+}
+
 resource "aws_eks_addon" "before_nodes" {
-  for_each                    = toset(["vpc-cni", "kube-proxy", "eks-pod-identity-agent"])
+  for_each                    = toset(local.addons_before_nodes)
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
+  addon_version               = data.aws_eks_addon_version.this[each.value].version
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
 }
@@ -291,6 +310,7 @@ resource "aws_eks_addon" "before_nodes" {
 resource "aws_eks_addon" "coredns" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "coredns"
+  addon_version               = data.aws_eks_addon_version.this["coredns"].version
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
 

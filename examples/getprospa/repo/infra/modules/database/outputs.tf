@@ -32,3 +32,13 @@ output "instance_id" {
   description = "Identifier of the primary instance."
   value       = aws_db_instance.this.identifier
 }
+
+output "arn" {
+  description = "ARN of the primary instance (AWS Backup selects it by this ARN)."
+  value       = aws_db_instance.this.arn
+}
+
+output "subnet_group_name" {
+  description = "Name of the DB subnet group (the isolated subnets); restore tests restore into it."
+  value       = aws_db_subnet_group.this.name
+}

@@ -1,5 +1,6 @@
 # The environment's foundations: one customer-managed KMS key for its data at rest
-# (logs, database, cluster secrets, registry, secrets, alarms) and the alarm topic.
+# (logs, database, cluster secrets, registry, secrets, alarms) and the alarm topic. With
+# a backup account, that account may use the key to copy the database's snapshots.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -59,6 +60,40 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # The database's snapshots are encrypted with this key (RDS is not fully managed by
+  # AWS Backup), so the backup account's AWS Backup and RDS must read them to copy them
+  # into its own vault, re-encrypted with its own key.
+  dynamic "statement" {
+    for_each = var.backup_account_id == null ? [] : [var.backup_account_id]
+    content {
+      sid       = "BackupAccountCopiesTheDatabasesSnapshots"
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["arn:${local.partition}:iam::${statement.value}:root"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.backup_account_id == null ? [] : [var.backup_account_id]
+    content {
+      sid       = "BackupAccountGrantsToAwsServicesOnly"
+      actions   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["arn:${local.partition}:iam::${statement.value}:root"]
+      }
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
+      }
     }
   }
 

@@ -11,7 +11,7 @@ mock_provider "aws" {
 variables {
   name                     = "acme-prod"
   tier                     = "production"
-  engine_version           = "8.0.42"
+  engine_version           = "8.0"
   instance_class           = "db.r6g.large"
   db_name                  = "acme"
   allocated_storage_gb     = 100
@@ -55,6 +55,27 @@ run "database_is_private_and_encrypted_with_the_cmk" {
     condition     = aws_db_instance.this.iam_database_authentication_enabled && aws_db_instance.this.ca_cert_identifier == "rds-ca-rsa2048-g1"
     error_message = "IAM authentication and the current CA must be on."
   }
+}
+
+run "minor_versions_follow_aws" {
+  command = plan
+
+  assert {
+    condition     = aws_db_instance.this.engine_version == "8.0" && aws_db_instance.this.auto_minor_version_upgrade == true && aws_db_instance.this.allow_major_version_upgrade == false
+    error_message = "The engine version is a major.minor prefix with automatic minor upgrades: AWS moves the minor version in the maintenance window, and Terraform never fights it."
+  }
+  assert {
+    condition     = aws_db_parameter_group.this.family == "mysql8.0"
+    error_message = "The parameter group family follows the engine's major.minor version."
+  }
+}
+
+run "refuses_a_pinned_minor_version" {
+  command = plan
+  variables {
+    engine_version = "8.0.42"
+  }
+  expect_failures = [var.engine_version]
 }
 
 run "production_is_multi_az_and_protected" {
@@ -205,7 +226,7 @@ run "development_may_be_single_az" {
     multi_az              = false
     deletion_protection   = false
     backup_retention_days = 1
-    engine_version        = "8.4.6"
+    engine_version        = "8.4"
   }
 
   assert {

@@ -22,6 +22,33 @@ run "the_key_rotates_and_alarms_are_encrypted" {
   }
 }
 
+run "no_account_outside_uses_the_key_by_default" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.key.statement : !startswith(s.sid, "BackupAccount")])
+    error_message = "Without a backup account, no other account may use the environment's key."
+  }
+}
+
+run "the_backup_account_may_copy_the_databases_snapshots" {
+  command = plan
+  variables {
+    backup_account_id = "444444444444"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.key.statement : one(s.principals).identifiers == toset(["arn:aws:iam::444444444444:root"]) if startswith(s.sid, "BackupAccount")
+    ]) && length([for s in data.aws_iam_policy_document.key.statement : s if startswith(s.sid, "BackupAccount")]) == 2
+    error_message = "The backup account (and only it) may use the key to copy the database's snapshots."
+  }
+  assert {
+    condition     = [for v in one([for s in data.aws_iam_policy_document.key.statement : one(s.condition).values if s.sid == "BackupAccountGrantsToAwsServicesOnly"]) : v] == ["true"] && one([for s in data.aws_iam_policy_document.key.statement : one(s.condition).variable if s.sid == "BackupAccountGrantsToAwsServicesOnly"]) == "kms:GrantIsForAWSResource"
+    error_message = "The backup account may create grants on the key for AWS services only."
+  }
+}
+
 run "refuses_a_bad_address" {
   command = plan
   variables {

@@ -151,6 +151,63 @@ run "pod_identity_for_the_controllers" {
   }
 }
 
+run "nodes_and_addons_follow_the_kubernetes_version" {
+  command = plan
+
+  override_data {
+    target = data.aws_eks_addon_version.this["coredns"]
+    values = { version = "v1.12.1-eksbuild.2" }
+  }
+  override_data {
+    target = data.aws_eks_addon_version.this["vpc-cni"]
+    values = { version = "v1.19.5-eksbuild.1" }
+  }
+
+  assert {
+    condition     = aws_eks_node_group.this.version == "1.33"
+    error_message = "The node group must run the cluster's Kubernetes version, or a version bump upgrades only the control plane."
+  }
+  assert {
+    condition     = alltrue([for k, v in data.aws_eks_addon_version.this : v.kubernetes_version == "1.33" && v.addon_name == k])
+    error_message = "Each add-on's version must be resolved for the cluster's Kubernetes version."
+  }
+  assert {
+    condition     = aws_eks_addon.coredns.addon_version == "v1.12.1-eksbuild.2" && aws_eks_addon.before_nodes["vpc-cni"].addon_version == "v1.19.5-eksbuild.1" && alltrue([for k, a in aws_eks_addon.before_nodes : a.addon_version == data.aws_eks_addon_version.this[k].version])
+    error_message = "Every add-on must be installed at the version resolved for the cluster's Kubernetes version."
+  }
+}
+
+# Applied on the state the runs above left at 1.33. The add-on versions depend on the
+# cluster, so Terraform reads them after the control plane has moved.
+run "a_version_bump_moves_nodes_and_addons" {
+  command = apply
+  variables {
+    kubernetes_version = "1.34"
+  }
+
+  override_data {
+    target = data.aws_eks_addon_version.this["coredns"]
+    values = { version = "v1.12.4-eksbuild.1" }
+  }
+  override_data {
+    target = data.aws_eks_addon_version.this["kube-proxy"]
+    values = { version = "v1.34.0-eksbuild.2" }
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this.version == "1.34" && aws_eks_node_group.this.version == "1.34"
+    error_message = "A Kubernetes version bump must move the control plane and the nodes."
+  }
+  assert {
+    condition     = alltrue([for v in values(data.aws_eks_addon_version.this) : v.kubernetes_version == "1.34"]) && aws_eks_addon.coredns.addon_version == "v1.12.4-eksbuild.1" && aws_eks_addon.before_nodes["kube-proxy"].addon_version == "v1.34.0-eksbuild.2"
+    error_message = "A Kubernetes version bump must move every add-on to its version for the new Kubernetes version."
+  }
+  assert {
+    condition     = alltrue([for v in values(data.aws_eks_addon_version.this) : v.most_recent == false])
+    error_message = "Add-ons take the version EKS marks as the default for the Kubernetes version unless addons_most_recent says otherwise."
+  }
+}
+
 run "graviton_nodes_get_the_arm_ami" {
   command = apply
   variables {
