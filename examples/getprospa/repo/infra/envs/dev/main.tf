@@ -7,6 +7,8 @@
 #   pods -> RDS MySQL (isolated subnets, 3306 from the nodes' security group only)
 #   Nothing else reaches the ALB: it has no public address, and its security group
 #   admits only the VPC origin's interfaces.
+#   RDS -> AWS Backup: daily snapshots into a locked vault, copied to the backup account
+#          and/or a DR region (modules/backup, modules/backup-vault)
 
 # Zones a, b and c of the region, named explicitly, so a zone AWS adds later never
 # moves a subnet.
@@ -54,12 +56,17 @@ locals {
   has_edge         = length(local.public_container) + length(local.public_static) > 0
   has_alb          = length(local.public_container) > 0
   has_database     = var.database != null
+
+  # Backups: where the daily database snapshots are copied (spec backup).
+  backup_account = try(var.backup.account_id, null)
+  dr_region      = try(var.backup.dr_region, null)
 }
 
 module "foundation" {
-  source       = "../../modules/foundation"
-  name         = local.name
-  alarm_emails = var.observability.alarm_emails
+  source            = "../../modules/foundation"
+  name              = local.name
+  alarm_emails      = var.observability.alarm_emails
+  backup_account_id = local.has_database ? local.backup_account : null
 }
 
 module "network" {
@@ -135,6 +142,58 @@ module "database" {
   log_retention_days       = var.observability.log_retention_days
   alarm_topic_arn          = module.foundation.alarm_topic_arn
   permissions_boundary     = local.permissions_boundary
+}
+
+# --- Backups: out of the account and region they protect -------------------------------
+
+# The environment's own vault: daily snapshots, locked (compliance mode in production
+# tier). The backup account may copy recovery points back into it for a restore.
+module "backup_vault" {
+  source = "../../modules/backup-vault"
+  count  = local.has_database ? 1 : 0
+
+  name               = "${local.name}-backups"
+  tier               = var.tier
+  min_retention_days = var.database.backup_retention_days
+  copy_accounts      = local.backup_account == null ? [] : [local.backup_account]
+  force_destroy      = local.development
+}
+
+# Copies in a DR region of this account (spec backup.region).
+module "backup_dr_vault" {
+  source    = "../../modules/backup-vault"
+  count     = local.has_database && local.dr_region != null ? 1 : 0
+  providers = { aws = aws.dr }
+
+  name               = "${local.name}-dr-copies"
+  tier               = var.tier
+  min_retention_days = var.backup.copy_retention_days
+  force_destroy      = local.development
+}
+
+module "backup" {
+  source = "../../modules/backup"
+  count  = local.has_database ? 1 : 0
+
+  name          = local.name
+  tier          = var.tier
+  vault_name    = module.backup_vault[0].name
+  vault_arn     = module.backup_vault[0].arn
+  database_arns = [module.database[0].arn]
+  # The backup account's vault of this environment (infra/backup), in this region: RDS
+  # snapshots cannot go to another account and another region in one copy.
+  copy_destinations = merge(
+    local.backup_account == null ? {} : { backup-account = "arn:${data.aws_partition.current.partition}:backup:${var.region}:${local.backup_account}:backup-vault:${local.name}-copies" },
+    local.dr_region == null ? {} : { dr-region = module.backup_dr_vault[0].arn },
+  )
+  rds_backup_window          = var.database.backup_window
+  retention_days             = var.database.backup_retention_days
+  copy_retention_days        = var.backup.copy_retention_days
+  recovery_point_tags        = local.tags
+  restore_testing_name       = "${replace(var.project, "-", "_")}_${var.environment}_restore_tests"
+  restore_subnet_group_name  = module.database[0].subnet_group_name
+  restore_security_group_ids = [module.database[0].security_group_id]
+  permissions_boundary       = local.permissions_boundary
 }
 
 # The environment's public DNS zone. Delegate it from the parent domain (see

@@ -139,12 +139,6 @@ variable "backup" {
   }
 }
 
-variable "permissions_boundary_arn" {
-  description = "Permissions boundary of the IAM roles this root creates for AWS Backup, or null for none."
-  type        = string
-  default     = null
-}
-
 variable "apps" {
   description = "The apps by name: kind, hosting (static or container), exposure, path, port, readiness path, database access and the secrets they read."
   type = map(object({

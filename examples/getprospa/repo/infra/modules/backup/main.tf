@@ -43,7 +43,7 @@ resource "aws_iam_role" "this" {
   name                 = "${var.name}-aws-backup"
   description          = "AWS Backup: snapshots, copies and restore tests of ${var.name}"
   assume_role_policy   = data.aws_iam_policy_document.assume.json
-  permissions_boundary = var.permissions_boundary_arn
+  permissions_boundary = var.permissions_boundary
 }
 
 resource "aws_iam_role_policy_attachment" "this" {

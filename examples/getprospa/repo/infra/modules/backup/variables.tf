@@ -118,13 +118,12 @@ variable "restore_security_group_ids" {
   }
 }
 
-variable "permissions_boundary_arn" {
-  description = "Permissions boundary of the AWS Backup role, or null for none (set it where the account requires one on every role)."
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary every IAM role of the module carries (infra/bootstrap: arn:aws:iam::<account>:policy/<project>-<environment>-boundary)."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.permissions_boundary_arn == null || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/", var.permissions_boundary_arn))
-    error_message = "permissions_boundary_arn must be an IAM policy ARN or null."
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
   }
 }

@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and nodes, for example 1.33."
+  description = "Kubernetes minor version of the control plane, the nodes and the add-ons, for example 1.35. A bump upgrades the control plane, then the add-ons and the nodes."
   type        = string
 
   validation {
@@ -169,4 +169,10 @@ variable "permissions_boundary" {
     condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary))
     error_message = "permissions_boundary must be an IAM managed policy ARN."
   }
+}
+
+variable "addons_most_recent" {
+  description = "Install each add-on's newest version for the cluster's Kubernetes version instead of the version EKS marks as its default (the tested pairing)."
+  type        = bool
+  default     = false
 }

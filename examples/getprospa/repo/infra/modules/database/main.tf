@@ -14,7 +14,7 @@
 data "aws_partition" "current" {}
 
 locals {
-  family = "mysql${join(".", slice(split(".", var.engine_version), 0, 2))}"
+  family = "mysql${var.engine_version}"
   # Set by the platform; the spec cannot weaken them (see variables.tf).
   enforced_parameters = {
     require_secure_transport = "1"
@@ -177,9 +177,11 @@ resource "aws_db_instance" "this" {
   delete_automated_backups            = false
   skip_final_snapshot                 = false
   final_snapshot_identifier           = "${var.name}-final"
-  auto_minor_version_upgrade          = true
-  allow_major_version_upgrade         = false
-  apply_immediately                   = false
+  # engine_version is a major.minor prefix (8.0): AWS applies minor versions in the
+  # maintenance window, and the provider reports the running one in engine_version_actual.
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = false
 
   enabled_cloudwatch_logs_exports = local.log_exports
   monitoring_interval             = var.monitoring_interval

@@ -23,6 +23,7 @@ variables {
   restore_testing_name       = "acme_prod_restore_tests"
   restore_subnet_group_name  = "acme-prod"
   restore_security_group_ids = ["sg-0000000000database"]
+  permissions_boundary       = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
 
 run "daily_snapshots_are_copied_to_the_backup_accounts_vault" {
@@ -134,12 +135,9 @@ run "development_restores_nothing" {
 
 run "the_role_is_aws_backups_with_its_managed_policies" {
   command = plan
-  variables {
-    permissions_boundary_arn = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
-  }
 
   assert {
-    condition     = aws_iam_role.this.name == "acme-prod-aws-backup" && aws_iam_role.this.permissions_boundary == var.permissions_boundary_arn
+    condition     = aws_iam_role.this.name == "acme-prod-aws-backup" && aws_iam_role.this.permissions_boundary == var.permissions_boundary
     error_message = "The backup role carries the permissions boundary it is given."
   }
   assert {
