@@ -50,10 +50,20 @@ locals {
         Action = [
           "backup:DeleteBackupVault", "backup:DeleteBackupVaultLockConfiguration", "backup:DeleteRecoveryPoint",
           "backup:DisassociateRecoveryPoint", "backup:DisassociateRecoveryPointFromParent", "backup:UpdateRecoveryPointLifecycle",
-          "rds:DeleteDBCluster", "rds:DeleteDBClusterAutomatedBackup", "rds:DeleteDBClusterSnapshot",
-          "rds:DeleteDBInstanceAutomatedBackup", "rds:DeleteDBSnapshot", "rds:DeleteGlobalCluster",
+          "rds:DeleteDBCluster", "rds:DeleteDBClusterAutomatedBackup",
+          "rds:DeleteDBInstanceAutomatedBackup", "rds:DeleteGlobalCluster",
         ]
         Resource = "*"
+      },
+      {
+        # AWS Backup expires the snapshots it took with the role that took them; denied
+        # that, they stay EXPIRED and billed. Only backup.amazonaws.com can assume that
+        # role (modules/backup), and Vault Lock keeps them for their minimum retention.
+        Sid       = "KeepSnapshotsButAwsBackupsExpiry"
+        Effect    = "Deny"
+        Action    = ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"]
+        Resource  = "*"
+        Condition = { ArnNotEquals = { "aws:PrincipalArn" = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-aws-backup" } }
       },
       {
         Sid      = "KeepKeys"

@@ -211,8 +211,15 @@ run "boundary_denies_deletes_and_tampering" {
     error_message = "Only instances named as read replicas may be tagged (or untagged) as one, so the primary cannot be made deletable."
   }
   assert {
+    condition = one([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : s if s.Sid == "KeepSnapshotsButAwsBackupsExpiry"]) == {
+      Sid       = "KeepSnapshotsButAwsBackupsExpiry", Effect = "Deny", Action = ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"], Resource = "*"
+      Condition = { ArnNotEquals = { "aws:PrincipalArn" = "arn:aws:iam::333333333333:role/acme-prod-aws-backup" } }
+    }
+    error_message = "Deleting a snapshot is denied to every role but AWS Backup's own, which expires the snapshots it took."
+  }
+  assert {
     condition = length(setsubtract([
-      "rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot", "rds:DeleteDBCluster", "rds:DeleteDBInstanceAutomatedBackup",
+      "rds:DeleteDBCluster", "rds:DeleteDBInstanceAutomatedBackup",
       "backup:DeleteRecoveryPoint", "backup:DeleteBackupVault", "backup:DeleteBackupVaultLockConfiguration",
       "kms:ScheduleKeyDeletion", "kms:DisableKey",
     ], flatten([for s in jsondecode(aws_iam_policy.boundary.policy).Statement : flatten([s.Action]) if s.Effect == "Deny" && try(s.Resource, null) == "*" && !can(s.Condition)]))) == 0
