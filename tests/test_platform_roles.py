@@ -290,7 +290,10 @@ def attachments_not_attachable(files: Files) -> list[str]:
                 source,
             )
             if each:
-                attached += re.findall(r'"([A-Za-z0-9_]+)"', each[1])
+                # `${local.managed}/${each.value}`: the local names the policy path prefix.
+                managed = re.search(r'managed\s*=\s*"arn:[^"]*:policy/?([^"]*)"', _code(text))
+                prefix = f"{managed[1]}/" if managed and managed[1] else ""
+                attached += [prefix + n for n in re.findall(r'"([A-Za-z0-9_]+)"', each[1])]
             if not attached:
                 problems.append(f"{path}: {name}: cannot tell which managed policy it attaches")
             for policy in attached:

@@ -67,7 +67,7 @@ MOTO_GAPS = {
     "module.backup.aws_backup_selection.database": "moto has no AWS Backup selection API (CreateBackupSelection)",
     "module.backup.aws_backup_restore_testing_plan.this": "moto has no AWS Backup restore testing API (none in dev anyway: development tier runs no restore tests)",
     "module.backup.aws_backup_restore_testing_selection.database": "moto has no AWS Backup restore testing API",
-    "module.backup-vault.aws_backup_vault_policy.this": "moto has no backup vault access policy API (PutBackupVaultAccessPolicy)",
+    "module.backup_vault.aws_backup_vault_policy.this": "moto has no backup vault access policy API (PutBackupVaultAccessPolicy)",
 }
 # Applied, but changed for moto.
 MOTO_ADJUSTMENTS = {
@@ -77,7 +77,7 @@ MOTO_ADJUSTMENTS = {
     "database.backup_window": "15:00-16:00 instead of 16:00-17:00: moto rejects a backup window that touches the maintenance window, which AWS accepts",
     "module.load_balancer.data.aws_security_group.cloudfront_vpc_origin": "reads a stand-in group named CloudFront-VPCOrigins-Service-SG that the test adds to the load-balancer module (MOTO_STAND_INS): CloudFront creates that group with the VPC origin, which moto lacks",
     "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
-    "module.backup-vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
+    "module.backup_vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
 }
 # Module folders whose call (in the root that uses it) has another name.
 CALLS = {"account-baseline": "baseline[0]"}

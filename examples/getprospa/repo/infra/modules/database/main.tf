@@ -141,6 +141,7 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_133:Retention is var.backup_retention_days, which variables.tf validates to 1-35 days (7+ in production); checkov cannot read a variable of a module no root calls (a spec without a database).
   #checkov:skip=CKV_AWS_293:Deletion protection follows the spec per environment; production refuses false (variables.tf validation, policy.prod-deletion-protection), development may drop it.
   #checkov:skip=CKV_AWS_157:Multi-AZ follows the spec per environment; production refuses single-AZ (variables.tf validation, policy.prod-multi-az), development saves the standby.
   identifier     = var.name
@@ -203,6 +204,7 @@ resource "aws_db_instance" "this" {
 }
 
 resource "aws_db_instance" "replica" {
+  #checkov:skip=CKV_AWS_133:Retention is var.backup_retention_days, which variables.tf validates to 1-35 days (7+ in production); checkov cannot read a variable of a module no root calls (a spec without a database).
   #checkov:skip=CKV_AWS_157:Read replicas scale reads; the primary is Multi-AZ in production, and a failed replica is recreated from it.
   #checkov:skip=CKV_AWS_293:A read replica must stay removable: its deletion protection follows the primary's setting, and the permissions boundary lets roles delete only instances tagged read-replica.
   for_each            = local.replicas
