@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from . import idempotency, resource
 from .auth import Authenticator, Caller
+from .db import read
 from .definition import DEFINITION
 from .errors import Problem
 
@@ -86,10 +87,13 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
         status = args.get("status")
         if status is not None and status not in DEFINITION.statuses:
             raise Problem(400, f"status must be one of {', '.join(DEFINITION.statuses)}")
-        with _engine().connect() as conn:
-            rows, following = resource.list_page(
-                conn, _caller(), limit=limit, cursor=cursor, status=status
-            )
+        caller = _caller()
+        rows, following = read(
+            _engine(),
+            lambda conn: resource.list_page(
+                conn, caller, limit=limit, cursor=cursor, status=status
+            ),
+        )
         return _json({"items": [resource.represent(r) for r in rows], "next_cursor": following})
 
     @bp.post(DEFINITION.collection_path)
@@ -99,8 +103,7 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
         body = _body(JSON_TYPES)
         digest = idempotency.request_hash(body) if key else ""
         if key:
-            with _engine().connect() as conn:
-                stored = idempotency.find(conn, caller.tenant, key)
+            stored = read(_engine(), lambda conn: idempotency.find(conn, caller.tenant, key))
             if stored is not None:
                 return _replay(stored, digest)
         values = resource.validate(body, partial=False)
@@ -141,8 +144,8 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
 
     @bp.get(f"{DEFINITION.collection_path}/<resource_id>")
     def get_resource(resource_id: str) -> Response:
-        with _engine().connect() as conn:
-            row = resource.fetch(conn, _caller(), resource_id)
+        caller = _caller()
+        row = read(_engine(), lambda conn: resource.fetch(conn, caller, resource_id))
         return _json(resource.represent(row), headers={"ETag": resource.etag(row["version"])})
 
     @bp.patch(f"{DEFINITION.collection_path}/<resource_id>")
