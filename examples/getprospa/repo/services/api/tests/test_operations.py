@@ -295,6 +295,45 @@ def test_post_then_list_round_trip(client: FlaskClient, auth: Auth) -> None:
     assert len(client.get(COLLECTION, headers=who).get_json()["items"]) >= 1
 
 
+def test_the_unversioned_paths_are_an_alias_of_v1(client: FlaskClient, auth: Auth) -> None:
+    """Mobile apps in the field call the unversioned paths: same handlers, same data."""
+    legacy = DEFINITION.unversioned_collection_path
+    assert f"{DEFINITION.path_prefix}/v1/{DEFINITION.resource}" == COLLECTION
+    who = auth("alias-user")
+    created = client.post(legacy, json=body(), headers=who)
+    assert created.status_code == 201, created.get_json()
+    assert created.headers["Location"].startswith(f"{legacy}/")
+    resource_id = created.get_json()["id"]
+    for base in (COLLECTION, legacy):
+        read = client.get(f"{base}/{resource_id}", headers=who)
+        assert read.status_code == 200 and read.get_json() == created.get_json()
+    versioned = client.post(COLLECTION, json=body(), headers=who)
+    assert versioned.headers["Location"].startswith(f"{COLLECTION}/")
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert paths[legacy]["get"]["deprecated"] is True
+    assert "deprecated" not in paths[COLLECTION]["get"]
+
+
+def test_the_client_address_is_the_hop_the_trusted_proxies_added(settings: Settings) -> None:
+    """Behind CloudFront and the ALB (two trusted hops), the left-most X-Forwarded-For
+    entry is whatever the client wrote; the client is the second entry from the right."""
+    client = create_app(dataclasses.replace(settings, trusted_proxy_hops=2)).test_client()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    access = logging.getLogger("access")
+    access.addHandler(handler)
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        forwarded = "6.6.6.6, 203.0.113.7, 130.176.0.1"  # spoofed, viewer, CloudFront edge
+        client.get(DEFINITION.liveness_path, headers={"X-Forwarded-For": forwarded})
+    finally:
+        access.removeHandler(handler)
+        logging.getLogger().setLevel(level)
+    assert records[-1].__dict__["_fields"]["remote_addr"] == "203.0.113.7"
+
+
 @pytest.mark.parametrize("path", ["/metrics", "/openapi.json"])
 def test_operational_endpoints_need_no_token(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 200
