@@ -156,10 +156,10 @@ def _scripts(tmp: Path, ids: list[str], token: str) -> dict[str, Path]:
     get = tmp / "get.lua"
     get.write_text(
         common + "request = function()\n"
-        '  return wrk.format("GET", "/api/loan-applications/" .. ids[math.random(#ids)])\nend\n'
+        '  return wrk.format("GET", "/api/v1/loan-applications/" .. ids[math.random(#ids)])\nend\n'
     )
     page = tmp / "list.lua"
-    page.write_text(common + 'wrk.path = "/api/loan-applications?limit=20"\n')
+    page.write_text(common + 'wrk.path = "/api/v1/loan-applications?limit=20"\n')
     return {"get_by_id": get, "list_page": page}
 
 
@@ -261,6 +261,8 @@ def _cpu_setup(
         after, workers_after = server_cpu(process.pid)
     finally:
         _stop(process)
+    if result["non_2xx"]:
+        raise RuntimeError(f"{name}: {result['non_2xx']} responses were not 2xx: a broken setup")
     spent = {pid: t - workers_before.get(pid, 0) for pid, t in workers_after.items()}
     busiest = max(spent.values(), default=0) / max(sum(spent.values()), 1)
     cpu_ms = (after - before) / CLK_TCK * 1000

@@ -25,7 +25,7 @@ by_id = sa.select(table).where(table.c.id == sa.bindparam("id"))
 app = Flask(__name__)
 
 
-@app.get("/api/loan-applications/<resource_id>")
+@app.get("/api/v1/loan-applications/<resource_id>")
 def get(resource_id: str) -> object:
     with engine.connect() as conn:
         row = conn.execute(by_id, {"id": resource_id}).mappings().first()
