@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .db import SCHEMA_VERSION
+
 REQUIRED_SCHEMA_VERSION = 5
 """The oldest schema version (revision number) this code runs on."""
 
@@ -36,8 +38,6 @@ class Recorded:
 
 def read(conn: sa.Connection) -> Recorded | None:
     """The recorded schema version, or None before the migration that records it."""
-    from .db import SCHEMA_VERSION
-
     try:
         row = conn.execute(
             sa.select(SCHEMA_VERSION.c.version, SCHEMA_VERSION.c.compatible_from)
