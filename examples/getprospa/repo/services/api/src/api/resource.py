@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,9 +31,23 @@ DEFAULT_PAGE = 20
 FIELDS = {f.name: f for f in DEFINITION.fields}
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A ULID: 48 bits of milliseconds, then 80 random bits, in Crockford base32."""
+    """A ULID: 48 bits of milliseconds, then 80 random bits, in Crockford base32.
+
+    Monotonic within the process (ULID's monotonic mode): an id made in the same
+    millisecond as the previous one, or after the clock stepped back, is the previous
+    one plus one, so a client's resources list in the order it created them.
+    """
+    global _last_id
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if value <= _last_id:
+            value = _last_id + 1
+        _last_id = value
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
