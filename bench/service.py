@@ -458,6 +458,8 @@ def main() -> None:
     cpu = cpu_rounds(env, scripts["get_by_id"], tmp, bin_dir)
     results["cpu_per_request"] = cpu
     if os.environ.get("BENCH_ONLY") == "cpu":
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(json.dumps(results, indent=2))
         return
     dev_command = [
