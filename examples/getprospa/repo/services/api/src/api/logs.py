@@ -15,6 +15,10 @@ from typing import Any
 from flask import g, has_request_context
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+# The JSON lines carry neither thread nor process names: skip looking them up per record.
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
 
 
 class JsonFormatter(logging.Formatter):

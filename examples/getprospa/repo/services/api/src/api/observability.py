@@ -112,20 +112,21 @@ def register(app: Flask, engine: sa.Engine) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if access.isEnabledFor(logging.INFO):
             environ = request.environ
-            access.info(
-                "request",
-                extra={
-                    "_fields": {
-                        "method": method,
-                        "path": request.path,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        # The client address as ProxyFix resolved it (app.py): the
-                        # right-most X-Forwarded-For hop the trusted proxies added.
-                        "remote_addr": request.remote_addr,
-                        "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
-                    }
-                },
+            # Built and handed to the handlers directly: Logger.info would also walk the
+            # stack for the caller's file and line, which the JSON line does not carry.
+            record = access.makeRecord(
+                "access", logging.INFO, "", 0, "request", (), None, extra=None
             )
+            record._fields = {
+                "method": method,
+                "path": request.path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                # The client address as ProxyFix resolved it (app.py): the
+                # right-most X-Forwarded-For hop the trusted proxies added.
+                "remote_addr": request.remote_addr,
+                "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+            }
+            access.handle(record)
         return response
