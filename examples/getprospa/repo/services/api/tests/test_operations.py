@@ -72,16 +72,18 @@ def downgrade() -> None:
 '''
 
 
-def _newer_build(root: Path) -> Path:
-    """This build plus one expand migration, with code that needs it: the next release."""
+def _newer_build(root: Path, *, contract: bool = False) -> Path:
+    """This build plus one migration, with code that needs it: the next release. With
+    `contract`, the migration declares that code needing an older schema breaks on it."""
     package = Path(migrate.__file__).parent
     copy = root / package.name
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     previous = migrate.head()
     revision = f"{int(previous) + 1:04d}"
-    (copy / "migrations" / "versions" / f"{revision}_add_note.py").write_text(
-        EXPAND.format(table=DEFINITION.table, revision=revision, previous=previous)
-    )
+    text = EXPAND.format(table=DEFINITION.table, revision=revision, previous=previous)
+    if contract:
+        text += f"\n\nbreaks_code_below = {int(revision)}\n"
+    (copy / "migrations" / "versions" / f"{revision}_add_note.py").write_text(text)
     code = copy / "schema.py"
     required = f"REQUIRED_SCHEMA_VERSION = {schema.REQUIRED_SCHEMA_VERSION}"
     assert required in code.read_text()
@@ -152,6 +154,20 @@ def test_a_newer_build_is_not_ready_until_its_migration_ran(
     )
     result = _run_build(_newer_build(tmp_path / "newer"), env, "-c", probe)
     assert result.stdout.strip().splitlines()[-1] == "503 migrations pending", result.stderr
+
+
+def test_a_contract_step_makes_older_code_unready(
+    tmp_path: Path, server_url, make_database, keys
+) -> None:
+    env = environ_for(server_url, make_database(), keys.issuer)
+    migrate.upgrade(load_settings(env))
+    package = Path(migrate.__file__).parent.name
+    newer = _newer_build(tmp_path / "newer", contract=True)
+    migrated = _run_build(newer, env, "-m", f"{package}.entrypoint", "migrate")
+    assert migrated.returncode == 0, migrated.stderr + migrated.stdout
+    ready = create_app(load_settings(env)).test_client().get(DEFINITION.readiness_path)
+    assert ready.status_code == 503
+    assert ready.get_json()["status"] == "schema incompatible"
 
 
 def test_a_contract_step_makes_code_that_needs_less_incompatible() -> None:
