@@ -117,5 +117,5 @@ clean: ## Remove build output and the virtualenv
 	rm -rf build $(VENV) $(TOOL_VENVS) .pytest_cache .ruff_cache
 
 .PHONY: bench-service
-bench-service: system-deps setup tools ## Service benchmark: gunicorn vs Flask dev server vs raw driver; writes bench/results/service.json
+bench-service: system-deps setup tools ## Service benchmark: CPU-ms per request vs a Flask+SQLAlchemy floor, gunicorn vs dev server vs raw driver; writes bench/results/service.json
 	$(TOOL_VENVS)/service/bin/python bench/service.py

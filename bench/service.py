@@ -6,6 +6,13 @@ Setups, each over verified TLS to the same MariaDB, with the same data, token an
 3. a raw driver loop: the same query through the same SQLAlchemy pool settings, no HTTP
    (as many processes and threads as gunicorn has workers and threads).
 
+CPU per request: the service and a ~33-line Flask + SQLAlchemy Core floor app
+(bench/service_floor.py, the same SELECT by primary key) under the same gunicorn settings
+module and the same wrk load, interleaved; CPU is read from /proc/<pid>/stat for the
+gunicorn master and its workers (reaped workers included), with wrk's p50 and p99. A round
+where one worker did >= 90% of the work (gunicorn put every keep-alive connection on it) is
+flagged and left out of the median ratio. BENCH_ONLY=cpu runs only this part.
+
 Workloads: GET by id (random ids of one customer's 500 loan applications) and the first
 list page (20 items). The setups run interleaved for a few rounds and each ratio is the
 median of its per-round ratios, so background load on a shared machine hits all three alike. Load comes from wrk over loopback; nothing leaves this machine.
@@ -126,6 +133,7 @@ def _wrk(url: str, script: Path, seconds: int) -> dict[str, float]:
         check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 
     def latency(p: str) -> float:
@@ -134,6 +142,7 @@ def _wrk(url: str, script: Path, seconds: int) -> dict[str, float]:
         return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
     return {
+        "requests": done,
         "requests_per_s": round(rate, 1),
         "p50_ms": round(latency("50"), 2),
         "p99_ms": round(latency("99"), 2),
@@ -147,10 +156,10 @@ def _scripts(tmp: Path, ids: list[str], token: str) -> dict[str, Path]:
     get = tmp / "get.lua"
     get.write_text(
         common + "request = function()\n"
-        '  return wrk.format("GET", "/api/loan-applications/" .. ids[math.random(#ids)])\nend\n'
+        '  return wrk.format("GET", "/api/v1/loan-applications/" .. ids[math.random(#ids)])\nend\n'
     )
     page = tmp / "list.lua"
-    page.write_text(common + 'wrk.path = "/api/loan-applications?limit=20"\n')
+    page.write_text(common + 'wrk.path = "/api/v1/loan-applications?limit=20"\n')
     return {"get_by_id": get, "list_page": page}
 
 
@@ -201,6 +210,115 @@ def _http_setup(
         return results
     finally:
         _stop(process)
+
+
+# --- CPU per request: the service and the floor app, under the same gunicorn settings --------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+FLOOR = ROOT / "bench" / "service_floor.py"
+ONE_WORKER_SHARE = 0.9
+TARGET_CPU_RATIO = 1.3
+
+
+def _stat(pid: int) -> list[str]:
+    """Fields 3.. of /proc/<pid>/stat (after the command name, which may hold spaces)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def server_cpu(master: int) -> tuple[int, dict[int, int]]:
+    """CPU ticks of a gunicorn master and its workers: the master's own and reaped children's
+    (utime, stime, cutime, cstime), plus each live worker's utime and stime."""
+    fields = _stat(master)
+    total = sum(int(f) for f in fields[11:15])
+    workers: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = _stat(int(entry.name))
+        except OSError:
+            continue
+        if int(child[1]) == master:
+            workers[int(entry.name)] = int(child[11]) + int(child[12])
+    return total + sum(workers.values()), workers
+
+
+def _cpu_setup(
+    command: list[str], env: dict[str, str], script: Path, tmp: Path, name: str
+) -> dict[str, Any]:
+    """Serve with gunicorn; warm up; then wrk while reading the server processes' CPU."""
+    from support.service_stack import free_port
+
+    port = free_port()
+    command = [*command[:-1], "--bind", f"127.0.0.1:{port}", command[-1]]
+    process = _serve(command, env, port, tmp / f"{name}.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wrk(url, script, WARMUP)
+        before, workers_before = server_cpu(process.pid)
+        result = _wrk(url, script, DURATION)
+        after, workers_after = server_cpu(process.pid)
+    finally:
+        _stop(process)
+    if result["non_2xx"]:
+        raise RuntimeError(f"{name}: {result['non_2xx']} responses were not 2xx: a broken setup")
+    spent = {pid: t - workers_before.get(pid, 0) for pid, t in workers_after.items()}
+    busiest = max(spent.values(), default=0) / max(sum(spent.values()), 1)
+    cpu_ms = (after - before) / CLK_TCK * 1000
+    return {
+        **result,
+        "cpu_ms_per_request": round(cpu_ms / max(result["requests"], 1), 3),
+        "busiest_worker_share": round(busiest, 2),
+        # gunicorn's gthread workers accept keep-alive connections greedily: one worker
+        # may hold all of wrk's connections, so the round measures one process, not two.
+        "all_connections_on_one_worker": len(spent) > 1 and busiest >= ONE_WORKER_SHARE,
+    }
+
+
+def cpu_rounds(env: dict[str, str], script: Path, tmp: Path, bin_dir: Path) -> dict[str, Any]:
+    """The service (as generated) and the floor app, interleaved, under the same gunicorn
+    settings module and wrk load; CPU-ms per request from /proc for master and workers."""
+    gunicorn = str(bin_dir / "gunicorn")
+    config = ["--config", "python:api.gunicorn_conf"]
+    floor_env = {**env, "PYTHONPATH": f"{FLOOR.parent}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+    rounds = []
+    for n in range(ROUNDS):
+        setups = {
+            "service": ([gunicorn, *config, "api.wsgi:app"], env),
+            "floor": ([gunicorn, *config, f"{FLOOR.stem}:app"], floor_env),
+        }
+        order = list(setups) if n % 2 == 0 else list(reversed(setups))
+        one = {}
+        for name in order:
+            command, setup_env = setups[name]
+            setup_env = {
+                **setup_env,
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"prometheus-{name}"),
+                "DRAINING_FILE": str(tmp / f"draining-{name}"),
+            }
+            one[name] = _cpu_setup(command, setup_env, script, tmp, f"cpu-{name}")
+        one["ratio"] = round(
+            one["service"]["cpu_ms_per_request"] / one["floor"]["cpu_ms_per_request"], 2
+        )
+        rounds.append(one)
+    fair = [
+        r
+        for r in rounds
+        if not (
+            r["service"]["all_connections_on_one_worker"]
+            or r["floor"]["all_connections_on_one_worker"]
+        )
+    ]
+    ratio = statistics.median(r["ratio"] for r in (fair or rounds))
+    return {
+        "rounds": rounds,
+        "flagged_rounds": [i for i, r in enumerate(rounds) if r not in fair],
+        "service_cpu_ms": statistics.median(r["service"]["cpu_ms_per_request"] for r in rounds),
+        "floor_cpu_ms": statistics.median(r["floor"]["cpu_ms_per_request"] for r in rounds),
+        "ratio_median": round(ratio, 2),
+        "target": f"<= {TARGET_CPU_RATIO}x the floor: {'met' if ratio <= TARGET_CPU_RATIO else 'NOT met'}",
+    }
 
 
 # --- the raw driver loop --------------------------------------------------------------------
@@ -337,6 +455,13 @@ def main() -> None:
             "database": "MariaDB 10.11 on loopback, TLS verified",
         }
     }
+    cpu = cpu_rounds(env, scripts["get_by_id"], tmp, bin_dir)
+    results["cpu_per_request"] = cpu
+    if os.environ.get("BENCH_ONLY") == "cpu":
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results, indent=2))
+        return
     dev_command = [
         sys.executable,
         "-c",
@@ -384,6 +509,10 @@ def main() -> None:
             ratios["gunicorn_vs_raw_driver_get"] >= 0.4,
         ],
         "image <= 150 MB": [image.get("size_mb"), image.get("size_mb", 1e9) <= TARGETS["image_mb"]],
+        "service CPU-ms per request <= 1.3x the floor (get)": [
+            cpu["ratio_median"],
+            cpu["ratio_median"] <= TARGET_CPU_RATIO,
+        ],
         "warm rebuild < 20 s": [
             image.get("warm_rebuild_s"),
             image.get("warm_rebuild_s", 1e9) < TARGETS["warm_rebuild_s"],

@@ -198,7 +198,9 @@ def service_auth_settings(ctx: Context) -> Iterator[Diagnostic]:
             names = set(settings["env"]) | secrets
             tier = ctx.resolved["environments"][env_name]["tier"]
             dev_mode = (
-                tier == "development" and settings["env"].get(SERVICE_AUTH_DEV_MODE) == "true"
+                tier == "development"
+                and not app["public"]
+                and settings["env"].get(SERVICE_AUTH_DEV_MODE) == "true"
             )
             if not dev_mode and not set(SERVICE_AUTH_SETTINGS) <= names:
                 missing_in.append(env_name)
@@ -211,6 +213,53 @@ def service_auth_settings(ctx: Context) -> Iterator[Diagnostic]:
                 f"{', '.join(missing_in)}: its service refuses to start without them",
                 "set them under env (per environment under environments.<env>.env): the "
                 "identity provider's issuer URL and the accepted client ids",
+            )
+
+
+_FALSE = ("", "0", "false", "no", "off")
+
+
+@check
+def service_dev_mode(ctx: Context) -> Iterator[Diagnostic]:
+    """AUTH_DEV_MODE accepts `Bearer dev:<anyone>`: config.py refuses it outside the
+    development tier and whenever the app is internet-facing (the chart sets
+    APP_INTERNET_FACING from `public`); refuse a spec that would deploy it there."""
+    for app in ctx.resolved["apps"]:
+        if not renders_service(app):
+            continue
+        i = ctx.raw_app_index(app["name"])
+        raw = ctx.raw["apps"][i]
+        where: dict[SpecPath, list[str]] = {}
+        for env_name, settings in app["environments"].items():
+            value = settings["env"].get(SERVICE_AUTH_DEV_MODE)
+            if value is None or str(value).strip().lower() in _FALSE:
+                continue
+            tier = ctx.resolved["environments"][env_name]["tier"]
+            if not app["public"] and tier == "development":
+                continue
+            per_env = (raw.get("environments") or {}).get(env_name) or {}
+            path: SpecPath = (
+                ("apps", i, "environments", env_name, "env", SERVICE_AUTH_DEV_MODE)
+                if SERVICE_AUTH_DEV_MODE in (per_env.get("env") or {})
+                else ("apps", i, "env", SERVICE_AUTH_DEV_MODE)
+            )
+            where.setdefault(path, []).append(f"{env_name} ({tier} tier)")
+        for path, envs in where.items():
+            why = (
+                "the app is public (internet-facing)"
+                if app["public"]
+                else "the tier is not development"
+            )
+            yield ctx.finding(
+                "error",
+                "policy.service-dev-mode",
+                path,
+                f"api '{app['name']}' turns {SERVICE_AUTH_DEV_MODE} on in {', '.join(envs)}, "
+                f"where {why}: dev tokens would let anyone call the API as anyone, and the "
+                "service refuses to start with it",
+                f"remove {SERVICE_AUTH_DEV_MODE}; use real tokens (AUTH_ISSUER, AUTH_AUDIENCE), "
+                "or `make run` on your machine",
+                key=True,
             )
 
 

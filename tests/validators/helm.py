@@ -606,3 +606,25 @@ def clusters_before_1_30_get_an_exec_prestop(repo: RenderedRepo) -> None:
         assert ("sleep" in pre_stop) == native and ("exec" in pre_stop) != native, version
         for manifest in rendered.manifests:
             validate_manifest(manifest, version)
+
+
+@validator("helm")
+def public_apps_are_marked_internet_facing_and_refuse_dev_mode(repo: RenderedRepo) -> None:
+    """The service refuses AUTH_DEV_MODE when APP_INTERNET_FACING is true (issue 11): the
+    chart sets it from `public`, and refuses to render dev mode on a public app at all."""
+    for chart in charts(repo):
+        for env, rendered in chart.renders.items():
+            data = rendered.one("ConfigMap")["data"]
+            assert data["APP_INTERNET_FACING"] == str(chart.app["public"]).lower(), (env, data)
+    public = [c for c in charts(repo) if c.app["public"]]
+    for chart in public[:1]:
+        env = repo.spec["promotion"][0]
+        good = chart.renders[env].values
+        loaded = load_chart(chart.path)
+        for value in ("true", "1", "yes"):
+            change = {"app": {"env": {"AUTH_DEV_MODE": value}}}
+            with pytest.raises(helm_python.HelmRenderError, match="AUTH_DEV_MODE is set"):
+                loaded.render(deep_merge(good, change), name="x", namespace="x")
+        loaded.render(
+            deep_merge(good, {"app": {"env": {"AUTH_DEV_MODE": "false"}}}), name="x", namespace="x"
+        )

@@ -2,14 +2,16 @@
 
 A token is accepted when its RS256 signature verifies with a key of the JWKS,
 it has not expired, its issuer is AUTH_ISSUER, and its audience is one of
-AUTH_AUDIENCE: the `aud` claim (ID tokens, most identity providers) or, for
-Cognito access tokens, which carry no `aud`, the `client_id` claim.
+AUTH_AUDIENCE. For Amazon Cognito (an issuer on cognito-idp.<region>.amazonaws.com,
+or any token with a `token_use` claim) only access tokens are accepted
+(`token_use` = access; an ID token gets a 401 saying so), and the audience is their
+`client_id` claim; for other identity providers it is the `aud` claim.
 
 The caller's tenant is the AUTH_TENANT_CLAIM claim (default `sub`); staff are
 callers whose AUTH_GROUPS_CLAIM (default `cognito:groups`) lists AUTH_STAFF_GROUP.
 
 Development mode (AUTH_DEV_MODE=true, refused by config outside the development
-tier) accepts `Bearer dev:<subject>` and `Bearer dev:<subject>:staff` instead.
+tier and whenever the app is internet-facing) accepts `Bearer dev:<subject>` and `Bearer dev:<subject>:staff` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -41,6 +44,11 @@ class Caller:
 
 def _unauthorized(detail: str, error: str = "invalid_token") -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": f'Bearer error="{error}"'})
+
+
+def _is_cognito(issuer: str | None) -> bool:
+    host = urlsplit(issuer or "").hostname or ""
+    return host.startswith("cognito-idp.") and host.endswith(".amazonaws.com")
 
 
 class KeySet:
@@ -162,7 +170,20 @@ class Authenticator:
             raise _unauthorized("the token has expired") from exc
         except jwt.InvalidTokenError as exc:
             raise _unauthorized(f"the token is not valid: {exc}") from exc
-        audience = claims.get("aud", claims.get("client_id"))
+        token_use = claims.get("token_use")
+        if token_use is not None or _is_cognito(settings.issuer):
+            # Cognito: only access tokens authorize API calls, and their audience is
+            # client_id (AWS, "Verifying a JSON web token"). An ID token says who the
+            # user is, for the app itself; accepting it here would let any client of
+            # the user pool that holds one call the API.
+            if token_use != "access":  # noqa: S105 - a claim value, not a password
+                raise _unauthorized(
+                    "send the Cognito access token, not the ID token "
+                    f"(token_use must be access, got {token_use!r})"
+                )
+            audience = claims.get("client_id")
+        else:
+            audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if not any(isinstance(a, str) and a in settings.audiences for a in audiences):
             raise _unauthorized("the token is not meant for this API (audience)")

@@ -2,9 +2,11 @@
 
 - TLS with certificate and host name verification whenever a CA file is set
   (always outside development: RDS runs with require_secure_transport);
-- `pool_pre_ping`, and `pool_recycle` below MySQL's `wait_timeout`, so a
-  connection closed by the server, a failover or a NAT timeout is replaced
-  before a request sees it;
+- no `pool_pre_ping` (a round trip per request): `pool_recycle` below MySQL's
+  `wait_timeout` and NAT idle timeouts, and `read` runs an idempotent read once more
+  on a fresh connection when its pooled connection turns out dead (a failover, a
+  server restart); the disconnect invalidates the whole pool, so no other request
+  meets another dead connection;
 - connect, read and write timeouts, so no request waits forever;
 - strict SQL mode and UTC on every connection, the same on MySQL 8 and MariaDB;
 - with DATABASE_CREDENTIALS_FILE, credentials read afresh for every new
@@ -14,7 +16,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -34,6 +37,7 @@ TABLE_OPTIONS = {
     "mysql_collate": "utf8mb4_unicode_ci",
 }
 ID_LENGTH = 26
+T = TypeVar("T")
 
 
 def url(settings: DatabaseSettings) -> sa.URL:
@@ -90,7 +94,6 @@ def create_engine(settings: DatabaseSettings) -> sa.Engine:
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
         pool_recycle=settings.pool_recycle,
-        pool_pre_ping=True,
         pool_use_lifo=True,
     )
     if settings.credentials_file:
@@ -99,6 +102,24 @@ def create_engine(settings: DatabaseSettings) -> sa.Engine:
         )
         sa.event.listen(engine, "do_connect", hook)
     return engine
+
+
+def read(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
+    """Run an idempotent read; once more on a fresh connection if the pooled one was dead.
+
+    Only a disconnect is retried (SQLAlchemy marks it `connection_invalidated` and
+    empties the pool); a second failure, or any other error, reaches the caller, which
+    answers 503 (errors.py).
+    """
+    try:
+        with engine.connect() as conn:
+            return work(conn)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        logging.getLogger(__name__).info("retrying a read on a fresh connection")
+    with engine.connect() as conn:
+        return work(conn)
 
 
 def _id_column(name: str, **kwargs: object) -> sa.Column:
@@ -156,7 +177,17 @@ def build_metadata(definition: Definition) -> tuple[sa.MetaData, sa.Table, sa.Ta
         sa.UniqueConstraint("owner", "idempotency_key", name="uq_idempotency_keys_owner_key"),
         **TABLE_OPTIONS,
     )
+    sa.Table(
+        "schema_version",
+        metadata,
+        sa.Column("id", sa.SmallInteger(), primary_key=True, autoincrement=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("compatible_from", sa.Integer(), nullable=False),
+        _timestamp("updated_at"),
+        **TABLE_OPTIONS,
+    )
     return metadata, resource, idempotency
 
 
 METADATA, RESOURCES, IDEMPOTENCY_KEYS = build_metadata(DEFINITION)
+SCHEMA_VERSION = METADATA.tables["schema_version"]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+API_VERSION = "v1"
+"""The version segment of the API's paths; the unversioned paths are an alias of v1."""
+
 
 @dataclass(frozen=True)
 class Field:
@@ -49,7 +52,17 @@ class Definition:
         return self.resource.replace("-", "_")
 
     @property
+    def api_prefix(self) -> str:
+        """Where the API lives: the app's path, then the API version."""
+        return f"{self.path_prefix}/{API_VERSION}"
+
+    @property
     def collection_path(self) -> str:
+        return f"{self.api_prefix}/{self.resource}"
+
+    @property
+    def unversioned_collection_path(self) -> str:
+        """The alias without the version, for clients released before it existed."""
         return f"{self.path_prefix}/{self.resource}"
 
     @property

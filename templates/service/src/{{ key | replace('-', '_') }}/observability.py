@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import time
-import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, request
@@ -83,31 +83,50 @@ def _sample_pool(engine: sa.Engine) -> None:
 
 def register(app: Flask, engine: sa.Engine) -> None:
     access = logging.getLogger("access")
+    # The labelled children, looked up once per (method, route, status): `labels()`
+    # takes a lock and validates its arguments on every call.
+    counters: dict[tuple[str, str, int], Any] = {}
+    histograms: dict[tuple[str, str], Any] = {}
 
     @app.before_request
     def _start() -> None:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        given = request.headers.get("X-Request-ID")
+        g.request_id = given if given and _REQUEST_ID.match(given) else os.urandom(16).hex()
         g.started = time.perf_counter()
 
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
+        rule = request.url_rule
+        route = rule.rule if rule is not None else "unmatched"
+        method, status = request.method, response.status_code
+        counter = counters.get((method, route, status))
+        if counter is None:
+            counter = counters[(method, route, status)] = REQUESTS.labels(method, route, status)
+        counter.inc()
+        histogram = histograms.get((method, route))
+        if histogram is None:
+            histogram = histograms[(method, route)] = LATENCY.labels(method, route)
+        histogram.observe(elapsed)
         _sample_pool(engine)
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        access.info(
-            "request",
-            extra={
-                "method": request.method,
+        if access.isEnabledFor(logging.INFO):
+            environ = request.environ
+            # Built and handed to the handlers directly: Logger.info would also walk the
+            # stack for the caller's file and line, which the JSON line does not carry.
+            record = access.makeRecord(
+                "access", logging.INFO, "", 0, "request", (), None, extra=None
+            )
+            record._fields = {
+                "method": method,
                 "path": request.path,
                 "route": route,
-                "status": response.status_code,
+                "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
-                "remote_addr": request.headers.get("X-Forwarded-For", request.remote_addr),
-                "user_agent": request.headers.get("User-Agent", "")[:200],
-            },
-        )
+                # The client address as ProxyFix resolved it (app.py): the
+                # right-most X-Forwarded-For hop the trusted proxies added.
+                "remote_addr": request.remote_addr,
+                "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+            }
+            access.handle(record)
         return response

@@ -7,9 +7,11 @@ Set TEST_DATABASE_TLS_CA_FILE as well to test over verified TLS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,6 +76,71 @@ class KeyServer:
             payload["cognito:groups"] = groups
         payload = {k: v for k, v in payload.items() if v is not None}
         return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": KID})
+
+
+class DatabaseGate:
+    """A TCP relay on loopback in front of the database, which a test can cut: the
+    database then goes away for the app (open connections die, new ones are refused
+    during the handshake) until `restore`. TLS passes through untouched."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(self.upstream)
+            self.pairs.append((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def drop_connections(self) -> None:
+        """Close every open connection (a failover, a NAT timeout); new ones still work."""
+        for pair in self.pairs:
+            for end in pair:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+        self.pairs.clear()
+
+    def cut(self) -> None:
+        self.up = False
+        self.drop_connections()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def database_gate(settings: Settings) -> Iterator[DatabaseGate]:
+    gate = DatabaseGate(settings.database.host, settings.database.port)
+    yield gate
+    gate.close()
 
 
 @pytest.fixture(scope="session")

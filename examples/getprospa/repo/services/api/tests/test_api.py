@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from samples import COLLECTION, body, first_field, path_to, step, value
 
 from api.definition import DEFINITION
+from api.resource import is_id, new_id
 
 Auth = Callable[..., dict[str, str]]
 
@@ -92,6 +93,14 @@ def test_request_size_limit(client: FlaskClient, auth: Auth) -> None:
     response = client.post(COLLECTION, json={"x": huge}, headers=auth(tenant()))
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
+
+
+def test_ids_made_in_the_same_millisecond_still_ascend() -> None:
+    """Creation order is id order (cursor pages rely on it), also for ids made faster
+    than the clock ticks."""
+    ids = [new_id() for _ in range(2000)]
+    assert all(is_id(i) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
 def test_cursor_pagination_visits_each_item_once(client: FlaskClient, auth: Auth) -> None:

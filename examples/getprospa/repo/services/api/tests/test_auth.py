@@ -90,7 +90,17 @@ def test_cognito_access_token_uses_client_id(client: FlaskClient, keys: KeyServe
     assert response.status_code == 200
 
 
-def test_dev_mode_only_in_development(
+def test_an_id_token_is_refused_with_a_clear_401(client: FlaskClient, keys: KeyServer) -> None:
+    """Cognito ID tokens carry aud and token_use=id: only access tokens call the API."""
+    for token_use in ("id", "refresh", ""):
+        token = keys.token("business-c", token_use=token_use)
+        response = client.get(COLLECTION, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token_use
+        assert "access token" in response.get_json()["detail"]
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_dev_mode_only_in_development_and_never_internet_facing(
     settings: Settings, keys: KeyServer, server_url: sa.URL
 ) -> None:
     url = server_url
@@ -98,7 +108,21 @@ def test_dev_mode_only_in_development(
         env = environ_for(url, "x", keys.issuer, APP_TIER=tier, AUTH_DEV_MODE="true")
         with pytest.raises(ConfigError, match="AUTH_DEV_MODE is only allowed"):
             load_settings(env)
-    dev = load_settings(environ_for(url, settings.database.name, keys.issuer, AUTH_DEV_MODE="true"))
+    # Internet-facing (the chart sets APP_INTERNET_FACING from `public`; unset counts as
+    # internet-facing): refused even in development.
+    for facing in ({"APP_INTERNET_FACING": "true"}, {}):
+        env = environ_for(url, "x", keys.issuer, AUTH_DEV_MODE="true", **facing)
+        with pytest.raises(ConfigError, match="internet-facing"):
+            load_settings(env)
+    dev = load_settings(
+        environ_for(
+            url,
+            settings.database.name,
+            keys.issuer,
+            AUTH_DEV_MODE="true",
+            APP_INTERNET_FACING="false",
+        )
+    )
     client = create_app(dev).test_client()
     assert (
         client.get(COLLECTION, headers={"Authorization": "Bearer dev:someone"}).status_code == 200

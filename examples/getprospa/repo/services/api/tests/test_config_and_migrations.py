@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from conftest import KeyServer, environ_for
 
-from api import migrate
+from api import migrate, schema
 from api.config import ConfigError, Settings, load_settings
 from api.db import METADATA, create_engine
 
@@ -153,6 +154,28 @@ def test_migrated_schema_matches_the_model(settings: Settings) -> None:
 
 def test_migrate_is_idempotent(settings: Settings) -> None:
     assert migrate.upgrade(settings) == migrate.head()
+
+
+def test_revisions_are_numbered_schema_versions_and_the_code_needs_one_of_them() -> None:
+    """Readiness compares numbers (schema.py): each revision's id is one more than the one
+    it revises, and the code never needs a schema its own migrations do not produce."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    for script in scripts.walk_revisions():
+        assert script.revision.isdigit(), f"revision {script.revision} is not a number"
+        if script.down_revision is not None:
+            assert int(script.revision) == int(str(script.down_revision)) + 1, script.revision
+    assert 1 <= schema.REQUIRED_SCHEMA_VERSION <= int(migrate.head())
+
+
+def test_migrate_records_the_schema_version(settings: Settings) -> None:
+    engine = create_engine(settings.database)
+    try:
+        with engine.connect() as conn:
+            recorded = schema.read(conn)
+    finally:
+        engine.dispose()
+    assert recorded == schema.Recorded(version=int(migrate.head()), compatible_from=1)
+    assert schema.problem(recorded) is None
 
 
 def test_strict_sql_mode_and_utc(settings: Settings) -> None:

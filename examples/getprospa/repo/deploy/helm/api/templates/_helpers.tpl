@@ -99,7 +99,13 @@ Contract variables (docs/contracts.md) win over the spec's env; the spec's env w
 the defaults (CORS_ALLOWED_ORIGINS).
 */}}
 {{- define "app.config" -}}
-{{- $contract := dict "APP_ENV" .Values.app.environment "APP_TIER" .Values.app.tier "PORT" (toString .Values.app.port) -}}
+{{- $contract := dict "APP_ENV" .Values.app.environment "APP_TIER" .Values.app.tier "PORT" (toString .Values.app.port) "APP_INTERNET_FACING" (toString .Values.app.public) -}}
+{{- if .Values.app.public -}}
+{{- $devMode := lower (toString (get .Values.app.env "AUTH_DEV_MODE" | default "")) -}}
+{{- if not (has $devMode (list "" "0" "false" "no" "off")) -}}
+{{- fail "app.env.AUTH_DEV_MODE is set but the app is public (internet-facing): dev tokens would let anyone in; remove it" -}}
+{{- end -}}
+{{- end -}}
 {{- if include "app.usesDatabase" . -}}
 {{- $p := .Values.platform -}}
 {{- $_ := set $contract "DATABASE_HOST" $p.databaseHost -}}

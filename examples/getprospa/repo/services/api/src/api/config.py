@@ -76,6 +76,8 @@ class Settings:
     database: DatabaseSettings
     auth: AuthSettings
     draining_file: str
+    internet_facing: bool = True
+    trusted_proxy_hops: int = 2
 
 
 class _Reader:
@@ -201,10 +203,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer else None
     )
     audiences = tuple(a.strip() for a in reader.text("AUTH_AUDIENCE").split(",") if a.strip())
+    # The chart sets APP_INTERNET_FACING from the app's `public` in platform.yaml; unset
+    # counts as internet-facing, so the strict rules hold unless someone says otherwise.
+    internet_facing = (
+        reader.flag("APP_INTERNET_FACING") if reader.text("APP_INTERNET_FACING") else True
+    )
     dev_mode = reader.flag("AUTH_DEV_MODE")
     if dev_mode and not development:
         reader.problems.append(
             f"AUTH_DEV_MODE is only allowed when APP_TIER is development (it is {tier})"
+        )
+    elif dev_mode and internet_facing:
+        reader.problems.append(
+            "AUTH_DEV_MODE is refused: this app is internet-facing (APP_INTERNET_FACING is "
+            "true or unset); dev tokens would let anyone in. Use real tokens, or run it "
+            "privately with APP_INTERNET_FACING=false (make run does)"
         )
     if not dev_mode:
         for name, value in (("AUTH_ISSUER", issuer), ("AUTH_AUDIENCE", audiences)):
@@ -250,6 +263,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database=database,
         auth=auth,
         draining_file=reader.text("DRAINING_FILE", "/tmp/draining"),  # noqa: S108 - /tmp is the pod's emptyDir
+        internet_facing=internet_facing,
+        # Internet-facing: CloudFront appends the viewer's address to X-Forwarded-For and
+        # the ALB appends CloudFront's, so the client is the second hop from the right.
+        trusted_proxy_hops=reader.integer("TRUSTED_PROXY_HOPS", 2 if internet_facing else 0, 0, 5),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -60,7 +60,7 @@ def document() -> dict[str, Any]:
         "422": _problem("The body is not valid"),
     }
     item_path = f"{d.collection_path}/{{id}}"
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": f"{d.project} {d.app}",
@@ -296,3 +296,27 @@ def document() -> dict[str, Any]:
             },
         },
     }
+    return _with_unversioned_alias(document)
+
+
+def _with_unversioned_alias(document: dict[str, Any]) -> dict[str, Any]:
+    """The unversioned paths: the same operations, marked deprecated, with their own ids."""
+    d = DEFINITION
+    paths = document["paths"]
+    for versioned, alias in (
+        (d.collection_path, d.unversioned_collection_path),
+        (f"{d.collection_path}/{{id}}", f"{d.unversioned_collection_path}/{{id}}"),
+    ):
+        item: dict[str, Any] = {}
+        for key, operation in paths[versioned].items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                operation = {
+                    **operation,
+                    "operationId": f"{operation['operationId']}Unversioned",
+                    "deprecated": True,
+                    "description": f"An alias of {versioned}, for clients released before "
+                    f"the API had a version; use {versioned}.",
+                }
+            item[key] = operation
+        paths[alias] = item
+    return document

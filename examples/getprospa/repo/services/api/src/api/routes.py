@@ -1,4 +1,8 @@
-"""The resource's HTTP API: list, create, read, update (merge patch) and delete."""
+"""The resource's HTTP API: list, create, read, update (merge patch) and delete.
+
+Served under <path>/v1/<resource> and, with the same handlers, under the unversioned
+<path>/<resource>, which mobile apps already in the field call.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 
 from . import idempotency, resource
 from .auth import Authenticator, Caller
+from .db import read
 from .definition import DEFINITION
 from .errors import Problem
 
@@ -60,18 +65,20 @@ def _caller() -> Caller:
 
 
 def _location(resource_id: str) -> str:
-    return f"{DEFINITION.collection_path}/{resource_id}"
+    """The new resource's URL under the prefix the client called (versioned or not)."""
+    return url_for(f"{request.blueprint}.get_resource", resource_id=resource_id)
 
 
 def create_blueprint(authenticator: Authenticator) -> Blueprint:
     bp = Blueprint("resource", __name__)
+    collection = f"/{DEFINITION.resource}"
 
     @bp.before_request
     def _authenticate() -> None:
         if request.method != "OPTIONS":
             g.caller = authenticator.authenticate(request.headers.get("Authorization"))
 
-    @bp.get(DEFINITION.collection_path)
+    @bp.get(collection)
     def list_resources() -> Response:
         args = request.args
         try:
@@ -86,21 +93,23 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
         status = args.get("status")
         if status is not None and status not in DEFINITION.statuses:
             raise Problem(400, f"status must be one of {', '.join(DEFINITION.statuses)}")
-        with _engine().connect() as conn:
-            rows, following = resource.list_page(
-                conn, _caller(), limit=limit, cursor=cursor, status=status
-            )
+        caller = _caller()
+        rows, following = read(
+            _engine(),
+            lambda conn: resource.list_page(
+                conn, caller, limit=limit, cursor=cursor, status=status
+            ),
+        )
         return _json({"items": [resource.represent(r) for r in rows], "next_cursor": following})
 
-    @bp.post(DEFINITION.collection_path)
+    @bp.post(collection)
     def create_resource() -> Response:
         caller = _caller()
         key = idempotency.parse_key(request.headers.get("Idempotency-Key"))
         body = _body(JSON_TYPES)
         digest = idempotency.request_hash(body) if key else ""
         if key:
-            with _engine().connect() as conn:
-                stored = idempotency.find(conn, caller.tenant, key)
+            stored = read(_engine(), lambda conn: idempotency.find(conn, caller.tenant, key))
             if stored is not None:
                 return _replay(stored, digest)
         values = resource.validate(body, partial=False)
@@ -139,13 +148,13 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
             },
         )
 
-    @bp.get(f"{DEFINITION.collection_path}/<resource_id>")
+    @bp.get(f"{collection}/<resource_id>")
     def get_resource(resource_id: str) -> Response:
-        with _engine().connect() as conn:
-            row = resource.fetch(conn, _caller(), resource_id)
+        caller = _caller()
+        row = read(_engine(), lambda conn: resource.fetch(conn, caller, resource_id))
         return _json(resource.represent(row), headers={"ETag": resource.etag(row["version"])})
 
-    @bp.patch(f"{DEFINITION.collection_path}/<resource_id>")
+    @bp.patch(f"{collection}/<resource_id>")
     def update_resource(resource_id: str) -> Response:
         caller = _caller()
         with _engine().begin() as conn:
@@ -157,7 +166,7 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
             resource.represent(updated), headers={"ETag": resource.etag(updated["version"])}
         )
 
-    @bp.delete(f"{DEFINITION.collection_path}/<resource_id>")
+    @bp.delete(f"{collection}/<resource_id>")
     def delete_resource(resource_id: str) -> Response:
         caller = _caller()
         with _engine().begin() as conn:
@@ -169,4 +178,8 @@ def create_blueprint(authenticator: Authenticator) -> Blueprint:
 
 
 def register(app: Flask, authenticator: Authenticator) -> None:
-    app.register_blueprint(create_blueprint(authenticator))
+    blueprint = create_blueprint(authenticator)
+    app.register_blueprint(blueprint, url_prefix=DEFINITION.api_prefix)
+    app.register_blueprint(
+        blueprint, url_prefix=DEFINITION.path_prefix or None, name="resource_unversioned"
+    )
