@@ -11,6 +11,7 @@ chart promises are checked on the rendered objects.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from support.helm import (
     load_chart,
     pod_specs,
     render,
+    subnet_tier_cidrs,
     validate_manifest,
 )
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, ROOT, tool_venv_bin
@@ -413,11 +415,20 @@ def traffic_identity_and_secrets_follow_adr_0005(repo: RenderedRepo) -> None:
                 assert aws["region"] == repo.spec["environments"][env]["region"]
 
 
+def _ip_blocks(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p["ipBlock"] for p in peers if "ipBlock" in p]
+
+
 @validator("helm")
 def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
+    """Ingress of a public app only from the load-balancer subnets, never the VPC; egress
+    only to DNS, the database subnets on the database port (database apps), the Pod
+    Identity agent and HTTPS outside the metadata service (infra/docs/adr/0005)."""
     for chart in charts(repo):
         app = chart.app
         for env, rendered in chart.renders.items():
+            vpc = ipaddress.ip_network(repo.spec["environments"][env]["vpcCidr"])
+            tiers = subnet_tier_cidrs(str(vpc))
             policy = rendered.one("NetworkPolicy", app["name"])["spec"]
             assert policy["podSelector"]["matchLabels"] == server_labels(app["name"])
             assert policy["policyTypes"] == ["Ingress", "Egress"]
@@ -427,14 +438,43 @@ def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
                 (rule,) = policy["ingress"]
                 assert rule["ports"] == [{"protocol": "TCP", "port": app["port"]}]
                 sources = rule["from"]
+                blocks = _ip_blocks(sources)
                 if app["public"]:
-                    vpc = repo.spec["environments"][env]["vpcCidr"]
-                    assert {"ipBlock": {"cidr": vpc}} in sources
-                assert all(
-                    "ipBlock" not in s or s["ipBlock"]["cidr"] != "0.0.0.0/0" for s in sources
-                )
-            ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
+                    # Exactly the load-balancer tier: the ALB's interfaces, nothing else
+                    # of the VPC (the pods' own subnets above all).
+                    assert sorted(b["cidr"] for b in blocks) == sorted(tiers["load-balancer"]), (
+                        app["name"],
+                        env,
+                        blocks,
+                    )
+                    assert all("except" not in b for b in blocks)
+                    assert not any("namespaceSelector" in s for s in sources), sources
+                else:
+                    assert blocks == [], (app["name"], env, blocks)
+            egress = policy["egress"]
+            assert all(r.get("ports") for r in egress), "an egress rule without ports opens all"
+            ports = {p["port"] for rule in egress for p in rule["ports"]}
             assert ports == ({53, 80, 443} | ({3306} if app["database"] else set())), ports
+            for rule in egress:
+                rule_ports = {p["port"] for p in rule["ports"]}
+                for block in _ip_blocks(rule["to"]) if rule_ports != {443} else []:
+                    # Inside the VPC only named tiers, never the VPC (or a range holding it).
+                    assert not vpc.subnet_of(ipaddress.ip_network(block["cidr"])), (
+                        app["name"],
+                        env,
+                        block,
+                    )
+                if 3306 in rule_ports:
+                    assert rule_ports == {3306}
+                    assert sorted(b["cidr"] for b in _ip_blocks(rule["to"])) == sorted(
+                        tiers["isolated"]
+                    ), rule
+                    assert all(set(p) == {"ipBlock"} for p in rule["to"]), rule
+                if 443 in rule_ports:
+                    assert rule_ports == {443}
+                    assert rule["to"] == [
+                        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}
+                    ], rule
             # Every pod the chart makes is covered by a policy of its own component.
             covered = {
                 p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
@@ -448,6 +488,16 @@ def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
                 if m["kind"] in ("Deployment", "Job", "Pod")
             }
             assert components <= covered, (components, covered)
+            # The migration hook's and the test pod's policies: the database only in its
+            # subnets, and nothing inside the VPC named by the VPC's range.
+            for other in rendered.of_kind("NetworkPolicy"):
+                for rule in other["spec"].get("egress", []):
+                    rule_ports = {p["port"] for p in rule.get("ports", [])}
+                    assert rule_ports, other["metadata"]["name"]
+                    if 3306 in rule_ports:
+                        assert sorted(b["cidr"] for b in _ip_blocks(rule["to"])) == sorted(
+                            tiers["isolated"]
+                        ), other["metadata"]["name"]
 
 
 @validator("helm")

@@ -141,11 +141,13 @@ the defaults (CORS_ALLOWED_ORIGINS).
       port: 53
 {{- end -}}
 
-{{/* Egress to MySQL on RDS, inside the environment's VPC. */}}
+{{/* Egress to MySQL on RDS: the database subnets only, on the database port only. */}}
 {{- define "app.egressDatabase" -}}
 - to:
+    {{- range (required "platform.databaseCidrs is null but the app uses the database: run terraform apply for this environment first" .Values.platform.databaseCidrs) }}
     - ipBlock:
-        cidr: {{ required "network.vpcCidr is required" .Values.network.vpcCidr }}
+        cidr: {{ . }}
+    {{- end }}
   ports:
     - protocol: TCP
       port: {{ .Values.platform.databasePort }}
