@@ -76,6 +76,16 @@ limits:
   {{- end }}
 {{- end -}}
 
+{{/*
+The shutdown budget, from values.yaml shutdown only: the preStop pause, then (after
+SIGTERM) the app's drain (readiness 503, still serving) and its graceful stop, plus a
+margin. The kubelet kills the container when it runs out.
+*/}}
+{{- define "app.terminationGracePeriodSeconds" -}}
+{{- $s := .Values.shutdown -}}
+{{- add (int $s.preStopSleepSeconds) (int $s.drainSeconds) (int $s.gracefulTimeoutSeconds) (int $s.marginSeconds) -}}
+{{- end -}}
+
 {{/* Does the app take traffic (api, web)? Workers only answer health checks. */}}
 {{- define "app.serves" -}}
 {{- if ne .Values.app.kind "worker" }}true{{ end -}}
@@ -100,6 +110,8 @@ the defaults (CORS_ALLOWED_ORIGINS).
 */}}
 {{- define "app.config" -}}
 {{- $contract := dict "APP_ENV" .Values.app.environment "APP_TIER" .Values.app.tier "PORT" (toString .Values.app.port) -}}
+{{- $_ := set $contract "SHUTDOWN_DELAY_SECONDS" (toString .Values.shutdown.drainSeconds) -}}
+{{- $_ := set $contract "GUNICORN_GRACEFUL_TIMEOUT" (toString .Values.shutdown.gracefulTimeoutSeconds) -}}
 {{- if include "app.usesDatabase" . -}}
 {{- $p := .Values.platform -}}
 {{- $_ := set $contract "DATABASE_HOST" $p.databaseHost -}}
