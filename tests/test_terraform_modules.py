@@ -308,6 +308,13 @@ BREAKAGES = [
     ),
     (
         "cluster",
+        "variables.tf",
+        'regex("^1\\\\.3[0-9]$", var.kubernetes_version)',
+        'regex("^1\\\\.(2[5-9]|3[0-9])$", var.kubernetes_version)',
+        "refuses_kubernetes_before_1_30",
+    ),
+    (
+        "cluster",
         "main.tf",
         "http_put_response_hop_limit = 1",
         "http_put_response_hop_limit = 2",

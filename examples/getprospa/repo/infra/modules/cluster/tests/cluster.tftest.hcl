@@ -268,3 +268,13 @@ run "refuses_max_below_min" {
   }
   expect_failures = [aws_eks_node_group.this]
 }
+
+# 1.29 and older have no preStop sleep action (the charts' drain pause) and no EKS
+# standard support: refused, as the spec schema refuses them.
+run "refuses_kubernetes_before_1_30" {
+  command = plan
+  variables {
+    kubernetes_version = "1.29"
+  }
+  expect_failures = [var.kubernetes_version]
+}
