@@ -423,7 +423,9 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert services == {"s3"}, services
     assert [e["VpcEndpointType"] for e in endpoints] == ["Gateway"]
 
-    # Security groups: no ingress from 0.0.0.0/0 anywhere; 3306 only from the nodes.
+    # Security groups: no ingress from 0.0.0.0/0 anywhere; 3306 only from the database
+    # clients' group, which the nodes carry and which is not the node group (ADR 0005 of
+    # the infra docs: the charts' NetworkPolicy decides which pods use it).
     groups = {
         g["GroupName"]: g for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]
     }
@@ -435,8 +437,10 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     database_rules = groups[f"{name}-database"]["IpPermissions"]
     assert len(database_rules) == 1 and database_rules[0]["FromPort"] == 3306
     assert [p["GroupId"] for p in database_rules[0]["UserIdGroupPairs"]] == [
-        groups[f"{name}-node"]["GroupId"]
+        groups[f"{name}-database-clients"]["GroupId"]
     ]
+    assert groups[f"{name}-database-clients"]["GroupId"] != groups[f"{name}-node"]["GroupId"]
+    assert groups[f"{name}-database-clients"]["IpPermissions"] == []
     # The ALB admits 443 from one source: the group on CloudFront's VPC origin interfaces
     # (here the stand-in), never an address range or a prefix list.
     alb_rules = groups[f"{name}-alb"]["IpPermissions"]
@@ -619,8 +623,13 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert set(values) == {"api"}
     assert set(values["api"]) == {
         "imageRepository", "roleArn", "targetGroupArn", "databaseHost", "databasePort",
-        "databaseName", "databaseSecretArn", "secretPrefix",
+        "databaseName", "databaseSecretArn", "secretPrefix", "loadBalancerCidrs", "databaseCidrs",
     }  # fmt: skip
+    # The chart's NetworkPolicy: ingress from the load-balancer tier, the database in the
+    # isolated tier, both in zone order.
+    by_zone = {t: sorted(tiers[t], key=lambda s: s["AvailabilityZone"]) for t in tiers}
+    assert values["api"]["loadBalancerCidrs"] == [s["CidrBlock"] for s in by_zone["load-balancer"]]
+    assert values["api"]["databaseCidrs"] == [s["CidrBlock"] for s in by_zone["isolated"]]
     assert values["api"]["imageRepository"] == repo["repositoryUri"]
     assert values["api"]["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}-api"
     assert values["api"]["targetGroupArn"] == target_group["TargetGroupArn"]

@@ -93,6 +93,28 @@ def test_the_calendar_is_consistent_and_covers_every_version_the_schema_accepts(
     )
 
 
+def test_every_admitted_kubernetes_version_has_the_prestop_sleep_action() -> None:
+    """The spec schema, the chart's values schema and the cluster module admit the same
+    versions, from 1.30 (the kubelet's preStop sleep action, KEP-3960; the distroless
+    runtime image has no sleep binary to exec). The versions refused below it are only
+    ones whose EKS standard support had ended when the calendar was last checked."""
+    root = Path(__file__).resolve().parents[1]
+    chart = json.loads((root / "templates/helm/values.schema.json").read_text())
+    module = (root / "templates/terraform/infra/modules/cluster/variables.tf").read_text()
+    module_pattern = re.search(r'regex\("(\^1[^"]+)", var\.kubernetes_version', module)
+    assert module_pattern, "the cluster module no longer checks kubernetes_version"
+    patterns = {
+        "spec": load_schema()["properties"]["kubernetes"]["properties"]["version"]["pattern"],
+        "chart": chart["properties"]["kubernetes"]["properties"]["version"]["pattern"],
+        "module": module_pattern[1].replace("\\\\", "\\"),
+    }
+    for where, pattern in patterns.items():
+        admitted = [m for m in range(20, 40) if re.fullmatch(pattern, f"1.{m}")]
+        assert admitted and min(admitted) == 30, (where, pattern, admitted)
+    refused = [v for v in EKS_VERSIONS if int(v.split(".")[1]) < 30]
+    assert all(EKS_VERSIONS[v].standard_until <= TABLES_AS_OF for v in refused), refused
+
+
 def test_validate_takes_an_as_of_day_and_refuses_a_bad_one(tmp_path: Path) -> None:
     spec = tmp_path / "platform.yaml"
     spec.write_text(SPEC.replace("KUBE", "1.33").replace("MYSQL", "8.4"))

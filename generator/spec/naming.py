@@ -819,6 +819,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("cluster-role", IAM_ROLE, "environment", _PN + "-cluster", "the cluster's IAM role", "env", ("aws_iam_role.name",)),
     NameRule("node-role", IAM_ROLE, "environment", _PN + "-node", "the nodes' IAM role", "env", ("aws_iam_role.name",)),
     NameRule("node-security-group", SECURITY_GROUP, "environment", _PN + "-node", "the nodes' security group", "env", ("aws_security_group.name",)),
+    NameRule("database-clients-security-group", SECURITY_GROUP, "environment", _PN + "-database-clients", "the database clients' security group (the only one the database admits)", "env", ("aws_security_group.name",)),
     NameRule("node-launch-template", LAUNCH_TEMPLATE, "environment", _PN + "-node-", "the nodes' launch template (a name prefix)", "env", ("aws_launch_template.name_prefix",)),
     NameRule("node-group", EKS_NODEGROUP, "environment", _PN + "-default", "the EKS node group", "env", ("aws_eks_node_group.node_group_name",)),
     NameRule("load-balancer-controller-role", IAM_ROLE, "environment", _PN + "-aws-load-balancer-controller", "the load balancer controller's IAM role", "env", ("aws_iam_role.name",)),

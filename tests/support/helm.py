@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,22 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cidrsubnet(prefix: str, newbits: int, netnum: int) -> str:
+    """Terraform's cidrsubnet(prefix, newbits, netnum)."""
+    network = ipaddress.ip_network(prefix)
+    return str(list(network.subnets(prefixlen_diff=newbits))[netnum])
+
+
+def subnet_tier_cidrs(vpc_cidr: str) -> dict[str, list[str]]:
+    """The network module's subnet ranges per tier, in zone order (its locals, in Python;
+    the module's tests and the moto apply check the module itself)."""
+    zones = range(3)
+    return {
+        "load-balancer": [cidrsubnet(vpc_cidr, 7, 27 * 4 + i) for i in zones],
+        "isolated": [cidrsubnet(vpc_cidr, 5, 28 + i) for i in zones],
+    }
+
+
 def platform_values(spec: dict[str, Any], app: dict[str, Any], env: str) -> dict[str, Any]:
     """What Terraform's app_values output gives this app in `env` (ADR 0005), with nulls."""
     project = spec["project"]["name"]
@@ -59,6 +76,7 @@ def platform_values(spec: dict[str, Any], app: dict[str, Any], env: str) -> dict
     name = f"{project}-{env}-{app['name']}"
     target_group = "tg-" + hashlib.sha256(name.encode()).hexdigest()[:20]
     database = bool(app.get("database"))
+    tiers = subnet_tier_cidrs(environment["vpcCidr"])
     return {
         "platform": {
             "imageRepository": f"{account}.dkr.ecr.{region}.amazonaws.com/{project}/{app['name']}",
@@ -80,6 +98,8 @@ def platform_values(spec: dict[str, Any], app: dict[str, Any], env: str) -> dict
                 else None
             ),
             "secretPrefix": f"{project}/{env}/",
+            "loadBalancerCidrs": tiers["load-balancer"] if app.get("public") else None,
+            "databaseCidrs": tiers["isolated"] if database else None,
         }
     }
 

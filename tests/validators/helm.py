@@ -11,6 +11,7 @@ chart promises are checked on the rendered objects.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from support.helm import (
     load_chart,
     pod_specs,
     render,
+    subnet_tier_cidrs,
     validate_manifest,
 )
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, ROOT, tool_venv_bin
@@ -49,6 +51,8 @@ ALLOWED_SKIPS = {
 
 # The target group's deregistration delay that Terraform sets (ADR 0005).
 DEREGISTRATION_DELAY_SECONDS = 30
+# Slack the kubelet leaves after the app's graceful stop, before it kills the container.
+SHUTDOWN_MARGIN_SECONDS = 5
 
 
 @dataclass
@@ -413,11 +417,20 @@ def traffic_identity_and_secrets_follow_adr_0005(repo: RenderedRepo) -> None:
                 assert aws["region"] == repo.spec["environments"][env]["region"]
 
 
+def _ip_blocks(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p["ipBlock"] for p in peers if "ipBlock" in p]
+
+
 @validator("helm")
 def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
+    """Ingress of a public app only from the load-balancer subnets, never the VPC; egress
+    only to DNS, the database subnets on the database port (database apps), the Pod
+    Identity agent and HTTPS outside the metadata service (infra/docs/adr/0005)."""
     for chart in charts(repo):
         app = chart.app
         for env, rendered in chart.renders.items():
+            vpc = ipaddress.ip_network(repo.spec["environments"][env]["vpcCidr"])
+            tiers = subnet_tier_cidrs(str(vpc))
             policy = rendered.one("NetworkPolicy", app["name"])["spec"]
             assert policy["podSelector"]["matchLabels"] == server_labels(app["name"])
             assert policy["policyTypes"] == ["Ingress", "Egress"]
@@ -427,14 +440,43 @@ def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
                 (rule,) = policy["ingress"]
                 assert rule["ports"] == [{"protocol": "TCP", "port": app["port"]}]
                 sources = rule["from"]
+                blocks = _ip_blocks(sources)
                 if app["public"]:
-                    vpc = repo.spec["environments"][env]["vpcCidr"]
-                    assert {"ipBlock": {"cidr": vpc}} in sources
-                assert all(
-                    "ipBlock" not in s or s["ipBlock"]["cidr"] != "0.0.0.0/0" for s in sources
-                )
-            ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
+                    # Exactly the load-balancer tier: the ALB's interfaces, nothing else
+                    # of the VPC (the pods' own subnets above all).
+                    assert sorted(b["cidr"] for b in blocks) == sorted(tiers["load-balancer"]), (
+                        app["name"],
+                        env,
+                        blocks,
+                    )
+                    assert all("except" not in b for b in blocks)
+                    assert not any("namespaceSelector" in s for s in sources), sources
+                else:
+                    assert blocks == [], (app["name"], env, blocks)
+            egress = policy["egress"]
+            assert all(r.get("ports") for r in egress), "an egress rule without ports opens all"
+            ports = {p["port"] for rule in egress for p in rule["ports"]}
             assert ports == ({53, 80, 443} | ({3306} if app["database"] else set())), ports
+            for rule in egress:
+                rule_ports = {p["port"] for p in rule["ports"]}
+                for block in _ip_blocks(rule["to"]) if rule_ports != {443} else []:
+                    # Inside the VPC only named tiers, never the VPC (or a range holding it).
+                    assert not vpc.subnet_of(ipaddress.ip_network(block["cidr"])), (
+                        app["name"],
+                        env,
+                        block,
+                    )
+                if 3306 in rule_ports:
+                    assert rule_ports == {3306}
+                    assert sorted(b["cidr"] for b in _ip_blocks(rule["to"])) == sorted(
+                        tiers["isolated"]
+                    ), rule
+                    assert all(set(p) == {"ipBlock"} for p in rule["to"]), rule
+                if 443 in rule_ports:
+                    assert rule_ports == {443}
+                    assert rule["to"] == [
+                        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}
+                    ], rule
             # Every pod the chart makes is covered by a policy of its own component.
             covered = {
                 p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
@@ -448,6 +490,16 @@ def network_policies_allow_only_what_the_app_needs(repo: RenderedRepo) -> None:
                 if m["kind"] in ("Deployment", "Job", "Pod")
             }
             assert components <= covered, (components, covered)
+            # The migration hook's and the test pod's policies: the database only in its
+            # subnets, and nothing inside the VPC named by the VPC's range.
+            for other in rendered.of_kind("NetworkPolicy"):
+                for rule in other["spec"].get("egress", []):
+                    rule_ports = {p["port"] for p in rule.get("ports", [])}
+                    assert rule_ports, other["metadata"]["name"]
+                    if 3306 in rule_ports:
+                        assert sorted(b["cidr"] for b in _ip_blocks(rule["to"])) == sorted(
+                            tiers["isolated"]
+                        ), other["metadata"]["name"]
 
 
 @validator("helm")
@@ -500,6 +552,10 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
         ({"platform": {"roleArn": "not-an-arn"}}, "/platform/roleArn"),
         ({"platform": {"targetGroupArn": 12}}, "/platform/targetGroupArn"),
         ({"resources": {"cpu": "lots"}}, "/resources/cpu"),
+        ({"kubernetes": {"version": "1.29"}}, "/kubernetes/version"),
+        ({"shutdown": {"terminationGracePeriodSeconds": 10}}, "'terminationGracePeriodSeconds'"),
+        ({"shutdown": {"marginSeconds": 0}}, "/shutdown/marginSeconds"),
+        ({"platform": {"loadBalancerCidrs": ["10.0.0.0/8", "any"]}}, "/platform/loadBalancerCidrs"),
         ({"surprise": True}, "additional properties 'surprise' not allowed"),
     ]
     for change, expected in cases:
@@ -512,7 +568,6 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
     # Errors the schema cannot express fail the render with the fix in the message.
     for change, expected in (
         ({"image": {"tag": ""}}, "image.tag is required"),
-        ({"shutdown": {"terminationGracePeriodSeconds": 10}}, "more than shutdown.preStop"),
         ({"replicas": {"min": 5, "max": 4}}, "replicas.min must not exceed"),
     ):
         with pytest.raises(helm_python.HelmRenderError, match=expected):
@@ -590,22 +645,131 @@ def the_app_deployer_is_bound_only_in_its_namespaces(repo: RenderedRepo) -> None
         ]
 
 
+# What the runtime image of the generated service can execute. Its final stage is
+# gcr.io/distroless/python3-debian12 (not a :debug tag): Debian's python3 and its libraries,
+# ca-certificates and tzdata, and no shell, coreutils (no sleep) or busybox
+# (https://github.com/GoogleContainerTools/distroless, python3/BUILD); the stage adds only
+# the virtualenv copied from the builder. platformgen's own CI builds a debootstrap
+# stand-in for that base which does have `sleep`, so a container run here cannot show
+# the difference: this reads what the real image is made of instead.
+DISTROLESS_PYTHON = "gcr.io/distroless/python3-debian12"
+DISTROLESS_PYTHON_EXECUTABLES = {"/usr/bin/python3", "/usr/bin/python3.11"}
+VENV_EXECUTABLES = {"python", "python3", "python3.11", "gunicorn", "alembic"}
+
+
+def runtime_executables(dockerfile: str) -> set[str]:
+    """Absolute paths the final stage of a generated service's Dockerfile can exec."""
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", dockerfile, re.M))
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    base = stages[-1]
+    base = args.get(base.removeprefix("${").removesuffix("}"), base)
+    assert base.startswith(DISTROLESS_PYTHON + ":"), base
+    assert "debug" not in base.split("@")[0], f"{base}: a :debug tag has busybox"
+    out = set(DISTROLESS_PYTHON_EXECUTABLES)
+    final = dockerfile[dockerfile.rindex("\nFROM ") :]
+    for source in re.findall(r"^COPY --from=builder (\S+) \S+$", final, re.M):
+        assert source == "/opt/venv", f"the runtime stage copies {source}: add its executables"
+        out |= {f"/opt/venv/bin/{name}" for name in VENV_EXECUTABLES}
+    return out
+
+
+def _execs(pod: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Every command the kubelet would exec in a container of the pod."""
+    found = []
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        for hook, handler in container.get("lifecycle", {}).items():
+            if "exec" in handler:
+                found.append((f"{container['name']} {hook}", handler["exec"]["command"]))
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            if "exec" in container.get(probe, {}):
+                found.append((f"{container['name']} {probe}", container[probe]["exec"]["command"]))
+    return found
+
+
 @validator("helm")
-def clusters_before_1_30_get_an_exec_prestop(repo: RenderedRepo) -> None:
-    """The native preStop sleep needs Kubernetes 1.30; older clusters get `sleep` exec."""
-    chart = charts(repo)[0]
-    good = chart.renders[repo.spec["promotion"][0]].values
-    loaded = load_chart(chart.path)
-    for version, native in (("1.29", False), ("1.30", True)):
-        rendered = render(
-            loaded, chart.app["name"], "old", deep_merge(good, {"kubernetes": {"version": version}})
-        )
-        pre_stop = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0][
-            "lifecycle"
-        ]["preStop"]
-        assert ("sleep" in pre_stop) == native and ("exec" in pre_stop) != native, version
-        for manifest in rendered.manifests:
-            validate_manifest(manifest, version)
+def hooks_never_exec_what_the_runtime_image_lacks(repo: RenderedRepo) -> None:
+    """preStop pauses with the kubelet's sleep action on every Kubernetes version the chart
+    admits (1.30+), and nothing execs a binary the distroless runtime image does not have.
+    The chart refuses 1.29 and older, which had only `exec: sleep`."""
+    services = {u.key: repo.root / u.dest for u in repo.units_of("service")}
+    for chart in charts(repo):
+        name = chart.app["name"]
+        service = services.get(name)
+        # A service platformgen generates: what its Dockerfile builds. Any other image (a
+        # web or worker app's own): assume nothing, as distroless images have nothing.
+        allowed = runtime_executables((service / "Dockerfile").read_text()) if service else set()
+        loaded = load_chart(chart.path)
+        good = chart.renders[repo.spec["promotion"][0]].values
+        # The oldest version the chart admits, and the newest its schema lets through.
+        renders = list(chart.renders.values()) + [
+            render(loaded, name, "v", deep_merge(good, {"kubernetes": {"version": v}}))
+            for v in ("1.30", "1.39")
+        ]
+        # 1.29 and older must be refused; a chart that still renders them is checked too.
+        admitted_old = []
+        for version in ("1.29", "1.25"):
+            try:
+                old = deep_merge(good, {"kubernetes": {"version": version}})
+                renders.append(render(loaded, name, version, old))
+                admitted_old.append(version)
+            except helm_python.HelmValuesError as refused:
+                assert "/kubernetes/version" in str(refused), str(refused)
+        for rendered in renders:
+            for manifest in rendered.manifests:
+                for pod in pod_specs(manifest):
+                    for where, command in _execs(pod):
+                        assert command and command[0] in allowed, (
+                            f"{name} ({rendered.env}) {manifest['kind']} {where} execs "
+                            f"{command}: the runtime image has only {sorted(allowed)}"
+                        )
+            deployment = rendered.one("Deployment")["spec"]["template"]["spec"]
+            pre_stop = deployment["containers"][0]["lifecycle"]["preStop"]
+            assert set(pre_stop) == {"sleep"}, pre_stop
+            if rendered.values["kubernetes"]["version"] == "1.30":
+                for manifest in rendered.manifests:
+                    validate_manifest(manifest, "1.30")
+        assert not admitted_old, f"{name}: the chart admits Kubernetes {admitted_old}"
+
+
+def _service_default(gunicorn_conf: str, variable: str) -> int:
+    found = re.search(rf'_int\("{variable}", (\d+)\)', gunicorn_conf)
+    assert found, f"the service no longer reads {variable}: update the shutdown budget"
+    return int(found[1])
+
+
+@validator("helm")
+def shutdown_budget_fits_the_grace_period(repo: RenderedRepo) -> None:
+    """preStop pause + drain + graceful stop + a margin fit in terminationGracePeriodSeconds,
+    with the app's drain and graceful timeout as the pod really gets them (the chart's
+    ConfigMap, else the service's own defaults), and the pause under the target group's
+    deregistration delay."""
+    services = {u.key: repo.root / u.dest for u in repo.units_of("service")}
+    for chart in charts(repo):
+        name = chart.app["name"]
+        conf = None
+        if name in services:
+            conf = next((services[name] / "src").glob("*/gunicorn_conf.py")).read_text()
+        for env, rendered in chart.renders.items():
+            pod = rendered.one("Deployment")["spec"]["template"]["spec"]
+            pause = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+            config = rendered.one("ConfigMap", name)["data"]
+            budget = {"preStop": pause}
+            for variable in ("SHUTDOWN_DELAY_SECONDS", "GUNICORN_GRACEFUL_TIMEOUT"):
+                if variable in config:
+                    budget[variable] = int(config[variable])
+                else:
+                    assert conf is not None, f"{name} ({env}): the chart does not set {variable}"
+                    budget[variable] = _service_default(conf, variable)
+            if conf is not None:
+                # The service reads the very variables the chart sets.
+                _service_default(conf, "SHUTDOWN_DELAY_SECONDS")
+                _service_default(conf, "GUNICORN_GRACEFUL_TIMEOUT")
+            grace = pod["terminationGracePeriodSeconds"]
+            assert sum(budget.values()) + SHUTDOWN_MARGIN_SECONDS <= grace, (
+                f"{name} ({env}): {budget} + {SHUTDOWN_MARGIN_SECONDS} s margin > "
+                f"terminationGracePeriodSeconds {grace}"
+            )
+            assert pause + 10 <= DEREGISTRATION_DELAY_SECONDS, (name, env, pause)
 
 
 @validator("helm")

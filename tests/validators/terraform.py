@@ -234,6 +234,13 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
     if containers:
         assert "443 from the VPC origin only" in text
     assert ("MySQL" in text) == ("database" in repo.spec)
+    # What can reach what inside the VPC (infra/docs/adr/0005): enforced policies, the
+    # pods' one source, the database's one group.
+    assert "NetworkPolicy enforced" in text
+    assert ("pods admit only the load-balancer subnets" in text) == containers
+    if "database" in repo.spec:
+        assert "3306 from the database-clients group only" in text
+        assert "nodes' security group" not in text
     doc = (repo.root / "docs" / "architecture.md").read_text()
     assert "architecture.svg" in doc
 

@@ -76,6 +76,16 @@ limits:
   {{- end }}
 {{- end -}}
 
+{{/*
+The shutdown budget, from values.yaml shutdown only: the preStop pause, then (after
+SIGTERM) the app's drain (readiness 503, still serving) and its graceful stop, plus a
+margin. The kubelet kills the container when it runs out.
+*/}}
+{{- define "app.terminationGracePeriodSeconds" -}}
+{{- $s := .Values.shutdown -}}
+{{- add (int $s.preStopSleepSeconds) (int $s.drainSeconds) (int $s.gracefulTimeoutSeconds) (int $s.marginSeconds) -}}
+{{- end -}}
+
 {{/* Does the app take traffic (api, web)? Workers only answer health checks. */}}
 {{- define "app.serves" -}}
 {{- if ne .Values.app.kind "worker" }}true{{ end -}}
@@ -106,6 +116,8 @@ the defaults (CORS_ALLOWED_ORIGINS).
 {{- fail "app.env.AUTH_DEV_MODE is set but the app is public (internet-facing): dev tokens would let anyone in; remove it" -}}
 {{- end -}}
 {{- end -}}
+{{- $_ := set $contract "SHUTDOWN_DELAY_SECONDS" (toString .Values.shutdown.drainSeconds) -}}
+{{- $_ := set $contract "GUNICORN_GRACEFUL_TIMEOUT" (toString .Values.shutdown.gracefulTimeoutSeconds) -}}
 {{- if include "app.usesDatabase" . -}}
 {{- $p := .Values.platform -}}
 {{- $_ := set $contract "DATABASE_HOST" $p.databaseHost -}}
@@ -147,11 +159,13 @@ the defaults (CORS_ALLOWED_ORIGINS).
       port: 53
 {{- end -}}
 
-{{/* Egress to MySQL on RDS, inside the environment's VPC. */}}
+{{/* Egress to MySQL on RDS: the database subnets only, on the database port only. */}}
 {{- define "app.egressDatabase" -}}
 - to:
+    {{- range (required "platform.databaseCidrs is null but the app uses the database: run terraform apply for this environment first" .Values.platform.databaseCidrs) }}
     - ipBlock:
-        cidr: {{ required "network.vpcCidr is required" .Values.network.vpcCidr }}
+        cidr: {{ . }}
+    {{- end }}
   ports:
     - protocol: TCP
       port: {{ .Values.platform.databasePort }}

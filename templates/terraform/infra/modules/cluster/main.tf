@@ -17,6 +17,11 @@ locals {
   managed    = "arn:${local.partition}:iam::aws:policy"
   # Installed before the nodes join: networking, kube-proxy and Pod Identity.
   addons_before_nodes = ["vpc-cni", "kube-proxy", "eks-pod-identity-agent"]
+  # The VPC CNI enforces NetworkPolicy (its node agent, vpc-cni 1.14 and later): without
+  # it the charts' policies are accepted and do nothing (infra/docs/adr/0005).
+  addon_configuration = {
+    vpc-cni = jsonencode({ enableNetworkPolicy = "true" })
+  }
 }
 
 # --- Control plane -------------------------------------------------------------
@@ -213,10 +218,22 @@ resource "aws_vpc_security_group_egress_rule" "node_to_node" {
   referenced_security_group_id = aws_security_group.node.id
 }
 
+# The database admits this group only, never the node group as such
+# (infra/docs/adr/0005-network-policy-and-the-database-path.md). It carries no rule: it
+# names who may open a connection to MySQL. Every node carries it, so which pods use
+# that path is the charts' NetworkPolicy egress (enforced by the VPC CNI): only an app
+# with the database may reach the database subnets on its port.
+resource "aws_security_group" "database_clients" {
+  name        = "${var.name}-database-clients"
+  description = "Database clients of ${var.name}: the only group the database admits"
+  vpc_id      = var.vpc_id
+  tags        = { Name = "${var.name}-database-clients", "platformgen.io/role" = "database-clients" }
+}
+
 resource "aws_launch_template" "node" {
   name_prefix            = "${var.name}-node-"
   update_default_version = true
-  vpc_security_group_ids = [aws_security_group.node.id, aws_eks_cluster.this.vpc_config[0].cluster_security_group_id]
+  vpc_security_group_ids = [aws_security_group.node.id, aws_security_group.database_clients.id, aws_eks_cluster.this.vpc_config[0].cluster_security_group_id]
 
   metadata_options {
     http_endpoint               = "enabled"
@@ -303,6 +320,7 @@ resource "aws_eks_addon" "before_nodes" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
   addon_version               = data.aws_eks_addon_version.this[each.value].version
+  configuration_values        = lookup(local.addon_configuration, each.value, null)
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
 }

@@ -13,8 +13,8 @@ variable "kubernetes_version" {
   type        = string
 
   validation {
-    condition     = can(regex("^1\\.(2[5-9]|3[0-9])$", var.kubernetes_version))
-    error_message = "kubernetes_version must be a Kubernetes minor version such as 1.33."
+    condition     = can(regex("^1\\.3[0-9]$", var.kubernetes_version))
+    error_message = "kubernetes_version must be a Kubernetes minor version from 1.30, such as 1.33 (the charts' preStop uses the kubelet's sleep action, new in 1.30)."
   }
 }
 

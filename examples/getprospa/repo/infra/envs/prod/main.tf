@@ -4,9 +4,11 @@
 #   internet -> CloudFront + WAF -> static app buckets (OAC)
 #                                -> VPC origin -> internal ALB + WAF (load-balancer
 #                                   subnets) -> pods (private subnets)
-#   pods -> RDS MySQL (isolated subnets, 3306 from the nodes' security group only)
+#   pods -> RDS MySQL (isolated subnets, 3306 from the database clients' security group
+#   only; the charts' NetworkPolicy lets only the database apps' pods use that path)
 #   Nothing else reaches the ALB: it has no public address, and its security group
-#   admits only the VPC origin's interfaces.
+#   admits only the VPC origin's interfaces. The pods admit only the load-balancer
+#   subnets (NetworkPolicy, enforced by the VPC CNI; infra/docs/adr/0005).
 #   RDS -> AWS Backup: daily snapshots into a locked vault, copied to the backup account
 #          and/or a DR region (modules/backup, modules/backup-vault)
 
@@ -137,7 +139,7 @@ module "database" {
   database_insights_mode   = var.tier == "production" ? "advanced" : "standard"
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.isolated_subnet_ids
-  client_security_group_id = module.cluster.node_security_group_id
+  client_security_group_id = module.cluster.database_client_security_group_id
   kms_key_arn              = module.foundation.kms_key_arn
   log_retention_days       = var.observability.log_retention_days
   alarm_topic_arn          = module.foundation.alarm_topic_arn

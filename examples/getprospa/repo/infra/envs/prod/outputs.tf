@@ -12,6 +12,9 @@ output "app_values" {
       databaseName      = a.database && local.has_database ? module.database[0].db_name : null
       databaseSecretArn = a.database && local.has_database ? module.database[0].master_secret_arn : null
       secretPrefix      = local.secret_prefix
+      # The NetworkPolicy's only sources (a public app) and database destinations.
+      loadBalancerCidrs = a.public ? module.network.load_balancer_subnet_cidrs : null
+      databaseCidrs     = a.database && local.has_database ? module.network.isolated_subnet_cidrs : null
     }
   }
 }

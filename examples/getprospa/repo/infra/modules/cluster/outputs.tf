@@ -14,8 +14,13 @@ output "cluster_endpoint" {
 }
 
 output "node_security_group_id" {
-  description = "Security group of the nodes and pods; the database and load balancer admit only this group."
+  description = "Security group of the nodes and pods; the load balancer reaches the pods through it. The database admits database_client_security_group_id instead."
   value       = aws_security_group.node.id
+}
+
+output "database_client_security_group_id" {
+  description = "The group the database admits on its port, and no other: every node carries it; the charts' NetworkPolicy egress decides which pods use it."
+  value       = aws_security_group.database_clients.id
 }
 
 output "node_role_arn" {

@@ -67,7 +67,7 @@ resource "aws_security_group" "this" {
 
 resource "aws_vpc_security_group_ingress_rule" "mysql_from_nodes" {
   security_group_id            = aws_security_group.this.id
-  description                  = "MySQL from the cluster nodes"
+  description                  = "MySQL from the database clients' security group"
   ip_protocol                  = "tcp"
   from_port                    = 3306
   to_port                      = 3306

@@ -182,7 +182,7 @@ variable "subnet_ids" {
 }
 
 variable "client_security_group_id" {
-  description = "The only security group allowed to connect on 3306: the cluster nodes'."
+  description = "The only security group allowed to connect on 3306: the database clients' group (modules/cluster), never the node group as such."
   type        = string
 
   validation {

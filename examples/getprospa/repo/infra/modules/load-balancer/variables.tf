@@ -148,7 +148,7 @@ variable "force_destroy_logs" {
 }
 
 variable "health_check" {
-  description = "Target group health check and draining, tuned for fast, safe rollouts. The chart's preStop sleep (20 s) and terminationGracePeriodSeconds (40 s) are aligned with deregistration_delay (30 s); see docs/adr in infra/."
+  description = "Target group health check and draining, tuned for fast, safe rollouts. The chart's preStop sleep (20 s) and terminationGracePeriodSeconds (50 s) are aligned with deregistration_delay (30 s); see docs/adr in infra/."
   type = object({
     interval             = number
     timeout              = number

@@ -33,6 +33,11 @@ output "isolated_subnet_ids" {
   value       = [for az in var.availability_zones : aws_subnet.isolated[az].id]
 }
 
+output "isolated_subnet_cidrs" {
+  description = "IPv4 ranges of the isolated subnets, in zone order: where the database is (network policies name them as the only database destination)."
+  value       = [for az in var.availability_zones : aws_subnet.isolated[az].cidr_block]
+}
+
 output "nat_gateway_count" {
   description = "Number of NAT gateways."
   value       = length(aws_nat_gateway.this)

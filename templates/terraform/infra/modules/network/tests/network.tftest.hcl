@@ -39,6 +39,10 @@ run "four_tiers_over_three_zones" {
     condition     = output.load_balancer_subnet_cidrs == [for az in var.availability_zones : aws_subnet.load_balancer[az].cidr_block] && output.load_balancer_subnet_ids == [for az in var.availability_zones : aws_subnet.load_balancer[az].id]
     error_message = "The load-balancer subnets' ids and ranges are outputs, in zone order."
   }
+  assert {
+    condition     = output.isolated_subnet_cidrs == [for az in var.availability_zones : aws_subnet.isolated[az].cidr_block] && output.isolated_subnet_ids == [for az in var.availability_zones : aws_subnet.isolated[az].id]
+    error_message = "The isolated (database) subnets' ids and ranges are outputs, in zone order: network policies name them as the only database destination."
+  }
 }
 
 run "the_load_balancer_tier_is_its_own_and_private" {

@@ -138,6 +138,39 @@ run "node_security_group_admits_no_address_range" {
   }
 }
 
+run "network_policy_is_enforced" {
+  command = apply
+
+  assert {
+    condition     = try(jsondecode(aws_eks_addon.before_nodes["vpc-cni"].configuration_values).enableNetworkPolicy, null) == "true"
+    error_message = "The vpc-cni add-on must enforce NetworkPolicy (enableNetworkPolicy = \"true\"): without it the charts' policies do nothing."
+  }
+}
+
+run "the_database_path_has_its_own_security_group" {
+  command = apply
+  # A state of its own, so the groups are created with the ids below.
+  state_key = "database_path"
+
+  override_resource {
+    target = aws_security_group.node
+    values = { id = "sg-00000000000000node" }
+  }
+  override_resource {
+    target = aws_security_group.database_clients
+    values = { id = "sg-000000000dbclients" }
+  }
+
+  assert {
+    condition     = output.database_client_security_group_id == aws_security_group.database_clients.id && output.database_client_security_group_id != output.node_security_group_id
+    error_message = "The database's clients are a security group of their own, not the node group."
+  }
+  assert {
+    condition     = contains(aws_launch_template.node.vpc_security_group_ids, aws_security_group.database_clients.id) && contains(aws_launch_template.node.vpc_security_group_ids, aws_security_group.node.id)
+    error_message = "The nodes carry the database clients' group (pods on the primary interface use the node's groups)."
+  }
+}
+
 run "pod_identity_for_the_controllers" {
   command = apply
 
@@ -234,4 +267,14 @@ run "refuses_max_below_min" {
     max_nodes = 2
   }
   expect_failures = [aws_eks_node_group.this]
+}
+
+# 1.29 and older have no preStop sleep action (the charts' drain pause) and no EKS
+# standard support: refused, as the spec schema refuses them.
+run "refuses_kubernetes_before_1_30" {
+  command = plan
+  variables {
+    kubernetes_version = "1.29"
+  }
+  expect_failures = [var.kubernetes_version]
 }
