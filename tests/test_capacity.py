@@ -89,5 +89,5 @@ def test_the_model_reads_what_the_templates_set() -> None:
         text = (addons / f"{name}.values.yaml").read_text()
         data = yaml.safe_load(re.sub(r"\{\{.*?\}\}", "x", text))
         block = data.get("controller", data) if name == "karpenter" else data
-        assert data["replicaCount"] == replicas, name
+        assert data.get("replicaCount", data.get("replicas")) == replicas, name
         assert block["resources"]["requests"] == {"cpu": f"{cpu}m", "memory": f"{memory}Mi"}, name
