@@ -69,6 +69,18 @@ def cluster_capacity(ctx: Context) -> Iterator[Diagnostic]:
     for env_name, env in ctx.resolved["environments"].items():
         if not _ranges_valid(ctx, env_name):
             continue
+        if env["cluster"]["minNodes"] < capacity.ADDONS["karpenter"][0]:
+            yield ctx.finding(
+                "warning",
+                "capacity.system-nodes",
+                _cluster_path(ctx, env_name, "minNodes"),
+                f"in {env_name}, minNodes is {env['cluster']['minNodes']}: Karpenter's "
+                f"{capacity.ADDONS['karpenter'][0]} replicas run one per node of the managed "
+                "node group (never on nodes Karpenter manages), so one stays Pending and a "
+                "node's loss stops node autoscaling until it is replaced",
+                f"set environments.{env_name}.cluster.minNodes to at least "
+                f"{capacity.ADDONS['karpenter'][0]}",
+            )
         types = env["cluster"]["instanceTypes"]
         unknown = [t for t in types if capacity.allocatable(t) is None]
         if unknown:
