@@ -37,8 +37,8 @@ APP_SECRET_ENV, APP_SECRET = "ABN_LOOKUP_GUID", "api/abn-lookup"
 REGION = "ap-southeast-2"
 SERVICES = [
     "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "configservice", "ec2", "ecr",
-    "eks", "elbv2", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3", "secretsmanager",
-    "securityhub", "sns", "sts", "wafv2",
+    "eks", "elbv2", "events", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3",
+    "secretsmanager", "securityhub", "sns", "sqs", "sts", "wafv2",
 ]  # fmt: skip
 # The reference copies to its backup account only; the apply also copies to a DR region of
 # the environment's account, so both destinations of modules/backup are applied.
@@ -59,6 +59,8 @@ MOTO_GAPS = {
     "module.cluster.aws_eks_pod_identity_association.load_balancer_controller": "moto has no EKS Pod Identity API",
     "module.cluster.aws_eks_pod_identity_association.external_secrets": "moto has no EKS Pod Identity API",
     "module.workloads.aws_eks_pod_identity_association.app": "moto has no EKS Pod Identity API",
+    "module.karpenter.aws_eks_pod_identity_association.controller": "moto has no EKS Pod Identity API",
+    "module.karpenter.aws_eks_access_entry.node": "moto has no EKS access entry API",
     "module.baseline[0].aws_guardduty_detector_feature.this": "moto replaces a detector's whole feature list on each UpdateDetector instead of merging, so all but one feature vanish",
     "module.baseline[0].aws_securityhub_account.this": "moto has no UpdateSecurityHubConfiguration (the provider retries it until it times out)",
     "module.baseline[0].aws_securityhub_standards_subscription.foundational": "moto has no Security Hub standards API (BatchEnableStandards)",
@@ -151,6 +153,14 @@ resource "aws_backup_vault" "this" {
     "workloads": """\
 resource "aws_eks_pod_identity_association" "app" {
   for_each = {}
+}
+""",
+    "karpenter": """\
+resource "aws_eks_pod_identity_association" "controller" {
+  count = 0
+}
+resource "aws_eks_access_entry" "node" {
+  count = 0
 }
 """,
     "database": """\
@@ -359,6 +369,7 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
             ok(applied)
             outputs = json.loads(ok(steps.run("dev output", ["output", "-json"], dev)).stdout)
             check_environment(aws, outputs)
+            check_karpenter(aws, outputs)
             check_backups(aws)
             check_bootstrap(aws)
         finally:
@@ -507,9 +518,20 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         for r in page["Roles"]
         if r["RoleName"].startswith(f"{name}-")
     ]
-    assert {f"{name}-{s}" for s in ("api", "cluster", "node", "flow-logs", "rds-monitoring")} | {
-        f"{name}-{s}" for s in ("plan", "platform", "app-deploy", "external-secrets")
-    } <= set(roles), roles
+    assert {
+        f"{name}-{s}"
+        for s in (
+            "api",
+            "cluster",
+            "node",
+            "flow-logs",
+            "rds-monitoring",
+            "karpenter",
+            "karpenter-node",
+        )
+    } | {f"{name}-{s}" for s in ("plan", "platform", "app-deploy", "external-secrets")} <= set(
+        roles
+    ), roles
     for role in roles:
         got = iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary", {})
         assert got.get("PermissionsBoundaryArn") == boundary, (role, got)
@@ -642,6 +664,40 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
         and values["api"]["databaseSecretArn"] == master["SecretArn"]
     )
     assert values["api"]["secretPrefix"] == "getprospa/dev/"
+
+
+def check_karpenter(aws: Aws, outputs: dict[str, Any]) -> None:
+    """Karpenter's interruption queue (encrypted, TLS only, fed by five EventBridge rules),
+    its controller's trust (Pod Identity) and the node role the NodePool names."""
+    name = f"getprospa-{ENV}"
+    cluster = outputs["cluster"]["value"]
+    assert cluster["karpenterInterruptionQueue"] == f"{name}-karpenter"
+    assert cluster["karpenterNodeRole"] == f"{name}-karpenter-node"
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName=f"{name}-karpenter")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert attributes["MessageRetentionPeriod"] == "300"
+    policy = json.loads(attributes["Policy"])
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    events = aws("events")
+    rules = events.list_rules(NamePrefix=f"{name}-karpenter-")["Rules"]
+    assert len(rules) == 5
+    for rule in rules:
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert [t["Arn"] for t in targets] == [attributes["QueueArn"]]
+    iam = aws("iam")
+    trust = iam.get_role(RoleName=f"{name}-karpenter")["Role"]["AssumeRolePolicyDocument"]
+    assert {p for s in trust["Statement"] for p in _list(s["Principal"]["Service"])} == {
+        "pods.eks.amazonaws.com"
+    }
+    node = iam.get_role(RoleName=f"{name}-karpenter-node")["Role"]
+    attached = iam.list_attached_role_policies(RoleName=node["RoleName"])["AttachedPolicies"]
+    assert {p["PolicyName"] for p in attached} == {
+        "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore",
+    }  # fmt: skip
 
 
 def check_backups(aws: Aws) -> None:

@@ -515,6 +515,22 @@ DMS_SUBNET_GROUP = NameKind(
     f"{_AWS}/dms/latest/APIReference/API_CreateReplicationSubnetGroup.html",
     reserved=("default",),
 )
+SQS_QUEUE = NameKind(
+    "sqs-queue",
+    "SQS queue name",
+    80,
+    r"[A-Za-z0-9_-]+",
+    "region",
+    f"{_AWS}/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html",
+)
+EVENT_RULE = NameKind(
+    "event-rule",
+    "EventBridge rule name",
+    64,
+    r"[.A-Za-z0-9_-]+",
+    "region",
+    f"{_AWS}/eventbridge/latest/APIReference/API_PutRule.html",
+)
 
 # --- what a spec renders (mirrors templates/terraform-env/main.tf and areas.yml) ---------
 
@@ -712,6 +728,20 @@ def _database_alarms(spec: Spec, v: Variables) -> list[Variables]:
     return [{"metric": m} for m in DATABASE_ALARMS]
 
 
+# modules/karpenter's EventBridge rules (local.events), one per interruption event.
+KARPENTER_EVENTS = (
+    "health",
+    "spot-interruption",
+    "rebalance",
+    "state-change",
+    "capacity-reservation",
+)
+
+
+def _karpenter_events(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"event": e} for e in KARPENTER_EVENTS]
+
+
 def _k8s_objects(spec: Spec, v: Variables) -> list[Variables]:
     return [{"suffix": s} for s in K8S_OBJECT_SUFFIXES]
 
@@ -825,6 +855,12 @@ RULES: tuple[NameRule, ...] = (
     NameRule("load-balancer-controller-role", IAM_ROLE, "environment", _PN + "-aws-load-balancer-controller", "the load balancer controller's IAM role", "env", ("aws_iam_role.name",)),
     NameRule("load-balancer-controller-policy", IAM_INLINE_POLICY, "environment", "target-group-binding", "the load balancer controller's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("external-secrets-role", IAM_ROLE, "environment", _PN + "-external-secrets", "the External Secrets Operator's IAM role", "env", ("aws_iam_role.name",)),
+    # karpenter: node autoscaling
+    NameRule("karpenter-role", IAM_ROLE, "environment", _PN + "-karpenter", "Karpenter's IAM role", "env", ("aws_iam_role.name",)),
+    NameRule("karpenter-policy", IAM_INLINE_POLICY, "environment", "karpenter-controller", "Karpenter's policy", "env", ("aws_iam_role_policy.name",)),
+    NameRule("karpenter-node-role", IAM_ROLE, "environment", _PN + "-karpenter-node", "the IAM role of the nodes Karpenter starts", "env", ("aws_iam_role.name",)),
+    NameRule("karpenter-queue", SQS_QUEUE, "environment", _PN + "-karpenter", "Karpenter's interruption queue", "env", ("aws_sqs_queue.name",)),
+    NameRule("karpenter-event-rule", EVENT_RULE, "environment", _PN + "-karpenter-{event}", "an EventBridge rule feeding Karpenter's interruption queue", "env", ("aws_cloudwatch_event_rule.name",), each=_karpenter_events, feeds=("project", "env")),
     # database
     NameRule("database", RDS_INSTANCE, "environment", _PN, "the RDS instance", "env", ("aws_db_instance.identifier",), when=_db),
     NameRule("database-replica", RDS_INSTANCE, "environment", _PN + "-replica-{replica}", "a read replica", "env", ("aws_db_instance.identifier",), when=_db, each=_replicas),
@@ -887,6 +923,8 @@ RULES: tuple[NameRule, ...] = (
     NameRule("platform-namespace-external-secrets", K8S_NAMESPACE, "project", "external-secrets", "the External Secrets Operator's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
     NameRule("platform-service-account-load-balancer-controller", K8S_OBJECT, "project", "aws-load-balancer-controller", "the load balancer controller's service account", "helm", ("aws_eks_pod_identity_association.service_account",)),
     NameRule("platform-service-account-external-secrets", K8S_OBJECT, "project", "external-secrets", "the External Secrets Operator's service account", "helm", ("aws_eks_pod_identity_association.service_account",)),
+    NameRule("platform-namespace-karpenter", K8S_NAMESPACE, "project", "karpenter", "Karpenter's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
+    NameRule("platform-service-account-karpenter", K8S_OBJECT, "project", "karpenter", "Karpenter's service account", "helm", ("aws_eks_pod_identity_association.service_account",)),
     # Kubernetes' own namespaces: no template installs them, every cluster has them.
     NameRule("kubernetes-namespace-default", K8S_NAMESPACE, "project", "default", "a namespace of every cluster", "none"),
     NameRule("kubernetes-namespace-kube-public", K8S_NAMESPACE, "project", "kube-public", "a namespace of every cluster", "none"),
@@ -944,7 +982,6 @@ RULES: tuple[NameRule, ...] = (
     NameRule("dms-role", IAM_ROLE, "environment", _PN + "-dms", "the DMS task's IAM role", "none", when=_migration_target, rendered=False),
     NameRule("mysql-app-user", MYSQL_USER, "app", "{package}", "an app's MySQL user (IAM authentication)", "none", when=_database_app, rendered=False),
     NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
-    NameRule("platform-namespace-karpenter", K8S_NAMESPACE, "project", "karpenter", "Karpenter's namespace", "none", rendered=False),
 )  # fmt: skip
 
 

@@ -134,14 +134,27 @@ else
 endif
 
 # The AWS Load Balancer Controller and the External Secrets Operator, at pinned chart
-# versions (infra/addons/versions.mk), and the app-deploy executor's ClusterRole. Their IAM
+# versions (infra/addons/versions.mk), metrics-server and Karpenter (pinned by version
+# and digest) with ENV's NodePool, and the app-deploy executor's ClusterRole. Their IAM
 # roles and Pod Identity associations come from Terraform. Cluster admin: the platform
 # executor runs it (make addons). The cluster API is private: run from inside the VPC (the
 # executor's CodeBuild project in the private subnets, or SSM port forwarding).
 include $(INFRA)/addons/versions.mk
+ADDON_CHARTS = $(INFRA_BUILD)/charts
+
+# The charts pinned by digest, pulled and checked before anything is installed: a chart
+# whose digest differs from versions.mk stops the run.
+.PHONY: infra-addon-charts
+infra-addon-charts: require-env
+	rm -rf $(ADDON_CHARTS) && mkdir -p $(ADDON_CHARTS)
+	$(HELM) pull metrics-server --repo $(METRICS_SERVER_REPO) --version $(METRICS_SERVER_CHART_VERSION) -d $(ADDON_CHARTS)
+	echo "$(patsubst sha256:%,%,$(METRICS_SERVER_CHART_DIGEST))  $(ADDON_CHARTS)/metrics-server-$(METRICS_SERVER_CHART_VERSION).tgz" | sha256sum -c -
+	$(HELM) pull $(KARPENTER_CHART) --version $(KARPENTER_CHART_VERSION) -d $(ADDON_CHARTS) 2>&1 | tee $(ADDON_CHARTS)/karpenter.pull
+	grep -qx "Digest: $(KARPENTER_CHART_DIGEST)" $(ADDON_CHARTS)/karpenter.pull || { echo "karpenter $(KARPENTER_CHART_VERSION): digest is not $(KARPENTER_CHART_DIGEST)" >&2; exit 1; }
+	tar -xzf $(ADDON_CHARTS)/karpenter-$(KARPENTER_CHART_VERSION).tgz -C $(ADDON_CHARTS) karpenter/crds
 
 .PHONY: infra-addons
-infra-addons: require-env infra-outputs ## Install or upgrade the cluster controllers of ENV (helm, in the VPC; platform executor)
+infra-addons: require-env infra-outputs infra-addon-charts ## Install or upgrade the cluster controllers of ENV (helm, in the VPC; platform executor)
 	$(AWS) eks update-kubeconfig --name "$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
 	  --region "$$(jq -r .region $(INFRA_BUILD)/cluster.json)" --kubeconfig $(INFRA_BUILD)/kubeconfig
 	$(HELM) upgrade --install aws-load-balancer-controller aws-load-balancer-controller \
@@ -155,5 +168,18 @@ infra-addons: require-env infra-outputs ## Install or upgrade the cluster contro
 	  --repo $(EXTERNAL_SECRETS_REPO) --version $(EXTERNAL_SECRETS_CHART_VERSION) \
 	  --namespace external-secrets --create-namespace --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
 	  -f $(INFRA)/addons/external-secrets.values.yaml
+	$(HELM) upgrade --install metrics-server $(ADDON_CHARTS)/metrics-server-$(METRICS_SERVER_CHART_VERSION).tgz \
+	  --namespace kube-system --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
+	  -f $(INFRA)/addons/metrics-server.values.yaml
+	# Helm installs a chart's CRDs only once: apply them first, so an upgrade updates them.
+	kubectl apply --server-side --force-conflicts --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	  -f $(ADDON_CHARTS)/karpenter/crds
+	$(HELM) upgrade --install karpenter $(ADDON_CHARTS)/karpenter-$(KARPENTER_CHART_VERSION).tgz \
+	  --namespace karpenter --create-namespace --kubeconfig $(INFRA_BUILD)/kubeconfig --wait --skip-crds \
+	  -f $(INFRA)/addons/karpenter.values.yaml \
+	  --set-string settings.clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
+	  --set-string settings.interruptionQueue="$$(jq -r .karpenterInterruptionQueue $(INFRA_BUILD)/cluster.json)"
+	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	  -f $(INFRA)/addons/karpenter-$(ENV).yaml
 	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(INFRA)/addons/app-deployer.yaml

@@ -153,6 +153,7 @@ locals {
     "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
     "eks:Describe*", "eks:List*",
     "elasticloadbalancing:Describe*",
+    "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule",
     "iam:Get*", "iam:List*",
     "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
     "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
@@ -161,6 +162,7 @@ locals {
     "s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "s3:ListBucket",
     "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecrets",
     "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
+    "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags",
     "wafv2:Describe*", "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:List*",
   ]
 
@@ -235,8 +237,8 @@ locals {
   # modules' resource types against this list.
   platform_services = [
     "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "ec2", "ecr", "eks",
-    "elasticloadbalancing", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns",
-    "wafv2",
+    "elasticloadbalancing", "events", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns",
+    "sqs", "wafv2",
   ]
 
   # AWS-managed policies the modules attach to the roles they create. Attaching any

@@ -134,3 +134,10 @@ mock_resource "aws_db_instance" {
     master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-mock-AbCdEf", kms_key_id = "", secret_status = "active" }]
   }
 }
+
+mock_resource "aws_sqs_queue" {
+  defaults = {
+    arn = "arn:aws:sqs:ap-southeast-2:111111111111:mock"
+    url = "https://sqs.ap-southeast-2.amazonaws.com/111111111111/mock"
+  }
+}

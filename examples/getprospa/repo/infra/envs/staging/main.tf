@@ -108,6 +108,16 @@ module "cluster" {
   permissions_boundary = local.permissions_boundary
 }
 
+# Node autoscaling: Karpenter adds nodes of the spec's instance types, up to maxNodes in
+# all, next to the managed node group's minNodes (infra/docs/adr/0006-node-autoscaling.md);
+# `make infra-addons` installs it with infra/addons/karpenter-nodepool.yaml.
+module "karpenter" {
+  source               = "../../modules/karpenter"
+  name                 = local.name
+  cluster_name         = module.cluster.cluster_name
+  permissions_boundary = local.permissions_boundary
+}
+
 # RDS cannot create read replicas of an instance whose master password it manages:
 # with replicas, a password generated here goes write-only into the instance and its
 # secret. Ephemeral: it is never stored in state or in a plan.

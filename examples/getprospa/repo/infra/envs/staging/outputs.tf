@@ -31,11 +31,13 @@ output "static_sites" {
 }
 
 output "cluster" {
-  description = "What `make infra-addons` needs to install the controllers: cluster name, region and VPC."
+  description = "What `make infra-addons` needs to install the controllers: cluster name, region, VPC, and Karpenter's queue and node role."
   value = {
-    name   = module.cluster.cluster_name
-    region = var.region
-    vpcId  = module.network.vpc_id
+    name                       = module.cluster.cluster_name
+    region                     = var.region
+    vpcId                      = module.network.vpc_id
+    karpenterInterruptionQueue = module.karpenter.interruption_queue_name
+    karpenterNodeRole          = module.karpenter.node_role_name
   }
 }
 
