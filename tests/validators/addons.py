@@ -94,7 +94,7 @@ def karpenter_selects_the_subnets_and_groups_the_modules_tag(repo: RenderedRepo)
     modules = repo.root / "infra" / "modules"
     subnet = _tag_value(modules / "network" / "main.tf", "aws_subnet", "private")
     cluster = (modules / "cluster" / "main.tf").read_text()
-    template = re.search(r"vpc_security_group_ids\s*=\s*\[([^\]]*)\]", cluster)
+    template = re.search(r"^\s*vpc_security_group_ids\s*=\s*\[(.*)\]\s*$", cluster, re.M)
     assert template, "modules/cluster: the node launch template names no security groups"
     groups_of_managed_nodes = [
         CLUSTER_GROUP
