@@ -91,3 +91,33 @@ def test_the_model_reads_what_the_templates_set() -> None:
         block = data.get("controller", data) if name == "karpenter" else data
         assert data.get("replicaCount", data.get("replicas")) == replicas, name
         assert block["resources"]["requests"] == {"cpu": f"{cpu}m", "memory": f"{memory}Mi"}, name
+
+
+_MANY_APPS = (
+    "apiVersion: platformgen/v1\n"
+    "project: {name: many, organisation: org, domain: many.example.com, region: eu-west-1}\n"
+    "environments:\n"
+    "  prod: {account: '123456789013', vpcCidr: 10.1.0.0/16%s}\n"
+    "apps:\n" + "".join(f"  - {{name: app{i}, kind: worker}}\n" for i in range(8))
+)
+
+
+def test_an_unwritten_max_nodes_grows_to_the_peak_and_a_written_one_is_judged(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(_MANY_APPS % "")
+    result = load_spec(spec)
+    assert result.ok, result.errors
+    cluster = result.resolved["environments"]["prod"]["cluster"]
+    # 3 x minNodes (9) holds less than eight workers at their peak: the default grows.
+    assert cluster["maxNodes"] > 3 * cluster["minNodes"]
+    assert capacity.nodes_needed(result.resolved, "prod") == cluster["maxNodes"]
+    assert not capacity.fit(result.resolved, "prod").unplaced
+    smaller = copy.deepcopy(result.resolved)
+    smaller["environments"]["prod"]["cluster"]["maxNodes"] -= 1
+    assert capacity.fit(smaller, "prod").unplaced, "the default is the smallest that fits"
+
+    spec.write_text(_MANY_APPS % ", cluster: {maxNodes: 9}")
+    written = load_spec(spec)
+    assert [(d.code, d.line) for d in written.errors] == [("capacity.fit", 4)]

@@ -219,6 +219,29 @@ def fit(resolved: dict[str, Any], env_name: str) -> Fit | None:
     )
 
 
+# Larger clusters than this are not searched for a maxNodes that fits.
+MAX_SEARCHED_NODES = 500
+
+
+def nodes_needed(resolved: dict[str, Any], env_name: str) -> int | None:
+    """The smallest maxNodes, from the environment's own upwards, on which its peak fits;
+    None when an instance type is unknown or no cluster up to MAX_SEARCHED_NODES holds it."""
+    env = resolved["environments"][env_name]
+    cluster = dict(env["cluster"])
+    trial = {
+        **resolved,
+        "environments": {**resolved["environments"], env_name: {**env, "cluster": cluster}},
+    }
+    for nodes in range(cluster["maxNodes"], MAX_SEARCHED_NODES + 1):
+        cluster["maxNodes"] = nodes
+        result = fit(trial, env_name)
+        if result is None:
+            return None
+        if not result.unplaced:
+            return nodes
+    return None
+
+
 def _env_int(env: dict[str, str], name: str, default: int) -> int:
     value = env.get(name, "")
     return int(value) if value.isdigit() else default

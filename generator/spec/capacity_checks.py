@@ -22,9 +22,6 @@ from .context import Context, check
 from .diagnostics import Diagnostic
 from .yamlpos import SpecPath
 
-# Larger clusters than this are not searched for the fix's suggested maxNodes.
-_MAX_SUGGESTED_NODES = 500
-
 
 def _ranges_valid(ctx: Context, env_name: str) -> bool:
     """False when replicas or node ranges are already reported wrong (semantic.range)."""
@@ -42,26 +39,6 @@ def _ranges_valid(ctx: Context, env_name: str) -> bool:
 def _cluster_path(ctx: Context, env_name: str, key: str) -> SpecPath:
     path: SpecPath = ("environments", env_name, "cluster", key)
     return path if ctx.written(path) else ("environments", env_name)
-
-
-def _nodes_needed(resolved: dict[str, Any], env_name: str) -> int | None:
-    trial = {
-        **resolved,
-        "environments": {
-            **resolved["environments"],
-            env_name: {
-                **resolved["environments"][env_name],
-                "cluster": dict(resolved["environments"][env_name]["cluster"]),
-            },
-        },
-    }
-    cluster = trial["environments"][env_name]["cluster"]
-    for nodes in range(cluster["maxNodes"] + 1, _MAX_SUGGESTED_NODES + 1):
-        cluster["maxNodes"] = nodes
-        result = capacity.fit(trial, env_name)
-        if result is not None and not result.unplaced:
-            return nodes
-    return None
 
 
 @check
@@ -98,7 +75,7 @@ def cluster_capacity(ctx: Context) -> Iterator[Diagnostic]:
         if result is None or not result.unplaced:
             continue
         apps = sorted({p.what for p in result.unplaced})
-        needed = _nodes_needed(ctx.resolved, env_name)
+        needed = capacity.nodes_needed(ctx.resolved, env_name)
         more = (
             f"raise maxNodes to at least {needed}"
             if needed is not None

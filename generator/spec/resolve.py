@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import capacity
 from .dr_regions import dr_region_of
 
 TIER_BY_NAME = {"dev": "development", "staging": "staging", "prod": "production"}
@@ -335,4 +336,11 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             "apiKeySecret": observability["datadog"]["apiKeySecret"],
         }
     out["localChanges"] = sorted(spec.get("localChanges", []))
+    for name, env in out["environments"].items():
+        if "maxNodes" not in spec["environments"][name].get("cluster", {}):
+            # Unwritten, maxNodes is 3 x minNodes or what the apps' peak needs, if more:
+            # the defaults always fit (a written maxNodes is checked: capacity.fit).
+            needed = capacity.nodes_needed(out, name)
+            if needed is not None:
+                env["cluster"]["maxNodes"] = needed
     return out
