@@ -152,6 +152,20 @@ BREAKAGES = [
         "parameters_enforce_tls_slow_log_and_row_binlogs",
     ),
     (
+        "database",
+        "main.tf",
+        'lookup(local.apply_types, parameter.key, "static") == "dynamic" ? "immediate" : "pending-reboot"',
+        '"pending-reboot"',
+        "each_parameter_applies_as_mysql_allows",
+    ),
+    (
+        "database",
+        "mysql-parameters.json",
+        '"tls_version": "static"',
+        '"tls_version": "dynamic"',
+        "each_parameter_applies_as_mysql_allows",
+    ),
+    (
         "load-balancer",
         "main.tf",
         "  resource_arn = aws_lb.this.arn\n  web_acl_arn  = module.waf.arn",

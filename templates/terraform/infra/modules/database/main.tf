@@ -24,8 +24,11 @@ locals {
     log_output               = "FILE"
     local_infile             = "0"
   }
-  # Static parameters wait for the next reboot; the rest apply at once.
-  static_parameters = ["tls_version"]
+  # Each parameter applies as MySQL/RDS allow (mysql-parameters.json): a dynamic one at
+  # once (immediate), a static one at the next reboot (pending-reboot; RDS refuses
+  # immediate for it). A parameter the table does not know waits for the next reboot,
+  # which RDS accepts for every parameter (platformgen warns about it).
+  apply_types = jsondecode(file("${path.module}/mysql-parameters.json")).parameters
   parameters = merge(
     { long_query_time = "2" },
     var.parameters,
@@ -100,7 +103,7 @@ resource "aws_db_parameter_group" "this" {
     content {
       name         = parameter.key
       value        = parameter.value
-      apply_method = contains(local.static_parameters, parameter.key) || !contains(keys(local.enforced_parameters), parameter.key) ? "pending-reboot" : "immediate"
+      apply_method = lookup(local.apply_types, parameter.key, "static") == "dynamic" ? "immediate" : "pending-reboot"
     }
   }
 

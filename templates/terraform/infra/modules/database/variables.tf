@@ -149,7 +149,7 @@ variable "master_password_version" {
 }
 
 variable "parameters" {
-  description = "Extra MySQL parameters by name. The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
+  description = "Extra MySQL parameters by name. Each applies as mysql-parameters.json says: dynamic ones at once (immediate), static and unknown ones at the next reboot (pending-reboot). The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
   type        = map(string)
   default     = {}
 

@@ -160,6 +160,36 @@ run "parameters_enforce_tls_slow_log_and_row_binlogs" {
   }
 }
 
+# Dynamic parameters apply at once, static ones at the next reboot (RDS refuses
+# immediate for them), and one the module's table does not know waits for the reboot.
+run "each_parameter_applies_as_mysql_allows" {
+  command = plan
+  variables {
+    parameters = {
+      long_query_time            = "1"
+      innodb_print_all_deadlocks = "1"
+      max_connections            = "400"
+      innodb_read_io_threads     = "8"
+      lower_case_table_names     = "1"
+      platformgen_unknown_thing  = "1"
+    }
+  }
+
+  assert {
+    condition = alltrue([for p in aws_db_parameter_group.this.parameter : p.apply_method == "immediate" if contains([
+      "long_query_time", "innodb_print_all_deadlocks", "max_connections", "require_secure_transport",
+      "binlog_format", "binlog_row_image", "slow_query_log", "log_output", "local_infile",
+    ], p.name)]) && length([for p in aws_db_parameter_group.this.parameter : p if p.apply_method == "immediate"]) == 9
+    error_message = "Dynamic parameters (the spec's and the platform's) must apply at once (immediate), not wait for a reboot."
+  }
+  assert {
+    condition = toset([for p in aws_db_parameter_group.this.parameter : p.name if p.apply_method == "pending-reboot"]) == toset([
+      "tls_version", "innodb_read_io_threads", "lower_case_table_names", "platformgen_unknown_thing",
+    ])
+    error_message = "Static parameters (tls_version on RDS, innodb_read_io_threads, lower_case_table_names) and unknown ones must wait for the next reboot."
+  }
+}
+
 run "the_spec_cannot_weaken_enforced_parameters" {
   command = plan
   variables {
