@@ -187,6 +187,14 @@ RDS_PARAMETER_GROUP = NameKind(
     no_double_hyphen=True,
     appended=26,
 )
+RDS_EVENT_SUBSCRIPTION = NameKind(
+    "rds-event-subscription",
+    "RDS event subscription name",
+    255,
+    r"[A-Za-z][A-Za-z0-9-]*",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateEventSubscription.html",
+)
 MYSQL_DATABASE = NameKind(
     "mysql-database",
     "MySQL database name",
@@ -835,6 +843,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-master-secret", SECRET, "environment", _PN + "-database-master", "the master password's secret (with read replicas)", "env", ("aws_secretsmanager_secret.name",), when=_master_secret),
     NameRule("database-security-group", SECURITY_GROUP, "environment", _PN + "-database", "the database's security group", "env", ("aws_security_group.name",), when=_db),
     NameRule("database-alarm", ALARM, "environment", _PN + "-database-{metric}", "a database alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_database_alarms),
+    NameRule("database-event-subscription", RDS_EVENT_SUBSCRIPTION, "environment", _PN + "-database-events", "the RDS event subscription to the alarm topic", "env", ("aws_db_event_subscription.name",), when=_db),
     NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),

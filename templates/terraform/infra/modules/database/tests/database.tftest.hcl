@@ -215,6 +215,58 @@ run "alarms_notify_the_topic" {
   }
 }
 
+# The connections alarm fires below what the class admits (db.t4g.medium: MySQL's
+# {DBInstanceClassMemory/12582880} is about 312), and the storage alarm is relative to the
+# allocated storage, not to the autoscaling ceiling.
+run "alarm_thresholds_follow_the_class_and_the_allocation" {
+  command = plan
+  variables {
+    instance_class           = "db.t4g.medium"
+    allocated_storage_gb     = 100
+    max_allocated_storage_gb = 1000
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["connections"].threshold == 245 && aws_cloudwatch_metric_alarm.primary["connections"].threshold < 312 * 0.8
+    error_message = "On db.t4g.medium (max_connections about 312) the connections alarm must fire at 80% of a safe estimate (245), not above what MySQL admits."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["storage"].threshold == 100 * 1073741824 * 5 / 100
+    error_message = "With autoscaling headroom the storage alarm fires when less than 5% of the allocated storage (not of the ceiling) is free."
+  }
+  assert {
+    condition     = aws_db_event_subscription.this.sns_topic == var.alarm_topic_arn && aws_db_event_subscription.this.source_type == "db-instance" && aws_db_event_subscription.this.source_ids == toset(["acme-prod"]) && alltrue([for c in ["availability", "failover", "failure", "low storage", "maintenance"] : contains(aws_db_event_subscription.this.event_categories, c)])
+    error_message = "RDS events (availability, failover, failure, low storage, maintenance) of the instance must reach the alarm topic."
+  }
+}
+
+run "alarm_thresholds_take_the_specs_max_connections_and_fixed_storage" {
+  command = plan
+  variables {
+    instance_class           = "db.r6g.large"
+    allocated_storage_gb     = 200
+    max_allocated_storage_gb = 200
+    parameters               = { max_connections = "1000" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["connections"].threshold == 800
+    error_message = "A spec max_connections (1000) sets the connections alarm at 80% of it."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["storage"].threshold == 200 * 1073741824 / 10
+    error_message = "Without autoscaling the storage alarm fires when less than 10% of the allocated storage is free."
+  }
+}
+
+run "a_class_of_unknown_memory_needs_max_connections" {
+  command = plan
+  variables {
+    instance_class = "db.m6i.metal"
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.primary]
+}
+
 run "replicas_get_a_write_only_password" {
   command = plan
   variables {
