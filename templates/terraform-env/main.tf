@@ -247,6 +247,7 @@ module "cdn" {
   waf_rule_group_overrides = var.edge.waf_rule_groups
   kms_key_arn              = module.foundation.kms_key_arn
   log_retention_days       = var.observability.log_retention_days
+  alarm_emails             = var.observability.alarm_emails
   force_destroy_buckets    = local.development
 }
 
