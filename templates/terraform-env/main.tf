@@ -104,6 +104,9 @@ module "cluster" {
   app_deployers        = { "app-deploy" = local.app_deploy_role_arn }
   app_namespaces       = keys(local.container_apps)
   permissions_boundary = local.permissions_boundary
+  # cloudwatch: the CloudWatch Observability add-on ships logs and metrics; datadog: the
+  # Datadog agent does (infra/addons/datadog, installed by `make addons`).
+  observability_provider = var.observability.provider
 }
 
 # RDS cannot create read replicas of an instance whose master password it manages:

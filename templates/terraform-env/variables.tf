@@ -181,11 +181,17 @@ variable "edge" {
 }
 
 variable "observability" {
-  description = "Log retention in days and the addresses the alarm topic emails."
+  description = "Where logs and metrics go (cloudwatch or datadog), log retention in days and the addresses the alarm topic emails."
   type = object({
+    provider           = optional(string, "cloudwatch")
     log_retention_days = number
     alarm_emails       = list(string)
   })
+
+  validation {
+    condition     = contains(["cloudwatch", "datadog"], var.observability.provider)
+    error_message = "observability.provider must be cloudwatch or datadog."
+  }
 }
 
 variable "access" {
