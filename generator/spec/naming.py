@@ -762,6 +762,14 @@ def _any_static(spec: Spec, v: Variables) -> bool:
     return bool(public_static_apps(spec))
 
 
+def _cloudwatch_observability(spec: Spec, v: Variables) -> bool:
+    return spec.get("observability", {}).get("provider", "cloudwatch") == "cloudwatch"
+
+
+def _container_insights_log_groups(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"type": t} for t in ("application", "dataplane", "host", "performance", "prometheus")]
+
+
 def _container(spec: Spec, v: Variables) -> bool:
     return v["app_spec"]["hosting"] == "container"
 
@@ -829,6 +837,9 @@ RULES: tuple[NameRule, ...] = (
     NameRule("node-security-group", SECURITY_GROUP, "environment", _PN + "-node", "the nodes' security group", "env", ("aws_security_group.name",)),
     NameRule("node-launch-template", LAUNCH_TEMPLATE, "environment", _PN + "-node-", "the nodes' launch template (a name prefix)", "env", ("aws_launch_template.name_prefix",)),
     NameRule("node-group", EKS_NODEGROUP, "environment", _PN + "-default", "the EKS node group", "env", ("aws_eks_node_group.node_group_name",)),
+    NameRule("container-insights-log-group", LOG_GROUP, "environment", "/aws/containerinsights/" + _PN + "/{type}", "a log group of the CloudWatch Observability add-on", "env", ("aws_cloudwatch_log_group.name",), when=_cloudwatch_observability, each=_container_insights_log_groups),
+    NameRule("cloudwatch-agent-role", IAM_ROLE, "environment", _PN + "-cloudwatch-agent", "the CloudWatch agent's IAM role (Pod Identity)", "env", ("aws_iam_role.name",), when=_cloudwatch_observability),
+    NameRule("cloudwatch-agent-policy", IAM_INLINE_POLICY, "environment", "container-insights", "the CloudWatch agent's policy", "env", ("aws_iam_role_policy.name",), when=_cloudwatch_observability),
     NameRule("load-balancer-controller-role", IAM_ROLE, "environment", _PN + "-aws-load-balancer-controller", "the load balancer controller's IAM role", "env", ("aws_iam_role.name",)),
     NameRule("load-balancer-controller-policy", IAM_INLINE_POLICY, "environment", "target-group-binding", "the load balancer controller's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("external-secrets-role", IAM_ROLE, "environment", _PN + "-external-secrets", "the External Secrets Operator's IAM role", "env", ("aws_iam_role.name",)),

@@ -264,6 +264,7 @@ module "workloads" {
   external_secrets_role_arn  = module.cluster.external_secrets_role_arn
   apps                       = { for k, a in local.container_apps : k => { database = a.database && local.has_database, secrets = a.secrets } }
   database_secret_arn        = local.has_database ? module.database[0].master_secret_arn : null
+  datadog_api_key_secret     = try(var.observability.datadog.api_key_secret, null)
   kms_key_arn                = module.foundation.kms_key_arn
   permissions_boundary       = local.permissions_boundary
 }
