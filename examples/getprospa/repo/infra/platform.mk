@@ -139,6 +139,8 @@ endif
 # executor runs it (make addons). The cluster API is private: run from inside the VPC (the
 # executor's CodeBuild project in the private subnets, or SSM port forwarding).
 include $(INFRA)/addons/versions.mk
+# observability.provider datadog: the Datadog agent (infra/addons/datadog).
+-include $(INFRA)/addons/datadog/versions.mk
 
 .PHONY: infra-addons
 infra-addons: require-env infra-outputs ## Install or upgrade the cluster controllers of ENV (helm, in the VPC; platform executor)
@@ -157,3 +159,15 @@ infra-addons: require-env infra-outputs ## Install or upgrade the cluster contro
 	  -f $(INFRA)/addons/external-secrets.values.yaml
 	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(INFRA)/addons/app-deployer.yaml
+ifneq ($(wildcard $(INFRA)/addons/datadog),)
+	sed -e "s|ROLE_ARN|$$(jq -r .datadogApiKeyRoleArn $(INFRA_BUILD)/cluster.json)|" \
+	  -e "s|REGION|$$(jq -r .region $(INFRA_BUILD)/cluster.json)|" $(INFRA)/addons/datadog/api-key.yaml \
+	  | kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig -f -
+	kubectl wait --for=condition=Ready externalsecret/datadog-api-key -n datadog \
+	  --kubeconfig $(INFRA_BUILD)/kubeconfig --timeout=120s
+	$(HELM) upgrade --install datadog datadog \
+	  --repo $(DATADOG_REPO) --version $(DATADOG_CHART_VERSION) \
+	  --namespace datadog --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
+	  -f $(INFRA)/addons/datadog/values.yaml \
+	  --set-string datadog.clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)"
+endif

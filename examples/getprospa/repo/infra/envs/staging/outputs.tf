@@ -33,6 +33,9 @@ output "cluster" {
     name   = module.cluster.cluster_name
     region = var.region
     vpcId  = module.network.vpc_id
+    # observability.provider datadog: the role the External Secrets Operator assumes to
+    # read the agent's API key (infra/addons/datadog); null otherwise.
+    datadogApiKeyRoleArn = module.workloads.datadog_api_key_role_arn
   }
 }
 
