@@ -66,7 +66,8 @@ def datadog_agent_ships_logs_and_metrics(repo: RenderedRepo) -> None:
     values = yaml.safe_load((addons / "values.yaml").read_text())
     chart_values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert _unknown_keys(values, chart_values) == [], "keys the datadog chart does not have"
-    jsonschema.validate(values, json.loads((CHART / "values.schema.json").read_text()))
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(values)
     assert values["datadog"]["site"] == datadog.get("site", "datadoghq.com")
     assert values["datadog"]["apiKeyExistingSecret"] == "datadog-api-key"
     assert "apiKey" not in values["datadog"]

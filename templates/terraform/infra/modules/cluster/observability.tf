@@ -100,7 +100,7 @@ data "aws_iam_policy_document" "cloudwatch_agent" {
 
   statement {
     sid       = "DescribeNodesAndVolumes"
-    actions   = ["ec2:DescribeVolumes", "ec2:DescribeTags", "ec2:DescribeInstances", "logs:DescribeLogGroups"]
+    actions   = ["ec2:DescribeVolumes", "ec2:DescribeTags"]
     resources = ["*"]
   }
 
