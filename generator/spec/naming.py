@@ -762,6 +762,10 @@ def _any_static(spec: Spec, v: Variables) -> bool:
     return bool(public_static_apps(spec))
 
 
+def _datadog(spec: Spec, v: Variables) -> bool:
+    return spec.get("observability", {}).get("provider", "cloudwatch") == "datadog"
+
+
 def _cloudwatch_observability(spec: Spec, v: Variables) -> bool:
     return spec.get("observability", {}).get("provider", "cloudwatch") == "cloudwatch"
 
@@ -903,6 +907,9 @@ RULES: tuple[NameRule, ...] = (
     NameRule("image-repository", ECR_REPOSITORY, "app-environment", "{project}/{app}", "an app's image repository", "env", ("aws_ecr_repository.name",), when=_container),
     NameRule("app-role", IAM_ROLE, "app-environment", _PN + "-{app}", "an app's IAM role", "env", ("aws_iam_role.name",), when=_container),
     NameRule("app-policy", IAM_INLINE_POLICY, "app-environment", "read-own-secrets", "an app's policy", "env", ("aws_iam_role_policy.name",), when=_container),
+    NameRule("datadog-api-key-role", IAM_ROLE, "environment", _PN + "-datadog-api-key", "the role the External Secrets Operator assumes to read the Datadog API key", "env", ("aws_iam_role.name",), when=_datadog),
+    NameRule("datadog-api-key-policy", IAM_INLINE_POLICY, "environment", "read-datadog-api-key", "the Datadog API key role's policy", "env", ("aws_iam_role_policy.name",), when=_datadog),
+    NameRule("platform-namespace-datadog", K8S_NAMESPACE, "project", "datadog", "the Datadog agent's namespace (observability.provider datadog)", "helm", ("k8s:platform-namespace",), when=_datadog),
     NameRule("external-secrets-policy", IAM_INLINE_POLICY, "environment", "assume-app-roles", "the External Secrets Operator's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("app-secret", SECRET, "environment", "{project}/{env}/{secret}", "an app's secret", "env", ("aws_secretsmanager_secret.name",), each=_app_secrets),
     NameRule("app-namespace", APP_NAMESPACE, "app", "{app}", "an app's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:namespace"), when=_container),
