@@ -116,6 +116,31 @@ def test_managed_database_parameters_are_the_modules() -> None:
     assert enforced | last == set(area_rules.MANAGED_DB_PARAMETERS)
 
 
+def test_database_parameter_table_is_the_modules() -> None:
+    """The spec check reads the table modules/database applies parameters by, and the
+    table knows every parameter the platform itself sets."""
+    text = DATABASE_MODULE.read_text()
+    table = area_rules.MYSQL_PARAMETER_TABLE.removeprefix(
+        "templates/terraform/infra/modules/database/"
+    )
+    assert f'file("${{path.module}}/{table}")' in text
+    types = area_rules.mysql_parameter_types()
+    assert set(area_rules.MANAGED_DB_PARAMETERS) <= set(types)
+    assert set(types.values()) == {"dynamic", "static"}
+
+
+def test_unknown_database_parameters_are_warned_about() -> None:
+    text = REFERENCE_SPEC.read_text().replace(
+        "    long_query_time: 1\n", "    long_query_time: 1\n    innodb_frobnicate: 2\n"
+    )
+    result = load_spec_text(text)
+    assert result.ok
+    found = [d for d in result.diagnostics if d.code == "semantic.database-parameter-apply"]
+    assert [d.path for d in found] == ["database.parameters.innodb_frobnicate"]
+    assert text.splitlines()[found[0].line - 1].strip().startswith("innodb_frobnicate:")
+    assert "pending-reboot" in found[0].message and "mysql-parameters.json" in found[0].fix
+
+
 def test_mysql_upgrade_runbook_is_rendered() -> None:
     runbook = REFERENCE_DIR / "repo" / area_rules.MYSQL_UPGRADE_RUNBOOK
     assert "Blue/Green" in runbook.read_text()

@@ -69,6 +69,10 @@ def test_template_suffixes_are_found() -> None:
     assert "copies-logs" not in _modules_bucket_suffixes()  # the backup account's own
 
 
+DATADOG_ONLY_ROLES = {"datadog-api-key"}
+"""Roles of observability.provider datadog (modules/workloads/datadog.tf)."""
+
+
 @pytest.mark.parametrize(
     "suffix",
     # Longer suffixes are no app names (at most 24 characters, the schema says).
@@ -81,6 +85,11 @@ def test_an_app_cannot_take_a_platform_role_name(suffix: str) -> None:
         "  - name: api\n    kind: api",
         f"  - name: api\n    kind: api\n  - name: {suffix}\n    kind: worker",
     )
+    if suffix in DATADOG_ONLY_ROLES:  # rendered only when the spec chooses Datadog
+        text = text.replace(
+            "  provider: cloudwatch\n",
+            "  provider: datadog\n  datadog: {apiKeySecret: getprospa/datadog-api-key}\n",
+        )
     result = load_spec_text(text)
     found = [d for d in result.errors if d.code == "semantic.name-collision"]
     assert found, f"an app named {suffix} was accepted"

@@ -66,6 +66,8 @@ MOTO_GAPS = {
     "module.baseline[0].aws_securityhub_standards_subscription.foundational": "moto has no Security Hub standards API (BatchEnableStandards)",
     "module.load_balancer.aws_cloudfront_vpc_origin.alb": "moto has no CloudFront VPC origin API (CreateVpcOrigin); tests/load_balancer.tftest.hcl and tests/cdn.tftest.hcl assert the VPC origin, its HTTPS settings and the distribution's vpc_origin_config",
     "module.cluster.data.aws_eks_addon_version.this": "moto has no EKS add-on API (DescribeAddonVersions); the add-ons it resolves are left out above",
+    "module.cluster.aws_eks_addon.cloudwatch_observability": "moto has no EKS add-on API (the CloudWatch Observability add-on); tests/cluster.tftest.hcl asserts it, its Pod Identity role and its configuration, and the apply creates its encrypted log groups and role",
+    "module.cluster.data.aws_eks_addon_version.cloudwatch_observability": "moto has no EKS add-on API (DescribeAddonVersions)",
     "module.backup.aws_backup_selection.database": "moto has no AWS Backup selection API (CreateBackupSelection)",
     "module.backup.aws_backup_restore_testing_plan.this": "moto has no AWS Backup restore testing API (none in dev anyway: development tier runs no restore tests)",
     "module.backup.aws_backup_restore_testing_selection.database": "moto has no AWS Backup restore testing API",
@@ -123,6 +125,12 @@ resource "aws_eks_addon" "coredns" {
 }
 data "aws_eks_addon_version" "this" {
   for_each = toset([])
+}
+resource "aws_eks_addon" "cloudwatch_observability" {
+  count = 0
+}
+data "aws_eks_addon_version" "cloudwatch_observability" {
+  count = 0
 }
 resource "aws_eks_pod_identity_association" "load_balancer_controller" {
   count = 0

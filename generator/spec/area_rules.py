@@ -9,11 +9,14 @@ change that invalidates a rule fails a test instead of passing silently.
 
 from __future__ import annotations
 
+import json
 import keyword
 import sys
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
+from ..paths import data_root
 from .context import Context, check
 from .diagnostics import Diagnostic
 from .yamlpos import SpecPath
@@ -295,6 +298,42 @@ def managed_database_parameters(ctx: Context) -> Iterator[Diagnostic]:
                 f"remove {parameter} from database.parameters",
                 key=True,
             )
+
+
+MYSQL_PARAMETER_TABLE = "templates/terraform/infra/modules/database/mysql-parameters.json"
+"""modules/database applies each parameter by this table: dynamic at once, static (and
+unknown) at the next reboot."""
+
+
+@cache
+def mysql_parameter_types() -> dict[str, str]:
+    """Parameter name -> "dynamic" or "static" (MySQL 8.0/8.4 on RDS), as the module reads it."""
+    table = json.loads((data_root() / MYSQL_PARAMETER_TABLE).read_text())
+    return dict(table["parameters"])
+
+
+@check
+def database_parameter_apply_types(ctx: Context) -> Iterator[Diagnostic]:
+    db = ctx.resolved.get("database")
+    if not db:
+        return
+    known = mysql_parameter_types()
+    for parameter in db["parameters"]:
+        if parameter in known or parameter in MANAGED_DB_PARAMETERS:
+            continue
+        yield ctx.finding(
+            "warning",
+            "semantic.database-parameter-apply",
+            ("database", "parameters", parameter),
+            f"parameter {parameter} is not in platformgen's table of MySQL parameters, so it "
+            "applies only at the database's next reboot (apply_method pending-reboot), and "
+            "RDS refuses the whole parameter group if MySQL has no such parameter",
+            "check the name against the MySQL 8.0 Server System Variable Reference; reboot "
+            "the instance in a maintenance window to apply it, or add it with its type "
+            f"(dynamic or static) to {MYSQL_PARAMETER_TABLE.removeprefix('templates/terraform/')} "
+            "in platformgen",
+            key=True,
+        )
 
 
 MYSQL_UPGRADE_RUNBOOK = "docs/runbooks/promotion.md"

@@ -187,6 +187,14 @@ RDS_PARAMETER_GROUP = NameKind(
     no_double_hyphen=True,
     appended=26,
 )
+RDS_EVENT_SUBSCRIPTION = NameKind(
+    "rds-event-subscription",
+    "RDS event subscription name",
+    255,
+    r"[A-Za-z][A-Za-z0-9-]*",
+    "region",
+    f"{_AWS}/AmazonRDS/latest/APIReference/API_CreateEventSubscription.html",
+)
 MYSQL_DATABASE = NameKind(
     "mysql-database",
     "MySQL database name",
@@ -784,6 +792,18 @@ def _any_static(spec: Spec, v: Variables) -> bool:
     return bool(public_static_apps(spec))
 
 
+def _datadog(spec: Spec, v: Variables) -> bool:
+    return spec.get("observability", {}).get("provider", "cloudwatch") == "datadog"
+
+
+def _cloudwatch_observability(spec: Spec, v: Variables) -> bool:
+    return spec.get("observability", {}).get("provider", "cloudwatch") == "cloudwatch"
+
+
+def _container_insights_log_groups(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"type": t} for t in ("application", "dataplane", "host", "performance", "prometheus")]
+
+
 def _container(spec: Spec, v: Variables) -> bool:
     return v["app_spec"]["hosting"] == "container"
 
@@ -852,6 +872,9 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-clients-security-group", SECURITY_GROUP, "environment", _PN + "-database-clients", "the database clients' security group (the only one the database admits)", "env", ("aws_security_group.name",)),
     NameRule("node-launch-template", LAUNCH_TEMPLATE, "environment", _PN + "-node-", "the nodes' launch template (a name prefix)", "env", ("aws_launch_template.name_prefix",)),
     NameRule("node-group", EKS_NODEGROUP, "environment", _PN + "-default", "the EKS node group", "env", ("aws_eks_node_group.node_group_name",)),
+    NameRule("container-insights-log-group", LOG_GROUP, "environment", "/aws/containerinsights/" + _PN + "/{type}", "a log group of the CloudWatch Observability add-on", "env", ("aws_cloudwatch_log_group.name",), when=_cloudwatch_observability, each=_container_insights_log_groups),
+    NameRule("cloudwatch-agent-role", IAM_ROLE, "environment", _PN + "-cloudwatch-agent", "the CloudWatch agent's IAM role (Pod Identity)", "env", ("aws_iam_role.name",), when=_cloudwatch_observability),
+    NameRule("cloudwatch-agent-policy", IAM_INLINE_POLICY, "environment", "container-insights", "the CloudWatch agent's policy", "env", ("aws_iam_role_policy.name",), when=_cloudwatch_observability),
     NameRule("load-balancer-controller-role", IAM_ROLE, "environment", _PN + "-aws-load-balancer-controller", "the load balancer controller's IAM role", "env", ("aws_iam_role.name",)),
     NameRule("load-balancer-controller-policy", IAM_INLINE_POLICY, "environment", "target-group-binding", "the load balancer controller's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("external-secrets-role", IAM_ROLE, "environment", _PN + "-external-secrets", "the External Secrets Operator's IAM role", "env", ("aws_iam_role.name",)),
@@ -872,6 +895,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-master-secret", SECRET, "environment", _PN + "-database-master", "the master password's secret (with read replicas)", "env", ("aws_secretsmanager_secret.name",), when=_master_secret),
     NameRule("database-security-group", SECURITY_GROUP, "environment", _PN + "-database", "the database's security group", "env", ("aws_security_group.name",), when=_db),
     NameRule("database-alarm", ALARM, "environment", _PN + "-database-{metric}", "a database alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_database_alarms),
+    NameRule("database-event-subscription", RDS_EVENT_SUBSCRIPTION, "environment", _PN + "-database-events", "the RDS event subscription to the alarm topic", "env", ("aws_db_event_subscription.name",), when=_db),
     NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
@@ -895,12 +919,15 @@ RULES: tuple[NameRule, ...] = (
     NameRule("load-balancer-logs-bucket", S3_BUCKET, "environment", _PN + "-alb-logs-{account}", "the load balancer's log bucket", "env", ("aws_s3_bucket.bucket",), when=_alb),
     NameRule("load-balancer-5xx-alarm", ALARM, "environment", _PN + "-alb-5xx", "the load balancer's 5xx alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_alb),
     NameRule("target-health-alarm", ALARM, "app-environment", _PN + "-{app}-no-healthy-targets", "a public app's health alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_public_container),
+    NameRule("target-5xx-rate-alarm", ALARM, "app-environment", _PN + "-{app}-5xx-rate", "a public app's 5xx rate (SLO) alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_public_container),
+    NameRule("target-p99-alarm", ALARM, "app-environment", _PN + "-{app}-p99-latency", "a public app's p99 response time (SLO) alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_public_container),
     NameRule("load-balancer-waf", WAF_ACL, "environment", _PN + "-alb", "the load balancer's web ACL", "env", ("aws_wafv2_web_acl.name",), when=_alb),
     NameRule("load-balancer-waf-metric", WAF_METRIC, "environment", "{metric}", "the load balancer web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=False), feeds=("project", "env")),
     NameRule("load-balancer-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a load balancer web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_alb, each=_waf_metrics("alb", rules=True), feeds=("project", "env")),
     NameRule("load-balancer-waf-rule", WAF_RULE, "environment", "{rule}", "a load balancer web ACL rule", "env", ("aws_wafv2_web_acl.rule.name",), when=_alb, each=_waf_rule_names("alb")),
     NameRule("cloudfront-vpc-origin-security-group", SECURITY_GROUP, "environment", "CloudFront-VPCOrigins-Service-SG", "the group CloudFront creates with a VPC origin (looked up by name, never created)", "env", ("aws_security_group.name",), when=_alb),
     NameRule("load-balancer-vpc-origin", CLOUDFRONT_VPC_ORIGIN, "environment", _PN + "-alb", "CloudFront's VPC origin for the load balancer", "env", ("aws_cloudfront_vpc_origin.vpc_origin_endpoint_config.name",), when=_alb),
+    NameRule("load-balancer-waf-alarm", ALARM, "environment", _PN + "-alb-waf-blocked", "the load balancer web ACL's blocked share alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_alb),
     NameRule("load-balancer-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-alb", "the load balancer's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_alb),
     NameRule("cdn-logs-bucket", S3_BUCKET, "environment", _PN + "-cdn-logs-{account}", "CloudFront's log bucket", "env", ("aws_s3_bucket.bucket",), when=_edge),
     NameRule("static-bucket", S3_BUCKET, "app-environment", _PN + "-{app}-{account}", "a static app's bucket", "env", ("aws_s3_bucket.bucket",), when=_public_static),
@@ -910,11 +937,16 @@ RULES: tuple[NameRule, ...] = (
     NameRule("cdn-waf-metric", WAF_METRIC, "environment", "{metric}", "CloudFront web ACL's metric", "env", ("aws_wafv2_web_acl.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=False), feeds=("project", "env")),
     NameRule("cdn-waf-rule-metric", WAF_METRIC, "environment", "{metric}", "a CloudFront web ACL rule's metric", "env", ("aws_wafv2_web_acl.rule.visibility_config.metric_name",), when=_edge, each=_waf_metrics("cdn", rules=True), feeds=("project", "env")),
     NameRule("cdn-waf-rule", WAF_RULE, "environment", "{rule}", "a CloudFront web ACL rule (an API route, the rate limit, a managed group)", "env", ("aws_wafv2_web_acl.rule.name",), when=_edge, each=_waf_rule_names("cdn")),
+    NameRule("cdn-waf-alarm", ALARM, "environment", _PN + "-cdn-waf-blocked", "CloudFront web ACL's blocked share alarm (us-east-1)", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_edge),
+    NameRule("cdn-alarm-topic", SNS_TOPIC, "environment", _PN + "-cdn-alarms", "the us-east-1 alarm topic of CloudFront's WAF alarm", "env", ("aws_sns_topic.name",), when=_edge),
     NameRule("cdn-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-cdn", "CloudFront's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_edge),
     # workloads: per container app
     NameRule("image-repository", ECR_REPOSITORY, "app-environment", "{project}/{app}", "an app's image repository", "env", ("aws_ecr_repository.name",), when=_container),
     NameRule("app-role", IAM_ROLE, "app-environment", _PN + "-{app}", "an app's IAM role", "env", ("aws_iam_role.name",), when=_container),
     NameRule("app-policy", IAM_INLINE_POLICY, "app-environment", "read-own-secrets", "an app's policy", "env", ("aws_iam_role_policy.name",), when=_container),
+    NameRule("datadog-api-key-role", IAM_ROLE, "environment", _PN + "-datadog-api-key", "the role the External Secrets Operator assumes to read the Datadog API key", "env", ("aws_iam_role.name",), when=_datadog),
+    NameRule("datadog-api-key-policy", IAM_INLINE_POLICY, "environment", "read-datadog-api-key", "the Datadog API key role's policy", "env", ("aws_iam_role_policy.name",), when=_datadog),
+    NameRule("platform-namespace-datadog", K8S_NAMESPACE, "project", "datadog", "the Datadog agent's namespace (observability.provider datadog)", "helm", ("k8s:platform-namespace",), when=_datadog),
     NameRule("external-secrets-policy", IAM_INLINE_POLICY, "environment", "assume-app-roles", "the External Secrets Operator's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("app-secret", SECRET, "environment", "{project}/{env}/{secret}", "an app's secret", "env", ("aws_secretsmanager_secret.name",), each=_app_secrets),
     NameRule("app-namespace", APP_NAMESPACE, "app", "{app}", "an app's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:namespace"), when=_container),

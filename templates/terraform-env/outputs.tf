@@ -38,6 +38,9 @@ output "cluster" {
     vpcId                      = module.network.vpc_id
     karpenterInterruptionQueue = module.karpenter.interruption_queue_name
     karpenterNodeRole          = module.karpenter.node_role_name
+    # observability.provider datadog: the role the External Secrets Operator assumes to
+    # read the agent's API key (infra/addons/datadog); null otherwise.
+    datadogApiKeyRoleArn = module.workloads.datadog_api_key_role_arn
   }
 }
 

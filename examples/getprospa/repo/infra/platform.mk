@@ -153,6 +153,9 @@ infra-addon-charts: require-env
 	grep -qx "Digest: $(KARPENTER_CHART_DIGEST)" $(ADDON_CHARTS)/karpenter.pull || { echo "karpenter $(KARPENTER_CHART_VERSION): digest is not $(KARPENTER_CHART_DIGEST)" >&2; exit 1; }
 	tar -xzf $(ADDON_CHARTS)/karpenter-$(KARPENTER_CHART_VERSION).tgz -C $(ADDON_CHARTS) karpenter/crds
 
+# observability.provider datadog: the Datadog agent (infra/addons/datadog).
+-include $(INFRA)/addons/datadog/versions.mk
+
 .PHONY: infra-addons
 infra-addons: require-env infra-outputs infra-addon-charts ## Install or upgrade the cluster controllers of ENV (helm, in the VPC; platform executor)
 	$(AWS) eks update-kubeconfig --name "$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
@@ -183,3 +186,15 @@ infra-addons: require-env infra-outputs infra-addon-charts ## Install or upgrade
 	  -f $(INFRA)/addons/karpenter-$(ENV).yaml
 	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(INFRA)/addons/app-deployer.yaml
+ifneq ($(wildcard $(INFRA)/addons/datadog),)
+	sed -e "s|ROLE_ARN|$$(jq -r .datadogApiKeyRoleArn $(INFRA_BUILD)/cluster.json)|" \
+	  -e "s|REGION|$$(jq -r .region $(INFRA_BUILD)/cluster.json)|" $(INFRA)/addons/datadog/api-key.yaml \
+	  | kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig -f -
+	kubectl wait --for=condition=Ready externalsecret/datadog-api-key -n datadog \
+	  --kubeconfig $(INFRA_BUILD)/kubeconfig --timeout=120s
+	$(HELM) upgrade --install datadog datadog \
+	  --repo $(DATADOG_REPO) --version $(DATADOG_CHART_VERSION) \
+	  --namespace datadog --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
+	  -f $(INFRA)/addons/datadog/values.yaml \
+	  --set-string datadog.clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)"
+endif

@@ -176,3 +176,14 @@ variable "addons_most_recent" {
   type        = bool
   default     = false
 }
+
+variable "observability_provider" {
+  description = "Where the cluster's logs and metrics go (spec observability.provider): cloudwatch installs the Amazon CloudWatch Observability add-on with its encrypted log groups; datadog leaves it out (the Datadog agent in infra/addons/datadog ships them)."
+  type        = string
+  default     = "cloudwatch"
+
+  validation {
+    condition     = contains(["cloudwatch", "datadog"], var.observability_provider)
+    error_message = "observability_provider must be cloudwatch or datadog."
+  }
+}

@@ -149,7 +149,7 @@ variable "master_password_version" {
 }
 
 variable "parameters" {
-  description = "Extra MySQL parameters by name. The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
+  description = "Extra MySQL parameters by name. Each applies as mysql-parameters.json says: dynamic ones at once (immediate), static and unknown ones at the next reboot (pending-reboot). The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
   type        = map(string)
   default     = {}
 
@@ -244,12 +244,12 @@ variable "database_insights_mode" {
 }
 
 variable "max_connections_alarm" {
-  description = "Alarm when the connection count stays above this for 10 minutes."
+  description = "Alarm when the connection count stays above this for 10 minutes. Default (null): 80% of the class's max_connections (capacity.tf), or of the spec's max_connections parameter."
   type        = number
-  default     = 500
+  default     = null
 
   validation {
-    condition     = var.max_connections_alarm >= 1
+    condition     = var.max_connections_alarm == null || try(var.max_connections_alarm >= 1, false)
     error_message = "max_connections_alarm must be positive."
   }
 }

@@ -111,6 +111,21 @@ data "aws_iam_policy_document" "key" {
       values   = [local.account_id]
     }
   }
+
+  statement {
+    sid       = "RdsEventsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.rds.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -144,6 +159,27 @@ data "aws_iam_policy_document" "alarms" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # RDS event subscriptions of this environment's database instances (modules/database).
+  statement {
+    sid       = "RdsEventsOfThisEnvironmentsDatabases"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.rds.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${var.name}*"]
     }
   }
 }

@@ -274,6 +274,7 @@ module "waf" {
   rule_group_overrides = var.waf_rule_group_overrides
   kms_key_arn          = var.kms_key_arn
   log_retention_days   = var.log_retention_days
+  alarm_topic_arn      = var.alarm_topic_arn
 }
 
 resource "aws_wafv2_web_acl_association" "alb" {
@@ -311,6 +312,73 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy" {
   period              = 60
   evaluation_periods  = 3
   treat_missing_data  = "breaching"
+  dimensions = {
+    LoadBalancer = aws_lb.this.arn_suffix
+    TargetGroup  = aws_lb_target_group.app[each.key].arn_suffix
+  }
+  alarm_actions = [var.alarm_topic_arn]
+  ok_actions    = [var.alarm_topic_arn]
+}
+
+# SLO alarms per app, on what its pods answered through the load balancer: the share of
+# 5xx answers (errors / requests, once there are 20 requests a minute to judge by) and
+# the p99 response time, each for 5 minutes in a row. A database outage shows here
+# (the pods stay ready and answer 503): these alarms, not deregistration, report it.
+resource "aws_cloudwatch_metric_alarm" "target_5xx_rate" {
+  for_each            = var.apps
+  alarm_name          = "${var.name}-${each.key}-5xx-rate"
+  alarm_description   = "${var.name}: app ${each.key} answered more than ${var.slo.error_percent}% of its requests with 5xx for 5 minutes"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.slo.error_percent
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+
+  metric_query {
+    id          = "error_percent"
+    expression  = "IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)"
+    label       = "5xx answers of ${each.key} (%)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.app[each.key].arn_suffix }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.app[each.key].arn_suffix }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "target_p99" {
+  for_each            = var.apps
+  alarm_name          = "${var.name}-${each.key}-p99-latency"
+  alarm_description   = "${var.name}: app ${each.key}'s p99 response time was above ${var.slo.p99_seconds} s for 5 minutes"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "TargetResponseTime"
+  extended_statistic  = "p99"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.slo.p99_seconds
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  treat_missing_data  = "notBreaching"
   dimensions = {
     LoadBalancer = aws_lb.this.arn_suffix
     TargetGroup  = aws_lb_target_group.app[each.key].arn_suffix

@@ -169,3 +169,17 @@ variable "health_check" {
     error_message = "health_check: interval 5-300 s, timeout at least 2 s and below the interval, thresholds at least 2, deregistration_delay 0-3600 s."
   }
 }
+
+variable "slo" {
+  description = "Service level objectives each app is alarmed on: the share of requests answered 5xx (percent) and the p99 response time (seconds), each breached for 5 minutes."
+  type = object({
+    error_percent = optional(number, 1)
+    p99_seconds   = optional(number, 1)
+  })
+  default = {}
+
+  validation {
+    condition     = var.slo.error_percent > 0 && var.slo.error_percent < 100 && var.slo.p99_seconds > 0
+    error_message = "slo.error_percent must be between 0 and 100, and slo.p99_seconds positive."
+  }
+}

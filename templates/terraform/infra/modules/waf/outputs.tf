@@ -17,3 +17,8 @@ output "rate_limit_routes" {
   description = "The routes the rate limit counts (empty without a rate limit)."
   value       = var.rate_limit == null ? {} : var.rate_limit_routes
 }
+
+output "blocked_alarm_arn" {
+  description = "ARN of the blocked-share alarm."
+  value       = aws_cloudwatch_metric_alarm.blocked.arn
+}

@@ -105,3 +105,24 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a retention CloudWatch Logs accepts, e.g. 90 or 365."
   }
 }
+
+variable "alarm_topic_arn" {
+  description = "SNS topic, in the ACL's region (us-east-1 for CLOUDFRONT), that the blocked-requests alarm notifies."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "blocked_percent_alarm" {
+  description = "Alarm when the ACL blocks more than this share (percent) of its requests for 5 minutes (at 100 requests a minute or more)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.blocked_percent_alarm > 0 && var.blocked_percent_alarm < 100
+    error_message = "blocked_percent_alarm must be a percentage between 0 and 100."
+  }
+}

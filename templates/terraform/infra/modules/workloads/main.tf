@@ -138,11 +138,12 @@ resource "aws_eks_pod_identity_association" "app" {
   role_arn        = aws_iam_role.app[each.key].arn
 }
 
-# The operator may assume exactly these roles, nothing else.
+# The operator may assume exactly these roles (the apps', and the Datadog API key's),
+# nothing else.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["sts:AssumeRole"]
-    resources = length(var.apps) > 0 ? [for r in aws_iam_role.app : r.arn] : ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name}-no-apps"]
+    resources = length(var.apps) + length(aws_iam_role.datadog_api_key) > 0 ? concat([for r in aws_iam_role.app : r.arn], aws_iam_role.datadog_api_key[*].arn) : ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name}-no-apps"]
   }
 }
 

@@ -106,6 +106,9 @@ module "cluster" {
   app_deployers        = { "app-deploy" = local.app_deploy_role_arn }
   app_namespaces       = keys(local.container_apps)
   permissions_boundary = local.permissions_boundary
+  # cloudwatch: the CloudWatch Observability add-on ships logs and metrics; datadog: the
+  # Datadog agent does (infra/addons/datadog, installed by `make addons`).
+  observability_provider = var.observability.provider
 }
 
 # Node autoscaling: Karpenter adds nodes of the spec's instance types, up to maxNodes in
@@ -259,6 +262,7 @@ module "cdn" {
   waf_rule_group_overrides = var.edge.waf_rule_groups
   kms_key_arn              = module.foundation.kms_key_arn
   log_retention_days       = var.observability.log_retention_days
+  alarm_emails             = var.observability.alarm_emails
   force_destroy_buckets    = local.development
 }
 
@@ -272,6 +276,7 @@ module "workloads" {
   external_secrets_role_arn  = module.cluster.external_secrets_role_arn
   apps                       = { for k, a in local.container_apps : k => { database = a.database && local.has_database, secrets = a.secrets } }
   database_secret_arn        = local.has_database ? module.database[0].master_secret_arn : null
+  datadog_api_key_secret     = try(var.observability.datadog.api_key_secret, null)
   kms_key_arn                = module.foundation.kms_key_arn
   permissions_boundary       = local.permissions_boundary
 }

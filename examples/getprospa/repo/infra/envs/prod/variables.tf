@@ -181,11 +181,21 @@ variable "edge" {
 }
 
 variable "observability" {
-  description = "Log retention in days and the addresses the alarm topic emails."
+  description = "Where logs and metrics go (cloudwatch, or datadog with its site and API key secret), log retention in days and the addresses the alarm topic emails."
   type = object({
+    provider           = optional(string, "cloudwatch")
     log_retention_days = number
     alarm_emails       = list(string)
+    datadog = optional(object({
+      site           = string
+      api_key_secret = string
+    }))
   })
+
+  validation {
+    condition     = contains(["cloudwatch", "datadog"], var.observability.provider) && (var.observability.provider == "datadog") == (var.observability.datadog != null)
+    error_message = "observability.provider must be cloudwatch or datadog, and datadog (site and api_key_secret) is set exactly when it is datadog."
+  }
 }
 
 variable "access" {

@@ -182,11 +182,26 @@ data "aws_iam_policy_document" "waf_logs_key" {
       values   = ["arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:*"]
     }
   }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
 }
 
 resource "aws_kms_key" "waf_logs" {
   provider                = aws.us_east_1
-  description             = "${var.name}: CloudFront WAF logs (us-east-1)"
+  description             = "${var.name}: CloudFront WAF logs and alarms (us-east-1)"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.waf_logs_key.json
@@ -206,6 +221,47 @@ module "waf" {
   rule_group_overrides = var.waf_rule_group_overrides
   kms_key_arn          = aws_kms_key.waf_logs.arn
   log_retention_days   = var.log_retention_days
+  alarm_topic_arn      = aws_sns_topic.alarms.arn
+}
+
+# CloudWatch alarms notify topics of their own region only, and CloudFront's WAF metrics
+# live in us-east-1: its alarms notify this topic there, encrypted with the us-east-1
+# key, which emails the same addresses as the environment's alarm topic.
+resource "aws_sns_topic" "alarms" {
+  provider          = aws.us_east_1
+  name              = "${var.name}-cdn-alarms"
+  kms_master_key_id = aws_kms_key.waf_logs.arn
+}
+
+data "aws_iam_policy_document" "alarms" {
+  statement {
+    sid       = "CloudWatchAlarmsOfThisAccount"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  provider = aws.us_east_1
+  arn      = aws_sns_topic.alarms.arn
+  policy   = data.aws_iam_policy_document.alarms.json
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  provider  = aws.us_east_1
+  for_each  = toset(var.alarm_emails)
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
 }
 
 # --- Distribution ---------------------------------------------------------------------

@@ -120,3 +120,14 @@ variable "force_destroy_buckets" {
   type        = bool
   default     = false
 }
+
+variable "alarm_emails" {
+  description = "Addresses the us-east-1 alarm topic (CloudFront's WAF alarm) emails: the environment's alarm addresses."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$", e))])
+    error_message = "alarm_emails must be email addresses."
+  }
+}

@@ -24,8 +24,11 @@ locals {
     log_output               = "FILE"
     local_infile             = "0"
   }
-  # Static parameters wait for the next reboot; the rest apply at once.
-  static_parameters = ["tls_version"]
+  # Each parameter applies as MySQL/RDS allow (mysql-parameters.json): a dynamic one at
+  # once (immediate), a static one at the next reboot (pending-reboot; RDS refuses
+  # immediate for it). A parameter the table does not know waits for the next reboot,
+  # which RDS accepts for every parameter (platformgen warns about it).
+  apply_types = jsondecode(file("${path.module}/mysql-parameters.json")).parameters
   parameters = merge(
     { long_query_time = "2" },
     var.parameters,
@@ -100,7 +103,7 @@ resource "aws_db_parameter_group" "this" {
     content {
       name         = parameter.key
       value        = parameter.value
-      apply_method = contains(local.static_parameters, parameter.key) || !contains(keys(local.enforced_parameters), parameter.key) ? "pending-reboot" : "immediate"
+      apply_method = lookup(local.apply_types, parameter.key, "static") == "dynamic" ? "immediate" : "pending-reboot"
     }
   }
 
@@ -254,13 +257,13 @@ locals {
       threshold = 80, periods = 3, description = "CPU above 80% for 15 minutes"
     }
     storage = {
-      metric = "FreeStorageSpace", statistic = "Minimum", comparison = "LessThanThreshold"
-      # 10% of the autoscaling ceiling, in bytes.
-      threshold = var.max_allocated_storage_gb * 1073741824 / 10, periods = 1, description = "Less than 10% of the storage ceiling free"
+      metric      = "FreeStorageSpace", statistic = "Minimum", comparison = "LessThanThreshold"
+      threshold   = local.storage_alarm_bytes, periods = 1
+      description = local.storage_autoscales ? "Less than ${local.storage_alarm_percent}% of the ${var.allocated_storage_gb} GiB allocated is free: storage autoscaling (at 10%) did not keep up or reached ${var.max_allocated_storage_gb} GiB" : "Less than ${local.storage_alarm_percent}% of the ${var.allocated_storage_gb} GiB allocated is free"
     }
     connections = {
       metric    = "DatabaseConnections", statistic = "Maximum", comparison = "GreaterThanThreshold"
-      threshold = var.max_connections_alarm, periods = 2, description = "Connections above ${var.max_connections_alarm} for 10 minutes"
+      threshold = local.connections_alarm, periods = 2, description = "Connections above ${local.connections_alarm} (80% of max_connections ${coalesce(local.max_connections, -1)}) for 10 minutes"
     }
     memory = {
       metric    = "FreeableMemory", statistic = "Minimum", comparison = "LessThanThreshold"
@@ -284,6 +287,26 @@ resource "aws_cloudwatch_metric_alarm" "primary" {
   dimensions          = { DBInstanceIdentifier = aws_db_instance.this.identifier }
   alarm_actions       = [var.alarm_topic_arn]
   ok_actions          = [var.alarm_topic_arn]
+
+  lifecycle {
+    precondition {
+      condition     = local.connections_alarm > 0
+      error_message = "The module cannot tell the memory of ${var.instance_class} (capacity.tf): set max_connections in the spec's database.parameters, or max_connections_alarm."
+    }
+  }
+}
+
+# RDS's own events (failover, failure, low storage, maintenance, restarts...) of the
+# primary and its replicas, to the alarm topic (its key and policy admit RDS events).
+resource "aws_db_event_subscription" "this" {
+  name        = "${var.name}-database-events"
+  sns_topic   = var.alarm_topic_arn
+  source_type = "db-instance"
+  source_ids  = concat([aws_db_instance.this.identifier], [for r in aws_db_instance.replica : r.identifier])
+  event_categories = [
+    "availability", "deletion", "failover", "failure", "low storage", "maintenance",
+    "notification", "read replica", "recovery", "restoration",
+  ]
 }
 
 resource "aws_cloudwatch_metric_alarm" "replica_lag" {

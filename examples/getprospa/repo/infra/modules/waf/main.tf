@@ -235,3 +235,60 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
     }
   }
 }
+
+# --- Alarm: the share of requests the ACL blocks ---------------------------------------
+# Bots are blocked all day; a jump in the blocked share is an attack, or a managed rule
+# that started blocking real clients (a false positive after a rule group update). WAF
+# publishes its metrics by the ACL's metric name, Rule ALL, and (except for CloudFront)
+# the region, in the ACL's own region: for CloudFront that is us-east-1, so the topic
+# must be in us-east-1 too.
+
+data "aws_region" "current" {}
+
+locals {
+  waf_dimensions = merge(
+    { WebACL = local.metric, Rule = "ALL" },
+    var.scope == "REGIONAL" ? { Region = data.aws_region.current.name } : {},
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "blocked" {
+  alarm_name          = "${var.name}-waf-blocked"
+  alarm_description   = "${var.name}: the web ACL blocked more than ${var.blocked_percent_alarm}% of at least 100 requests a minute for 5 minutes (an attack, or a rule blocking real clients: see its log group)"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.blocked_percent_alarm
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+
+  metric_query {
+    id          = "blocked_percent"
+    expression  = "IF(allowed + blocked >= 100, 100 * blocked / (allowed + blocked), 0)"
+    label       = "Blocked requests (%)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "blocked"
+    metric {
+      namespace   = "AWS/WAFV2"
+      metric_name = "BlockedRequests"
+      dimensions  = local.waf_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "allowed"
+    metric {
+      namespace   = "AWS/WAFV2"
+      metric_name = "AllowedRequests"
+      dimensions  = local.waf_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}

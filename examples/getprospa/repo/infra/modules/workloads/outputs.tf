@@ -12,3 +12,8 @@ output "secret_arns" {
   description = "ARN of each app secret container, by name after the prefix."
   value       = { for k, s in aws_secretsmanager_secret.app : k => s.arn }
 }
+
+output "datadog_api_key_role_arn" {
+  description = "Role the External Secrets Operator assumes to read the Datadog API key (null without Datadog)."
+  value       = try(aws_iam_role.datadog_api_key[0].arn, null)
+}

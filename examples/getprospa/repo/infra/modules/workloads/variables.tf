@@ -126,3 +126,14 @@ variable "permissions_boundary" {
     error_message = "permissions_boundary must be an IAM managed policy ARN."
   }
 }
+
+variable "datadog_api_key_secret" {
+  description = "With observability.provider datadog: name of the Secrets Manager secret holding the Datadog API key (spec observability.datadog.apiKeySecret). null: no Datadog."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.datadog_api_key_secret == null || can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.datadog_api_key_secret))
+    error_message = "datadog_api_key_secret must be a Secrets Manager secret name."
+  }
+}

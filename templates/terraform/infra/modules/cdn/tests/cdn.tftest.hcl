@@ -34,6 +34,7 @@ variables {
   waf_rate_limit     = 2000
   kms_key_arn        = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days = 90
+  alarm_emails       = ["oncall@acme.example"]
 }
 
 run "waf_protects_the_distribution" {
@@ -42,6 +43,21 @@ run "waf_protects_the_distribution" {
   assert {
     condition     = aws_cloudfront_distribution.this.web_acl_id == module.waf.arn
     error_message = "The us-east-1 web ACL must be attached to the distribution."
+  }
+}
+
+# CloudFront's WAF metrics live in us-east-1, and alarms notify topics of their own
+# region: the ACL's alarm goes to an encrypted us-east-1 topic that emails on-call.
+run "the_cloudfront_acls_alarm_reaches_on_call_from_us_east_1" {
+  command = apply
+
+  assert {
+    condition     = module.waf.blocked_alarm_arn != null && aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.waf_logs.arn && length(aws_sns_topic_subscription.email) == 1
+    error_message = "CloudFront's ACL alarms to a us-east-1 topic encrypted with the us-east-1 key, which emails the alarm addresses."
+  }
+  assert {
+    condition     = length([for st in data.aws_iam_policy_document.waf_logs_key.statement : st if st.sid == "CloudWatchAlarmsPublishToTheEncryptedTopic"]) == 1
+    error_message = "The us-east-1 key must let CloudWatch alarms publish to the encrypted topic."
   }
 }
 

@@ -278,3 +278,55 @@ run "refuses_kubernetes_before_1_30" {
   }
   expect_failures = [var.kubernetes_version]
 }
+
+# --- Observability (observability.tf) ------------------------------------------------
+
+# The CloudWatch Observability add-on ships container logs and metrics, with Pod Identity
+# for its agent (a role under the boundary that may write only to the Container Insights
+# log groups Terraform created, encrypted and with the spec's retention), and scrapes the
+# apps' /metrics in the app namespaces.
+run "cloudwatch_observability_ships_logs_and_metrics_to_encrypted_groups" {
+  command = apply
+
+  assert {
+    condition = toset([for g in aws_cloudwatch_log_group.container_insights : g.name]) == toset([
+      for t in ["application", "dataplane", "host", "performance", "prometheus"] : "/aws/containerinsights/acme-prod/${t}"
+    ]) && alltrue([for g in aws_cloudwatch_log_group.container_insights : g.kms_key_id == var.kms_key_arn && g.retention_in_days == var.log_retention_days])
+    error_message = "The add-on's log groups must exist before it, encrypted with the environment's key and kept for the spec's retention."
+  }
+  assert {
+    condition     = aws_eks_addon.cloudwatch_observability[0].addon_name == "amazon-cloudwatch-observability" && one(aws_eks_addon.cloudwatch_observability[0].pod_identity_association).service_account == "cloudwatch-agent" && one(aws_eks_addon.cloudwatch_observability[0].pod_identity_association).role_arn == aws_iam_role.cloudwatch_agent[0].arn
+    error_message = "The add-on's cloudwatch-agent service account gets its role through Pod Identity."
+  }
+  assert {
+    condition     = aws_iam_role.cloudwatch_agent[0].permissions_boundary == var.permissions_boundary
+    error_message = "The agent's role carries the permissions boundary."
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.cloudwatch_agent.statement : !anytrue([for a in s.actions : contains(["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:*", "*"], a)])
+      ]) && one([for s in data.aws_iam_policy_document.cloudwatch_agent.statement : s.resources if contains(s.actions, "logs:PutLogEvents")]) == toset([
+      "arn:aws:logs:*:111111111111:log-group:/aws/containerinsights/acme-prod/*",
+      "arn:aws:logs:*:111111111111:log-group:/aws/containerinsights/acme-prod/*:log-stream:*",
+    ])
+    error_message = "The agent may write log events to this cluster's Container Insights groups only, and never create a log group (it would be unencrypted and never expire)."
+  }
+  assert {
+    condition = jsondecode(aws_eks_addon.cloudwatch_observability[0].configuration_values).containerLogs.enabled == true && [
+      for c in jsondecode(aws_eks_addon.cloudwatch_observability[0].configuration_values).agent.prometheus.config.scrape_configs : c.kubernetes_sd_configs[0].namespaces.names
+    ] == [["api", "web"]] && jsondecode(aws_eks_addon.cloudwatch_observability[0].configuration_values).agent.config.logs.metrics_collected.prometheus.log_group_name == "/aws/containerinsights/acme-prod/prometheus"
+    error_message = "Container logs must be on, and the agent must scrape the app namespaces' /metrics into the encrypted prometheus log group."
+  }
+}
+
+run "datadog_leaves_the_cloudwatch_add_on_out" {
+  command = plan
+  variables {
+    observability_provider = "datadog"
+  }
+
+  assert {
+    condition     = length(aws_eks_addon.cloudwatch_observability) == 0 && length(aws_iam_role.cloudwatch_agent) == 0 && length(aws_cloudwatch_log_group.container_insights) == 0
+    error_message = "With observability.provider datadog the Datadog agent ships logs and metrics: no CloudWatch add-on, role or log groups."
+  }
+}

@@ -19,6 +19,7 @@ variables {
   ]
   kms_key_arn        = "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days = 90
+  alarm_topic_arn    = "arn:aws:sns:us-east-1:111111111111:acme-prod-cdn-alarms"
 }
 
 run "managed_rules_rate_limit_and_logging" {
@@ -168,4 +169,39 @@ run "refuses_a_rate_limit_without_routes" {
     rate_limit_routes = {}
   }
   expect_failures = [aws_wafv2_web_acl.this]
+}
+
+# The blocked share alarm reads the ACL's own metrics: by its metric name and Rule ALL,
+# with the region only for a regional ACL (CloudFront's have none), and notifies the
+# topic it was given (in the ACL's region).
+run "the_blocked_share_alarms_on_the_acls_own_metrics" {
+  command = apply
+  assert {
+    condition = alltrue([
+      for q in aws_cloudwatch_metric_alarm.blocked.metric_query : one(q.metric).dimensions == tomap({ WebACL = aws_wafv2_web_acl.this.visibility_config[0].metric_name, Rule = "ALL" }) if length(q.metric) > 0
+    ]) && length([for q in aws_cloudwatch_metric_alarm.blocked.metric_query : q if length(q.metric) > 0]) == 2
+    error_message = "CloudFront's ACL publishes BlockedRequests and AllowedRequests by its metric name and Rule ALL, without a Region dimension."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.blocked.alarm_actions == toset([var.alarm_topic_arn]) && aws_cloudwatch_metric_alarm.blocked.threshold == 5
+    error_message = "The alarm notifies the topic it was given when more than 5% of requests are blocked."
+  }
+}
+
+run "a_regional_acls_alarm_names_its_region" {
+  command = apply
+  variables {
+    name            = "acme-prod-alb"
+    scope           = "REGIONAL"
+    rate_limit      = null
+    alarm_topic_arn = "arn:aws:sns:ap-southeast-2:111111111111:acme-prod-alarms"
+    kms_key_arn     = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition = alltrue([
+      for q in aws_cloudwatch_metric_alarm.blocked.metric_query : one(q.metric).dimensions == tomap({ WebACL = "acmeprodalb", Rule = "ALL", Region = "ap-southeast-2" }) if length(q.metric) > 0
+    ])
+    error_message = "A regional ACL publishes its metrics with its region."
+  }
 }

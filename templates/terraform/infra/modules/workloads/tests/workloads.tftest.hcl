@@ -98,3 +98,36 @@ run "every_role_carries_the_boundary" {
     error_message = "Every app role carries the permissions boundary."
   }
 }
+
+# observability.provider datadog: the operator may read the Datadog API key through a
+# role of its own, which reads that one secret and nothing else.
+run "datadog_reads_only_its_api_key" {
+  command = apply
+  variables {
+    datadog_api_key_secret = "acme/prod/datadog-api-key"
+  }
+
+  assert {
+    condition     = one(aws_iam_role.datadog_api_key).permissions_boundary == var.permissions_boundary && one(aws_iam_role.datadog_api_key).name == "acme-prod-datadog-api-key"
+    error_message = "The Datadog API key role carries the boundary."
+  }
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.datadog_api_key.statement : s.resources if s.sid == "ReadTheDatadogApiKey"]) == toset([
+      "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:acme/prod/datadog-api-key-??????",
+    ])
+    error_message = "The role reads the spec's Datadog API key secret only."
+  }
+  assert {
+    condition     = contains(one(data.aws_iam_policy_document.external_secrets.statement).resources, one(aws_iam_role.datadog_api_key).arn)
+    error_message = "The External Secrets Operator may assume the Datadog API key role."
+  }
+}
+
+run "without_datadog_no_api_key_role" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_role.datadog_api_key) == 0
+    error_message = "Without Datadog there is no Datadog role."
+  }
+}

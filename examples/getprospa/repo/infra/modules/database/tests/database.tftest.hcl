@@ -160,6 +160,36 @@ run "parameters_enforce_tls_slow_log_and_row_binlogs" {
   }
 }
 
+# Dynamic parameters apply at once, static ones at the next reboot (RDS refuses
+# immediate for them), and one the module's table does not know waits for the reboot.
+run "each_parameter_applies_as_mysql_allows" {
+  command = plan
+  variables {
+    parameters = {
+      long_query_time            = "1"
+      innodb_print_all_deadlocks = "1"
+      max_connections            = "400"
+      innodb_read_io_threads     = "8"
+      lower_case_table_names     = "1"
+      platformgen_unknown_thing  = "1"
+    }
+  }
+
+  assert {
+    condition = alltrue([for p in aws_db_parameter_group.this.parameter : p.apply_method == "immediate" if contains([
+      "long_query_time", "innodb_print_all_deadlocks", "max_connections", "require_secure_transport",
+      "binlog_format", "binlog_row_image", "slow_query_log", "log_output", "local_infile",
+    ], p.name)]) && length([for p in aws_db_parameter_group.this.parameter : p if p.apply_method == "immediate"]) == 9
+    error_message = "Dynamic parameters (the spec's and the platform's) must apply at once (immediate), not wait for a reboot."
+  }
+  assert {
+    condition = toset([for p in aws_db_parameter_group.this.parameter : p.name if p.apply_method == "pending-reboot"]) == toset([
+      "tls_version", "innodb_read_io_threads", "lower_case_table_names", "platformgen_unknown_thing",
+    ])
+    error_message = "Static parameters (tls_version on RDS, innodb_read_io_threads, lower_case_table_names) and unknown ones must wait for the next reboot."
+  }
+}
+
 run "the_spec_cannot_weaken_enforced_parameters" {
   command = plan
   variables {
@@ -183,6 +213,58 @@ run "alarms_notify_the_topic" {
     condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == var.kms_key_arn && g.retention_in_days == 90])
     error_message = "Exported log groups must be encrypted and keep the spec's retention."
   }
+}
+
+# The connections alarm fires below what the class admits (db.t4g.medium: MySQL's
+# {DBInstanceClassMemory/12582880} is about 312), and the storage alarm is relative to the
+# allocated storage, not to the autoscaling ceiling.
+run "alarm_thresholds_follow_the_class_and_the_allocation" {
+  command = plan
+  variables {
+    instance_class           = "db.t4g.medium"
+    allocated_storage_gb     = 100
+    max_allocated_storage_gb = 1000
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["connections"].threshold == 245 && aws_cloudwatch_metric_alarm.primary["connections"].threshold < 312 * 0.8
+    error_message = "On db.t4g.medium (max_connections about 312) the connections alarm must fire at 80% of a safe estimate (245), not above what MySQL admits."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["storage"].threshold == 100 * 1073741824 * 5 / 100
+    error_message = "With autoscaling headroom the storage alarm fires when less than 5% of the allocated storage (not of the ceiling) is free."
+  }
+  assert {
+    condition     = aws_db_event_subscription.this.sns_topic == var.alarm_topic_arn && aws_db_event_subscription.this.source_type == "db-instance" && aws_db_event_subscription.this.source_ids == toset(["acme-prod"]) && alltrue([for c in ["availability", "failover", "failure", "low storage", "maintenance"] : contains(aws_db_event_subscription.this.event_categories, c)])
+    error_message = "RDS events (availability, failover, failure, low storage, maintenance) of the instance must reach the alarm topic."
+  }
+}
+
+run "alarm_thresholds_take_the_specs_max_connections_and_fixed_storage" {
+  command = plan
+  variables {
+    instance_class           = "db.r6g.large"
+    allocated_storage_gb     = 200
+    max_allocated_storage_gb = 200
+    parameters               = { max_connections = "1000" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["connections"].threshold == 800
+    error_message = "A spec max_connections (1000) sets the connections alarm at 80% of it."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.primary["storage"].threshold == 200 * 1073741824 / 10
+    error_message = "Without autoscaling the storage alarm fires when less than 10% of the allocated storage is free."
+  }
+}
+
+run "a_class_of_unknown_memory_needs_max_connections" {
+  command = plan
+  variables {
+    instance_class = "db.m6i.metal"
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.primary]
 }
 
 run "replicas_get_a_write_only_password" {

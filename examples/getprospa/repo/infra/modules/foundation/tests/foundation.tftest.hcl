@@ -22,6 +22,24 @@ run "the_key_rotates_and_alarms_are_encrypted" {
   }
 }
 
+# RDS event subscriptions publish to the encrypted topic: the key and the topic admit
+# RDS events of this account's instances of this environment only.
+run "rds_events_reach_the_encrypted_topic" {
+  command = plan
+
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.key.statement : s if s.sid == "RdsEventsPublishToTheEncryptedTopic" && one(s.principals).identifiers == toset(["events.rds.amazonaws.com"])]) == 1
+    error_message = "The key must let RDS events encrypt messages to the alarm topic."
+  }
+  assert {
+    condition = flatten([
+      for s in data.aws_iam_policy_document.alarms.statement : [for c in s.condition : tolist(c.values) if c.variable == "aws:SourceArn"]
+      if s.sid == "RdsEventsOfThisEnvironmentsDatabases" && one(s.principals).identifiers == toset(["events.rds.amazonaws.com"])
+    ]) == ["arn:aws:rds:ap-southeast-2:111111111111:db:acme-prod*"]
+    error_message = "The alarm topic must admit RDS events of this environment's instances only."
+  }
+}
+
 run "no_account_outside_uses_the_key_by_default" {
   command = plan
 

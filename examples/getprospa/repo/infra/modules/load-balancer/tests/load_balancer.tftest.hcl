@@ -182,6 +182,32 @@ run "one_ip_target_group_per_app_with_fast_health_checks" {
   }
 }
 
+# Each app is alarmed on its SLOs through its own target group: 5xx answers as a share
+# of its requests (metric math), and the p99 response time; the regional ACL alarms on
+# its blocked share. All notify the alarm topic.
+run "each_app_is_alarmed_on_its_error_rate_and_p99" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for app, a in aws_cloudwatch_metric_alarm.target_5xx_rate : a.threshold == 1 && a.alarm_actions == toset([var.alarm_topic_arn]) && length([
+        for q in a.metric_query : q if length(q.metric) > 0 && try(one(q.metric).dimensions["TargetGroup"] == aws_lb_target_group.app[app].arn_suffix, false)
+      ]) == 2 && length([for q in a.metric_query : q if try(q.return_data == true && strcontains(q.expression, "FILL(errors, 0) / requests"), false)]) == 1
+    ]) && toset(keys(aws_cloudwatch_metric_alarm.target_5xx_rate)) == toset(["api", "portal"])
+    error_message = "Each app's 5xx alarm divides its target group's 5xx answers by its requests and fires above 1%."
+  }
+  assert {
+    condition = alltrue([
+      for app, a in aws_cloudwatch_metric_alarm.target_p99 : a.extended_statistic == "p99" && a.metric_name == "TargetResponseTime" && a.threshold == 1 && a.dimensions["TargetGroup"] == aws_lb_target_group.app[app].arn_suffix && a.alarm_actions == toset([var.alarm_topic_arn])
+    ]) && length(aws_cloudwatch_metric_alarm.target_p99) == 2
+    error_message = "Each app's p99 response time alarm reads its own target group and fires above 1 s."
+  }
+  assert {
+    condition     = module.waf.blocked_alarm_arn != null
+    error_message = "The regional ACL alarms on its blocked share."
+  }
+}
+
 run "long_names_are_hash_truncated" {
   command = plan
   variables {
