@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 
 import pytest
-from conftest import REFERENCE_SPEC
+from conftest import REFERENCE_SPEC, ROOT
 
 from generator.spec import capacity, load_spec
 
@@ -27,8 +29,11 @@ def test_allocatable_follows_the_eks_ami_formulas() -> None:
 
 
 def test_max_connections_is_class_memory_over_12582880() -> None:
-    assert capacity.max_connections("db.t4g.medium") == 341
-    assert capacity.max_connections("db.r6g.large") == 1365
+    # 4 GiB less 10%, over 12582880: 307 (RDS reports about 312 for db.t4g.medium).
+    assert capacity.max_connections("db.t4g.medium") == 307
+    assert capacity.max_connections("db.r6g.large") == 1228
+    # Small classes keep at least 384 MiB: db.t4g.micro (1 GiB) admits 53.
+    assert capacity.max_connections("db.t4g.micro") == (1024**3 - 384 * 1024**2) // 12582880
     assert capacity.max_connections("db.x9.large") is None
 
 
@@ -121,3 +126,66 @@ def test_an_unwritten_max_nodes_grows_to_the_peak_and_a_written_one_is_judged(
     spec.write_text(_MANY_APPS % ", cluster: {maxNodes: 9}")
     written = load_spec(spec)
     assert [(d.code, d.line) for d in written.errors] == [("capacity.fit", 4)]
+
+
+def test_the_spec_check_and_the_database_alarm_agree_on_max_connections(
+    terraform,  # type: ignore[no-untyped-def]
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """capacity.connections (generator) and the connections alarm (the database module's
+    capacity.tf, evaluated by Terraform itself) read the same max_connections per class."""
+    module = tmp_path / "m"
+    module.mkdir()
+    source = ROOT / "templates" / "terraform" / "infra" / "modules" / "database" / "capacity.tf"
+    shutil.copy(source, module / "capacity.tf")
+    (module / "stub.tf").write_text(
+        'variable "instance_class" { type = string }\n'
+        'variable "parameters" {\n  type    = map(string)\n  default = {}\n}\n'
+        'variable "max_connections_alarm" {\n  type    = number\n  default = null\n}\n'
+        'variable "allocated_storage_gb" {\n  type    = number\n  default = 20\n}\n'
+        'variable "max_allocated_storage_gb" {\n  type    = number\n  default = 20\n}\n'
+        'output "max_connections" { value = local.default_max_connections }\n'
+    )
+    classes = sorted(capacity.db_classes())
+    root = (
+        'module "class" {\n  for_each       = toset(CLASSES)\n  source         = "./m"\n'
+        "  instance_class = each.key\n}\n"
+        'output "max_connections" {\n'
+        "  value = { for k, m in module.class : k => m.max_connections }\n}\n"
+    )
+    (tmp_path / "main.tf").write_text(root.replace("CLASSES", json.dumps(classes)))
+    assert terraform.init(tmp_path).ok
+    applied = terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], tmp_path)
+    assert applied.ok, applied.describe()
+    out = terraform.run(["output", "-json", "max_connections"], tmp_path)
+    by_terraform = json.loads(out.stdout)
+    assert by_terraform == {c: capacity.max_connections(c) for c in classes}
+    assert by_terraform["db.t4g.medium"] == 307
+
+
+def test_an_unwritten_database_class_grows_to_the_apps_pools() -> None:
+    reference = _reference()
+    env = reference["environments"]["staging"]
+    env["database"]["instanceClass"] = "db.t4g.medium"
+    peaks = capacity.peak_connections(reference, "staging")
+    total = sum(pods * each for _, pods, each in peaks)
+    chosen = capacity.class_needed(reference, "staging")
+    limit = capacity.max_connections(chosen)
+    assert chosen.startswith("db.t4g.") and total <= limit * (1 - capacity.CONNECTION_HEADROOM)
+    # Three copies of the apps need more than db.t4g.medium: the next class that holds them.
+    reference["apps"] = reference["apps"] * 3
+    bigger = capacity.class_needed(reference, "staging")
+    assert bigger != "db.t4g.medium" and bigger.startswith("db.t4g.")
+    smaller_classes = [
+        c
+        for c, info in capacity.db_classes().items()
+        if c.startswith("db.t4g.")
+        and capacity.db_classes()["db.t4g.medium"]["memoryGiB"]
+        <= info["memoryGiB"]
+        < capacity.db_classes()[bigger]["memoryGiB"]
+    ]
+    triple = 3 * total
+    assert all(
+        triple > capacity.max_connections(c) * (1 - capacity.CONNECTION_HEADROOM)
+        for c in smaller_classes
+    )

@@ -125,11 +125,20 @@ def allocatable(instance_type: str) -> Node | None:
     )
 
 
+# RDS's DBInstanceClassMemory is the class's memory less what the OS and RDS keep; it is
+# not published per class. Estimated on the safe side as max(10%, 384 MiB), the same
+# estimate the generated database module's alarms use (infra/modules/database/capacity.tf):
+# db.t4g.medium comes out at 307 where RDS reports about 312.
+RESERVED_MIN_BYTES = 384 * 1024**2
+
+
 def max_connections(instance_class: str) -> int | None:
+    """RDS MySQL's default max_connections, {DBInstanceClassMemory/12582880}."""
     info = db_classes().get(instance_class)
     if info is None:
         return None
-    return (info["memoryGiB"] * 1024**3) // 12582880
+    memory = info["memoryGiB"] * 1024**3
+    return (memory - max(memory // 10, RESERVED_MIN_BYTES)) // 12582880
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,28 @@ def fit(resolved: dict[str, Any], env_name: str) -> Fit | None:
         capacity_cpu_m=count * node.cpu_m,
         capacity_memory_mib=count * node.memory_mib,
     )
+
+
+def class_needed(resolved: dict[str, Any], env_name: str) -> str:
+    """The environment's database class, or the smallest larger one of its family (db.t4g,
+    db.r6g, ...) whose default max_connections, less the headroom, holds the apps' peak
+    connections; the class itself when none does or the table does not know it."""
+    current = resolved["environments"][env_name]["database"]["instanceClass"]
+    family = current.rsplit(".", 1)[0] + "."
+    total = sum(pods * each for _, pods, each in peak_connections(resolved, env_name))
+    own = db_classes().get(current)
+    if own is None:
+        return current
+    candidates = sorted(
+        (info["memoryGiB"], name)
+        for name, info in db_classes().items()
+        if name.startswith(family) and info["memoryGiB"] >= own["memoryGiB"]
+    )
+    for _, name in candidates:
+        limit = max_connections(name)
+        if limit is not None and total <= math.floor(limit * (1 - CONNECTION_HEADROOM)):
+            return name
+    return current
 
 
 # Larger clusters than this are not searched for a maxNodes that fits.
