@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 
 import jsonschema
 import yaml
 from support.tools import ROOT
 
-from . import RenderedRepo, validator
+from . import RenderedRepo, require, validator
 
 CHART = ROOT / "tests" / "data" / "charts" / "datadog"
 CHART_VERSION = "3.240.0"
@@ -88,6 +89,24 @@ def datadog_agent_ships_logs_and_metrics(repo: RenderedRepo) -> None:
     store = next(d for d in documents if d["kind"] == "SecretStore")
     assert store["spec"]["provider"]["aws"]["role"] == "ROLE_ARN"  # filled by make addons
     assert "datadog/api-key.yaml" in (repo.root / "infra" / "platform.mk").read_text()
+
+    # The chart is installed only from an archive whose digest was checked; with the digest
+    # not yet recorded (platformgen cannot reach Datadog's repository), make refuses.
+    env = next(iter(repo.spec["environments"]))
+    make = require("make")
+    dry = subprocess.run(
+        [make, "-n", "addons", f"ENV={env}"], cwd=repo.root, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    local = f"build/{env}/charts/datadog-{CHART_VERSION}.tgz"
+    check = dry.index("sha256sum -c -", dry.index(f"--version {CHART_VERSION} -d"))
+    assert dry.index("DATADOG_CHART_DIGEST") < check < dry.index("helm upgrade --install datadog")
+    assert f"helm upgrade --install datadog {local} " in dry
+    pinned = subprocess.run(
+        [make, "-n", "addons", f"ENV={env}", "DATADOG_CHART_DIGEST=sha256:" + "a" * 64],
+        cwd=repo.root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f'echo "{"a" * 64}  {local}" | sha256sum -c -' in pinned
 
     for tfvars in _tfvars(repo):
         assert tfvars["observability"]["provider"] == "datadog"

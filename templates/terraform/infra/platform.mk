@@ -152,6 +152,11 @@ infra-addon-charts: require-env
 	$(HELM) pull $(KARPENTER_CHART) --version $(KARPENTER_CHART_VERSION) -d $(ADDON_CHARTS) 2>&1 | tee $(ADDON_CHARTS)/karpenter.pull
 	grep -qx "Digest: $(KARPENTER_CHART_DIGEST)" $(ADDON_CHARTS)/karpenter.pull || { echo "karpenter $(KARPENTER_CHART_VERSION): digest is not $(KARPENTER_CHART_DIGEST)" >&2; exit 1; }
 	tar -xzf $(ADDON_CHARTS)/karpenter-$(KARPENTER_CHART_VERSION).tgz -C $(ADDON_CHARTS) karpenter/crds
+ifneq ($(wildcard $(INFRA)/addons/datadog),)
+	test -n "$(DATADOG_CHART_DIGEST)" || { echo "infra/addons/datadog/versions.mk: record DATADOG_CHART_DIGEST (how: the comment there) before the agent is installed" >&2; exit 1; }
+	$(HELM) pull datadog --repo $(DATADOG_REPO) --version $(DATADOG_CHART_VERSION) -d $(ADDON_CHARTS)
+	echo "$(patsubst sha256:%,%,$(DATADOG_CHART_DIGEST))  $(ADDON_CHARTS)/datadog-$(DATADOG_CHART_VERSION).tgz" | sha256sum -c -
+endif
 
 # observability.provider datadog: the Datadog agent (infra/addons/datadog).
 -include $(INFRA)/addons/datadog/versions.mk
@@ -192,8 +197,7 @@ ifneq ($(wildcard $(INFRA)/addons/datadog),)
 	  | kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig -f -
 	kubectl wait --for=condition=Ready externalsecret/datadog-api-key -n datadog \
 	  --kubeconfig $(INFRA_BUILD)/kubeconfig --timeout=120s
-	$(HELM) upgrade --install datadog datadog \
-	  --repo $(DATADOG_REPO) --version $(DATADOG_CHART_VERSION) \
+	$(HELM) upgrade --install datadog $(ADDON_CHARTS)/datadog-$(DATADOG_CHART_VERSION).tgz \
 	  --namespace datadog --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
 	  -f $(INFRA)/addons/datadog/values.yaml \
 	  --set-string datadog.clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)"
