@@ -28,7 +28,7 @@ run "rds_events_reach_the_encrypted_topic" {
   command = plan
 
   assert {
-    condition = length([for s in data.aws_iam_policy_document.key.statement : s if s.sid == "RdsEventsPublishToTheEncryptedTopic" && one(s.principals).identifiers == toset(["events.rds.amazonaws.com"])]) == 1
+    condition     = length([for s in data.aws_iam_policy_document.key.statement : s if s.sid == "RdsEventsPublishToTheEncryptedTopic" && one(s.principals).identifiers == toset(["events.rds.amazonaws.com"])]) == 1
     error_message = "The key must let RDS events encrypt messages to the alarm topic."
   }
   assert {
