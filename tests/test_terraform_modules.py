@@ -762,12 +762,72 @@ def only_run(test_file: Path, run: str) -> None:
     test_file.write_text(text[: starts[0]] + blocks[run])
 
 
+def _has_provider_blocks(root: Path) -> bool:
+    """A root with its own provider blocks (the bootstrap) cannot be called from a run's
+    `module` block: its providers would not be the test file's mocks."""
+    return any(re.search(r'^provider "', f.read_text(), re.M) for f in root.glob("*.tf"))
+
+
+BATCHED = sorted(
+    {b[0] for b in BREAKAGES if not _has_provider_blocks(root_of(MODULES.parent, b[0]))}
+)
+
+
+def _break(root: Path, target: Path, file: str, old: str, new: str) -> None:
+    """A copy of the module's own files in `target`, with one invariant broken."""
+    target.mkdir()
+    for path in root.iterdir():
+        if path.is_file() and path.name != ".terraform.lock.hcl":
+            shutil.copy(path, target / path.name)
+    source = (target / file).read_text()
+    assert source.count(old) == 1, f"the breakage of {root.name}/{file} no longer matches the code"
+    (target / file).write_text(source.replace(old, new))
+
+
+@pytest.mark.parametrize("module", BATCHED)
+def test_invariant_tests_catch_breakage(
+    module: str, terraform: Terraform, initialised: Path, tmp_path: Path
+) -> None:
+    """Every breakage of one module in one `terraform test` process (the provider schema
+    loads once): each broken copy is its own folder, called by its own test file, whose
+    one run is the run that guards the invariant; each must fail, with its own name."""
+    cases = [b for b in BREAKAGES if b[0] == module]
+    root = root_of(copy_initialised(initialised, tmp_path / "infra"), module)
+    [test_file] = list((root / "tests").glob("*.tftest.hcl"))
+    text = test_file.read_text()
+    starts = [m.start() for m in re.finditer(r'^run "', text, re.M)]
+    blocks = {
+        re.match(r'run "([a-z0-9_]+)"', text[a:])[1]: text[a:b]  # type: ignore[index]
+        for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
+    }
+    test_file.unlink()
+    for n, (_, file, old, new, run) in enumerate(cases):
+        assert run in blocks, f"{module} has no run {run!r}; runs: {sorted(blocks)}"
+        # A sibling folder, so the module's own `../<module>` calls still resolve.
+        _break(root, root.parent / f"{module}-broken{n}", file, old, new)
+        block = blocks[run].replace(
+            f'run "{run}" {{',
+            f'run "{run}__{n}" {{\n  module {{\n    source = "../{module}-broken{n}"\n  }}\n',
+            1,
+        )
+        (root / "tests" / f"broken{n}.tftest.hcl").write_text(text[: starts[0]] + block)
+    installed = terraform.init(root)
+    assert installed.ok, installed.describe()
+    result = terraform.run(["test", "-no-color"], root)
+    unnoticed = [
+        f"{run}: {old!r} -> {new!r}"
+        for n, (_, _, old, new, run) in enumerate(cases)
+        if not re.search(rf'run "{run}__{n}"\.\.\. fail', result.stdout)
+    ]
+    assert not unnoticed, f"breaking {module} went unnoticed: {unnoticed}\n{result.describe()}"
+
+
 @pytest.mark.parametrize(
     ("module", "file", "old", "new", "run"),
-    BREAKAGES,
-    ids=[f"{b[0]}-{b[4]}" for b in BREAKAGES],
+    [b for b in BREAKAGES if b[0] not in BATCHED],
+    ids=[f"{b[0]}-{b[4]}" for b in BREAKAGES if b[0] not in BATCHED],
 )
-def test_invariant_tests_catch_breakage(
+def test_invariant_tests_of_a_root_catch_breakage(
     module: str,
     file: str,
     old: str,
