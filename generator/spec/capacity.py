@@ -250,6 +250,18 @@ def class_needed(resolved: dict[str, Any], env_name: str) -> str:
     return current
 
 
+def max_connections_parameter(database: dict[str, Any]) -> int | None:
+    """database.parameters.max_connections when the spec sets a number there."""
+    value = database.get("parameters", {}).get("max_connections")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
 # Larger clusters than this are not searched for a maxNodes that fits.
 MAX_SEARCHED_NODES = 500
 

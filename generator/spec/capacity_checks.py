@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
 
 from . import capacity
 from .context import Context, check
@@ -98,18 +97,6 @@ def cluster_capacity(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
-def _max_connections_parameter(database: dict[str, Any]) -> int | None:
-    """database.parameters.max_connections when the spec sets a number there."""
-    value = database.get("parameters", {}).get("max_connections")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
 @check
 def database_connections(ctx: Context) -> Iterator[Diagnostic]:
     if not ctx.resolved.get("database"):
@@ -122,7 +109,7 @@ def database_connections(ctx: Context) -> Iterator[Diagnostic]:
         if not ctx.written(db_path):
             db_path = ("environments", env_name)
         limit = capacity.max_connections(instance_class)
-        set_limit = _max_connections_parameter(ctx.resolved["database"])
+        set_limit = capacity.max_connections_parameter(ctx.resolved["database"])
         source = f"{instance_class}'s default max_connections"
         if set_limit is not None:
             limit, source = set_limit, "database.parameters.max_connections"

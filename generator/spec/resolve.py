@@ -215,12 +215,6 @@ def _backup(given: dict[str, Any], project: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _numeric_max_connections(spec: dict[str, Any]) -> bool:
-    """True when the spec sets database.parameters.max_connections to a number."""
-    value = spec.get("database", {}).get("parameters", {}).get("max_connections")
-    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
-
-
 def resolve(spec: dict[str, Any]) -> dict[str, Any]:
     """Return a new spec with every default filled in. `spec` must already be schema-valid."""
     spec = copy.deepcopy(spec)
@@ -350,7 +344,7 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             if needed is not None:
                 env["cluster"]["maxNodes"] = needed
         database = spec["environments"][name].get("database", {})
-        if has_database and "instanceClass" not in database and not _numeric_max_connections(spec):
+        if has_database and "instanceClass" not in database and capacity.max_connections_parameter(spec.get("database", {})) is None:
             # Unwritten, the class is the tier's default or, when the apps' connection pools
             # need more, the smallest larger one of its family (capacity.connections).
             env["database"]["instanceClass"] = capacity.class_needed(out, name)
