@@ -344,7 +344,11 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             if needed is not None:
                 env["cluster"]["maxNodes"] = needed
         database = spec["environments"][name].get("database", {})
-        if has_database and "instanceClass" not in database and capacity.max_connections_parameter(spec.get("database", {})) is None:
+        if (
+            has_database
+            and "instanceClass" not in database
+            and capacity.max_connections_parameter(spec.get("database", {})) is None
+        ):
             # Unwritten, the class is the tier's default or, when the apps' connection pools
             # need more, the smallest larger one of its family (capacity.connections).
             env["database"]["instanceClass"] = capacity.class_needed(out, name)
