@@ -245,6 +245,79 @@ def architecture_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
     assert "architecture.svg" in doc
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_groups(svg: Path) -> dict[str, tuple[str, str, float]]:
+    """id -> (class, the group's text, the y of its first rect) of every <g id=...>."""
+    root = ET.fromstring(svg.read_bytes())
+    assert root.tag == f"{SVG}svg"
+    groups = {}
+    for g in root.iter(f"{SVG}g"):
+        text = " ".join(t.strip() for t in g.itertext() if t.strip())
+        rect = g.find(f"{SVG}rect")
+        assert rect is not None, f"group {g.get('id')} draws no box"
+        groups[g.get("id", "")] = (g.get("class", ""), text, float(rect.get("y", "0")))
+    return groups
+
+
+@validator("terraform")
+def delivery_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
+    """docs/delivery.svg read back against the resolved spec: which CI system delivers and
+    which only checks pull requests, the artifacts account and what it holds, and every
+    environment in promotion order with its executors, its approval and its bake."""
+    spec, project = repo.spec, repo.spec["project"]["name"]
+    svg = repo.root / "docs" / "delivery.svg"
+    groups = _svg_groups(svg)
+    title = ET.fromstring(svg.read_bytes()).find(f"{SVG}title")
+    assert title is not None and project in (title.text or "")
+    deliver = spec["pipelines"]["deliver"]
+    providers = spec["pipelines"]["providers"]
+    assert deliver in providers
+    assert {g for g in groups if g.startswith("ci-")} == {f"ci-{p}" for p in providers}
+    for provider in providers:
+        kind, text, _ = groups[f"ci-{provider}"]
+        delivers = provider == deliver
+        assert kind == ("delivers" if delivers else "checks"), (provider, kind)
+        assert (f"{provider}: delivers" in text) == delivers, text
+        assert ("pull-request checks only" in text) == (not delivers), text
+    account = spec["artifacts"]["account"]
+    _, text, artifacts_y = groups["artifacts"]
+    for expected in (
+        f"artifacts account {account} ({spec['project']['region']})",
+        f"{project}-artifacts-{account}",
+        f"alias/{project}-image-signing",
+        f"{project}-publish ({deliver} only)",
+    ):
+        assert expected in text, (expected, text)
+    assert ("its own account" in text) == spec["artifacts"]["dedicated"], text
+    containers = [a["name"] for a in spec["apps"] if a["hosting"] == "container"]
+    for app in containers[:3]:
+        assert f"{project}/{app}" in text, (app, text)
+    for app in containers[3:]:
+        assert f"{project}/{app}" not in text
+    assert (f"and {len(containers) - 3} more" in text) == (len(containers) > 3), text
+    assert ("no container app" in text) == (not containers), text
+    envs = [g for g in groups if g.startswith("env-")]
+    assert envs == [f"env-{name}" for name in spec["promotion"]], envs
+    heights = [groups[g][2] for g in envs]
+    assert heights == sorted(heights) and heights[0] > artifacts_y, "not in promotion order"
+    for name in spec["promotion"]:
+        env = spec["environments"][name]
+        _, text, _ = groups[f"env-{name}"]
+        for expected in (
+            f"{name} ({env['tier']}), account {env['account']}, {env['region']}",
+            f"role {project}-{name}-ci",
+            f"trusted by {deliver} only",
+            f"{project}-{name}-apply: make plan apply addons",
+            f"{project}-{name}-deploy: make deploy (by digest)",
+            f"approval first: {'required' if env['approval'] else 'none'}",
+            f"bake: {env['bakeMinutes']} min",
+        ):
+            assert expected in text, (name, expected, text)
+    assert "delivery.svg" in (repo.root / "docs" / "delivery.md").read_text()
+
+
 @validator("terraform")
 def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
     doc = (repo.root / "docs" / "costs.md").read_text()
