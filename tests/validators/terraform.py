@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
 from support.terraform import Terraform, ToolchainMissing, roots_of
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, tool_venv_bin
@@ -290,7 +291,10 @@ def delivery_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
         f"{project}-publish ({deliver} only)",
     ):
         assert expected in text, (expected, text)
-    assert ("its own account" in text) == spec["artifacts"]["dedicated"], text
+    shared = [n for n in spec["promotion"] if spec["environments"][n]["account"] == account]
+    assert ("a tooling account of its own" in text) == (not shared), text
+    if shared:
+        assert f"shared with {', '.join(shared)}" in text, text
     containers = [a["name"] for a in spec["apps"] if a["hosting"] == "container"]
     for app in containers[:3]:
         assert f"{project}/{app}" in text, (app, text)
@@ -316,6 +320,70 @@ def delivery_diagram_is_svg_of_this_spec(repo: RenderedRepo) -> None:
         ):
             assert expected in text, (name, expected, text)
     assert "delivery.svg" in (repo.root / "docs" / "delivery.md").read_text()
+
+
+def _health_check_default(repo: RenderedRepo) -> dict[str, str]:
+    """The load-balancer module's health_check default, as written in the rendered module."""
+    text = (repo.root / "infra" / "modules" / "load-balancer" / "variables.tf").read_text()
+    block = re.search(r'variable "health_check" \{.*?default = \{(.*?)\}', text, re.S)
+    assert block, "no health_check default in the load-balancer module"
+    return dict(re.findall(r"(\w+)\s*=\s*(\d+)", block[1]))
+
+
+@validator("terraform")
+def deploy_time_quotes_the_rendered_settings(repo: RenderedRepo) -> None:
+    """docs/deploy-time.md: a total row per environment in promotion order with its bake,
+    the merge-to-last total, and every chart and load-balancer setting it quotes equal to
+    the rendered chart and Terraform module (so the page cannot drift from them)."""
+    spec = repo.spec
+    doc = (repo.root / "docs" / "deploy-time.md").read_text()
+    totals = doc.split("## Totals", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\w+) \| \d+ s \| \d+ s \| ([^|]+) \|", totals, re.M)
+    assert [name for name, _ in rows] == spec["promotion"], rows
+    for i, (name, bake) in enumerate(rows):
+        last = i == len(rows) - 1
+        expected = "(last: serving)" if last else f"{spec['environments'][name]['bakeMinutes']} min"
+        assert bake.strip() == expected, (name, bake)
+    last = spec["promotion"][-1]
+    assert re.search(rf"\*\*merge to {last} serving\*\* .*\*\*\d+\.\d min\*\*", totals), totals
+    assert "**Expected total for this platform: " in doc
+    containers = [a["name"] for a in spec["apps"] if a["hosting"] == "container"]
+    assert ("### The rollout, and the settings behind it" in doc) == bool(containers)
+    for app in containers:
+        chart = repo.root / "deploy" / "helm" / app
+        values = yaml.safe_load((chart / "values.yaml").read_text())
+        rollout, probes, shutdown = values["rollout"], values["probes"], values["shutdown"]
+        for quoted in (
+            f"| `rollout.maxSurge` | {rollout['maxSurge']} |",
+            f"| `rollout.minReadySeconds` | {rollout['minReadySeconds']} |",
+            f"| `rollout.progressDeadlineSeconds` | {rollout['progressDeadlineSeconds']} |",
+            f"| `probes.startup` | every {probes['startup']['periodSeconds']} s, up to "
+            f"{probes['startup']['failureThreshold']} failures |",
+            f"| `probes.readiness` | every {probes['readiness']['periodSeconds']} s, timeout "
+            f"{probes['readiness']['timeoutSeconds']} s, "
+            f"{probes['readiness']['failureThreshold']} failures |",
+            f"preStop {shutdown['preStopSleepSeconds']} s + drain {shutdown['drainSeconds']} s"
+            f" + graceful {shutdown['gracefulTimeoutSeconds']} s + margin "
+            f"{shutdown['marginSeconds']} s = {sum(shutdown.values())} s",
+            f"`migration.activeDeadlineSeconds: {values['migration']['activeDeadlineSeconds']}`",
+            f"`backoffLimit: {values['migration']['backoffLimit']}`",
+        ):
+            assert quoted in doc, (app, quoted)
+        deployment = (chart / "templates" / "deployment.yaml").read_text()
+        unavailable = re.search(r"^\s+maxUnavailable: (\d+)$", deployment, re.M)
+        assert unavailable and f"| `maxUnavailable` | {unavailable[1]} |" in doc
+        pdb = re.search(r"maxUnavailable: (\d+)", (chart / "templates" / "pdb.yaml").read_text())
+        assert pdb and f"`maxUnavailable: {pdb[1]}`" in doc
+        make = (chart / "platform.mk").read_text()
+        for flag in ("--rollback-on-failure", "--wait=watcher", "--timeout 10m"):
+            assert flag in make and flag in doc, flag
+        hc = _health_check_default(repo)
+        assert (
+            f"every {hc['interval']} s, timeout {hc['timeout']} s, healthy after "
+            f"{hc['healthy_threshold']}, unhealthy after {hc['unhealthy_threshold']}"
+        ) in doc
+        assert f"| deregistration delay | {hc['deregistration_delay']} s |" in doc
+    assert "deploy-time.md" in (repo.root / "docs" / "README.md").read_text()
 
 
 @validator("terraform")
