@@ -386,6 +386,21 @@ def deploy_time_quotes_the_rendered_settings(repo: RenderedRepo) -> None:
     assert "deploy-time.md" in (repo.root / "docs" / "README.md").read_text()
 
 
+DELIVERY_DOCS = ("docs/delivery.md", "docs/deploy-time.md", "docs/runbooks/promotion.md")
+
+
+@validator("terraform")
+def delivery_docs_link_to_files_that_exist(repo: RenderedRepo) -> None:
+    """Every relative link of the delivery docs (to each other, the runbook, the infra ADRs)
+    names a file of the rendered repository."""
+    for doc in DELIVERY_DOCS:
+        path = repo.root / doc
+        links = re.findall(r"\]\(([^)#:]+?)(?:#[^)]*)?\)", path.read_text())
+        assert links, f"{doc} links to nothing"
+        for link in links:
+            assert (path.parent / link).is_file(), f"{doc}: {link} does not exist"
+
+
 @validator("terraform")
 def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
     doc = (repo.root / "docs" / "costs.md").read_text()
