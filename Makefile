@@ -116,6 +116,9 @@ lint: setup ## ruff check and format check
 clean: ## Remove build output and the virtualenv
 	rm -rf build $(VENV) $(TOOL_VENVS) .pytest_cache .ruff_cache
 
+.PHONY: bench-deploy-time
+bench-deploy-time: system-deps setup ## Deploy-time figures quoted in the generated docs/deploy-time.md (image build, chart render, mocked plan); writes bench/results/deploy_time.json
+	$(BIN)/python bench/deploy_time.py
 .PHONY: bench-service
 bench-service: system-deps setup tools ## Service benchmark: CPU-ms per request vs a Flask+SQLAlchemy floor, gunicorn vs dev server vs raw driver; writes bench/results/service.json
 	$(TOOL_VENVS)/service/bin/python bench/service.py
