@@ -434,8 +434,9 @@ def bitbucket_identity(ctx: Context) -> Iterator[Diagnostic]:
             "warning",
             "semantic.bitbucket-identity",
             ("pipelines", "providers"),
-            "Bitbucket Pipelines cannot deploy yet: its OIDC tokens are trusted only for a known "
-            "workspace and repository UUID",
+            "Bitbucket Pipelines cannot assume any AWS role yet (plan, or deploy where it "
+            "delivers): its OIDC tokens are trusted only for a known workspace and repository "
+            "UUID",
             "add pipelines.bitbucket.workspaceUuid and repositoryUuid (Repository settings > "
             "OpenID Connect in Bitbucket)",
         )
@@ -447,6 +448,113 @@ def bitbucket_identity(ctx: Context) -> Iterator[Diagnostic]:
             "pipelines.bitbucket is set, but bitbucket is not a provider, so it is ignored",
             "add bitbucket to pipelines.providers or remove the section",
             key=True,
+        )
+
+
+@check
+def delivery_provider(ctx: Context) -> Iterator[Diagnostic]:
+    """pipelines.deliver: exactly one provider builds and deploys, and it is a provider."""
+    given = ctx.raw.get("pipelines", {}).get("deliver")
+    providers = ctx.resolved["pipelines"]["providers"]
+    if given is not None and given not in providers:
+        yield ctx.finding(
+            "error",
+            "semantic.deliver-provider",
+            ("pipelines", "deliver"),
+            f"pipelines.deliver is {given}, which is not one of pipelines.providers "
+            f"({', '.join(providers)}): nothing would build or deploy",
+            f"set deliver to one of {', '.join(providers)}, or add {given} to providers",
+        )
+
+
+@check
+def bitbucket_deploy_environments(ctx: Context) -> Iterator[Diagnostic]:
+    """When Bitbucket delivers, each environment's CI role trusts only the steps of the
+    deployment environment named for it (infra/bootstrap/roles.tf)."""
+    bitbucket = ctx.raw.get("pipelines", {}).get("bitbucket")
+    if not bitbucket or "bitbucket" not in ctx.resolved["pipelines"]["providers"]:
+        return
+    given = bitbucket.get("deployEnvironments", {})
+    known = list(ctx.raw["environments"])
+    delivers = ctx.resolved["pipelines"]["deliver"] == "bitbucket"
+    for name in given:
+        path = ("pipelines", "bitbucket", "deployEnvironments", name)
+        if name not in known:
+            yield ctx.finding(
+                "error",
+                "semantic.unknown-environment",
+                path,
+                f"deployEnvironments names '{name}', which is not a defined environment",
+                f"use one of: {', '.join(known)}",
+                key=True,
+            )
+        elif not delivers:
+            yield ctx.finding(
+                "warning",
+                "semantic.bitbucket-deploy-environment-unused",
+                path,
+                f"Bitbucket only checks pull requests (pipelines.deliver is "
+                f"{ctx.resolved['pipelines']['deliver']}), so no role trusts the deployment "
+                f"environment of {name}",
+                "remove deployEnvironments, or set pipelines.deliver: bitbucket",
+                key=True,
+            )
+    if not delivers:
+        return
+    plan = bitbucket.get("planEnvironments", {})
+    for name in known:
+        if name not in given:
+            yield ctx.finding(
+                "warning",
+                "semantic.bitbucket-deploy-environment",
+                ("pipelines", "bitbucket"),
+                f"Bitbucket Pipelines cannot deploy {name}: its CI role trusts only steps of "
+                "the Bitbucket deployment environment named for it, and none is named",
+                f"create a Bitbucket deployment environment '{name}' (Repository settings > "
+                f"Deployments) and add its UUID as "
+                f"pipelines.bitbucket.deployEnvironments.{name}",
+                key=True,
+            )
+        elif plan.get(name) == given[name]:
+            yield ctx.finding(
+                "error",
+                "semantic.bitbucket-deploy-shares-plan",
+                ("pipelines", "bitbucket", "deployEnvironments", name),
+                f"{name} deploys and plans in the same Bitbucket deployment environment "
+                f"{given[name]}",
+                "give the deploys their own deployment environment: a step that may only "
+                "plan must not be able to start the executors",
+            )
+
+
+@check
+def artifacts_account(ctx: Context) -> Iterator[Diagnostic]:
+    """The artifacts account holds what every environment runs: no non-production
+    administrator, and not the backup account, may control it."""
+    given = ctx.raw.get("artifacts", {}).get("account")
+    if given is None:
+        return
+    path = ("artifacts", "account")
+    for name, env in ctx.resolved["environments"].items():
+        if env["account"] == given and env["tier"] != "production":
+            yield ctx.finding(
+                "error",
+                "policy.artifacts-account",
+                path,
+                f"artifacts account {given} is the account of {env['tier']}-tier environment "
+                f"'{name}': whoever administers {name} could push images that production runs",
+                "name a separate tooling account, or leave artifacts out so the registry "
+                "lives in the production account",
+            )
+            return
+    if ctx.raw.get("backup", {}).get("account") == given:
+        yield ctx.finding(
+            "error",
+            "policy.artifacts-account",
+            path,
+            f"artifacts account {given} is the backup account, which must hold nothing but "
+            "the copies it protects",
+            "name a separate tooling account for the artifacts",
         )
 
 

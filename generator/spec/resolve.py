@@ -215,6 +215,30 @@ def _backup(given: dict[str, Any], project: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _bake_minutes(name: str, env: dict[str, Any], given: dict[str, Any], last: str) -> int:
+    """Minutes promotion waits after a deploy to this environment (make bake)."""
+    if "bakeMinutes" in given:
+        return int(given["bakeMinutes"])
+    if name == last:
+        return 0
+    return 15 if env["tier"] == "development" else 30
+
+
+def _resolve_artifacts(
+    spec: dict[str, Any], environments: dict[str, Any], promotion: list[str]
+) -> dict[str, Any]:
+    """The artifacts account: the spec's, or else the last production-tier environment's
+    account in promotion order (infra/docs/adr/0008), so there is always one registry."""
+    given = spec.get("artifacts", {}).get("account")
+    if given is not None:
+        return {"account": given}
+    # A promotion list naming unknown environments is reported by the checks.
+    order = [n for n in promotion if n in environments] or list(environments)
+    production = [n for n in order if environments[n]["tier"] == "production"]
+    host = production[-1] if production else order[-1]
+    return {"account": environments[host]["account"]}
+
+
 def resolve(spec: dict[str, Any]) -> dict[str, Any]:
     """Return a new spec with every default filled in. `spec` must already be schema-valid."""
     spec = copy.deepcopy(spec)
@@ -247,6 +271,10 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
             for app in sorted(spec["apps"], key=lambda a: a["name"])
         ],
     }
+    order = [n for n in out["promotion"] if n in environments] or list(environments)
+    last = order[-1]
+    for name, env in environments.items():
+        env["bakeMinutes"] = _bake_minutes(name, env, spec["environments"][name], last)
     if has_database:
         db = spec["database"]
         allocated = db.get("storage", {}).get("allocatedGb", 50)
@@ -287,6 +315,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
     order = ["github", "bitbucket", "codepipeline"]
     out["pipelines"] = {
         "providers": sorted(providers, key=order.index),
+        # The one provider that builds and deploys: the first one the user listed.
+        "deliver": pipelines.get("deliver", providers[0] if providers else "github"),
         "branch": pipelines.get("branch", "main"),
     }
     if "bitbucket" in pipelines:
@@ -294,7 +324,9 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         out["pipelines"]["bitbucket"] = {
             **bitbucket,
             "planEnvironments": dict(sorted(bitbucket.get("planEnvironments", {}).items())),
+            "deployEnvironments": dict(sorted(bitbucket.get("deployEnvironments", {}).items())),
         }
+    out["artifacts"] = _resolve_artifacts(spec, environments, out["promotion"])
     if "migration" in spec:
         migration = spec["migration"]
         source = migration["source"]
