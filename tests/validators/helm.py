@@ -568,6 +568,7 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
     # Errors the schema cannot express fail the render with the fix in the message.
     for change, expected in (
         ({"image": {"tag": ""}}, "image.tag is required"),
+        ({"image": {"digest": ""}}, "image.digest is required: deploys are by digest"),
         ({"replicas": {"min": 5, "max": 4}}, "replicas.min must not exceed"),
     ):
         with pytest.raises(helm_python.HelmRenderError, match=expected):
