@@ -159,3 +159,33 @@ def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer
     firing = _run(["make", "bake", "ENV=dev"], repo, moto)
     assert firing.returncode != 0 and f"getprospa-dev-alb-5xx ({REGION})" in firing.stderr
     assert "staging" not in firing.stderr
+
+
+def test_execute_starts_the_environments_executor_on_the_bundle(
+    repo: Path, moto: MotoServer
+) -> None:
+    """moto's CodeBuild ends every build SUCCEEDED at once, with no log stream: this shows
+    the call and the exit status (moto records neither the source nor the variable
+    overrides, and writes no log: the streaming is not exercised here)."""
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    role = json.loads(_aws(moto, "iam", "create-role", "--role-name", "getprospa-dev-app-deploy",
+                           "--assume-role-policy-document", "{}"))["Role"]["Arn"]  # fmt: skip
+    _aws(moto, "codebuild", "create-project", "--name", "getprospa-dev-deploy",
+         "--source", f"type=S3,location={BUCKET}/source/none.zip",
+         "--artifacts", "type=NO_ARTIFACTS", "--service-role", role,
+         "--environment", "type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,"
+         "computeType=BUILD_GENERAL1_SMALL")  # fmt: skip
+    ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}"], repo, moto)
+    assert ran.returncode == 0 and "getprospa-dev-deploy: " in ran.stdout, ran.stdout + ran.stderr
+    build_id = ran.stdout.split("started ", 1)[1].split()[0]
+    build = json.loads(_aws(moto, "codebuild", "batch-get-builds", "--ids", build_id))["builds"][0]
+    assert build["projectName"] == "getprospa-dev-deploy" and build["buildStatus"] == "SUCCEEDED"
+    # Refused before any call: an unknown stage, a tag where a digest goes, a short RELEASE.
+    for args, expected in (
+        (["STAGE=plan"], "set STAGE to apply"),
+        (["STAGE=deploy", f"IMAGE_DIGEST={sha}"], "IMAGE_DIGEST is not a digest"),
+        (["STAGE=deploy", "RELEASE=main"], "is not a full git commit SHA"),
+    ):
+        proc = _run(["make", "execute", "ENV=dev", *args], repo, moto)
+        assert proc.returncode == 2 and expected in proc.stderr, (args, proc.stderr)
+        assert "started" not in proc.stdout
