@@ -19,8 +19,8 @@ while :; do
       for prefix in $OTHER_ALARM_PREFIXES; do [[ "$name" == "$prefix"* ]] && other=true; done
       $other || firing+=("$name ($region)")
     done < <($AWS cloudwatch describe-alarms --region "$region" --alarm-name-prefix "$ALARM_PREFIX" \
-      --state-value ALARM --alarm-types MetricAlarm CompositeAlarm \
-      --query '[MetricAlarms[].AlarmName, CompositeAlarms[].AlarmName][]' --output json | $JQ -r '.[]')
+      --state-value ALARM --alarm-types MetricAlarm CompositeAlarm --output json \
+      | $JQ -r '(.MetricAlarms + .CompositeAlarms)[]? | select(.StateValue == "ALARM") | .AlarmName')
   done
   if ((${#firing[@]})); then
     printf 'bake %s failed: in ALARM: %s\n' "$ENV" "${firing[*]}" >&2

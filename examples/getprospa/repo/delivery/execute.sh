@@ -4,21 +4,25 @@
 # by the CI role $PROJECT-$ENV-ci, which may only start, stop and read its executors. The
 # build's log streams here; the exit status is the build's. The bundle (make bundle) pins
 # the commit, so the environment's account needs no Git credentials.
-# Overrides passed to the build: ENV, RELEASE (this commit), and for STAGE=deploy any
-# IMAGE_DIGEST or IMAGE_DIGEST_<APP> set here (a rollback through CI).
+# Overrides: none for STAGE=apply (its buildspec and ENV are the project's own); for
+# STAGE=deploy, RELEASE (this commit, or the RELEASE given) and any IMAGE_DIGEST or
+# IMAGE_DIGEST_<APP> set here (a rollback through CI). Nothing else can be passed.
 set -euo pipefail
 sha="$(git rev-parse HEAD)"
+release="${RELEASE:-$sha}"
+[[ "$release" =~ ^[0-9a-f]{40}$ ]] || { echo "execute: RELEASE='$release' is not a full git commit SHA" >&2; exit 2; }
 project="$PROJECT-$ENV-$STAGE"
-overrides=("name=ENV,value=$ENV,type=PLAINTEXT" "name=RELEASE,value=${RELEASE:-$sha},type=PLAINTEXT")
+overrides=()
 if [[ "$STAGE" == deploy ]]; then
+  overrides+=("name=RELEASE,value=$release,type=PLAINTEXT")
   while IFS='=' read -r name value; do
     [[ "$value" =~ ^sha256:[0-9a-f]{64}$ ]] || { echo "execute: $name is not a digest (sha256:<64 hex>)" >&2; exit 2; }
     overrides+=("name=$name,value=$value,type=PLAINTEXT")
   done < <(env | grep -E '^IMAGE_DIGEST(_[A-Z0-9_]+)?=' || true)
 fi
 build_id="$($AWS codebuild start-build --region "$REGION" --project-name "$project" \
-  --source-type-override S3 --source-location-override "$ARTIFACTS_BUCKET/source/${RELEASE:-$sha}.zip" \
-  --environment-variables-override "${overrides[@]}" --query build.id --output text)"
+  --source-type-override S3 --source-location-override "$ARTIFACTS_BUCKET/source/$release.zip" \
+  ${overrides[@]:+--environment-variables-override "${overrides[@]}"} --query build.id --output text)"
 echo "started $build_id"
 trap '$AWS codebuild stop-build --region "$REGION" --id "$build_id" >/dev/null; echo "stopped $build_id" >&2' INT TERM
 token=""
