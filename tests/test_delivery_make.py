@@ -189,3 +189,13 @@ def test_execute_starts_the_environments_executor_on_the_bundle(
         proc = _run(["make", "execute", "ENV=dev", *args], repo, moto)
         assert proc.returncode == 2 and expected in proc.stderr, (args, proc.stderr)
         assert "started" not in proc.stdout
+
+
+def test_publish_names_the_signing_tools_it_needs(repo: Path, moto: MotoServer) -> None:
+    """cosign and syft run in the generated CI only: without them make publish stops before
+    it pushes anything, naming the pinned version and where to get it."""
+    proc = _run(["make", "publish"], repo, moto)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cosign v2.6.2 is required and not installed" in proc.stderr, proc.stderr
+    assert "sigstore/cosign/releases/tag/v2.6.2" in proc.stderr
+    assert "login" not in proc.stdout and "push" not in proc.stdout
