@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import RenderedRepo, nonempty, validator
+from . import RenderedRepo, nonempty, require, validator
 from .helm import charts
 from .helm import pod_specs as _pod_specs
 
@@ -85,3 +86,17 @@ def every_deployed_image_is_pinned_by_digest(repo: RenderedRepo) -> None:
         docs = [json.loads(text)] if path.suffix == ".json" else list(yaml.safe_load_all(text))
         for image in _images(docs):
             assert DIGEST.search(image), f"{rel} names the image {image} by tag, not by digest"
+
+
+# The scripts are static files, the same bytes for every spec: linting one repo covers all.
+@validator("repo", only=("getprospa",))
+def delivery_scripts_pass_shellcheck(repo: RenderedRepo) -> None:
+    shellcheck = require("shellcheck")
+    scripts = nonempty(sorted((repo.root / "delivery").glob("*.sh")), "delivery scripts")
+    proc = subprocess.run(
+        # SC2016: jq programs are single-quoted on purpose; SC2153: the upper-case variables
+        # come from make (delivery/platform.mk exports them).
+        [shellcheck, "--shell=bash", "--exclude=SC2016,SC2153", *map(str, scripts)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:]
