@@ -40,3 +40,10 @@ def static_apps_build_publish_and_deploy_through_make(repo: RenderedRepo) -> Non
                 cwd=repo.root, capture_output=True, text=True,
             )  # fmt: skip
             assert proc.returncode != 0 and expected in proc.stderr, (args, proc.stderr)
+        # A rollback of the images alone (make deploy IMAGE_DIGEST=<previous>) leaves the
+        # static files as they are, and says so.
+        kept = subprocess.run(
+            [make, f"web-{app}-deploy", f"ENV={env}", "IMAGE_DIGEST=sha256:" + "a" * 64],
+            cwd=repo.root, capture_output=True, text=True,
+        )  # fmt: skip
+        assert kept.returncode == 0 and "its current files stay" in kept.stderr, kept.stderr
