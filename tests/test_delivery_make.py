@@ -1,7 +1,9 @@
 """The generated repository's delivery targets, run for real with the AWS CLI against a
 moto server: `make publish` of a static web app and `make bundle` write each object once
 (a second, different upload of a commit is refused), `make deploy RELEASE=<sha>` reads the
-digests from the release manifest, and `make bake` fails on its environment's alarms only.
+digests from the release manifest and deploys the static app (S3 sync, CloudFront
+invalidation, refused when its files changed after the release), `make execute` starts the
+environment's executor, and `make bake` fails on its environment's alarms only.
 
 cosign, syft, docker and helm cannot run here: tests/test_signing_chain.py proves the
 signing chain with skopeo, and tests/validators/helm.py the deploy's refusals."""
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -46,7 +49,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _env(moto: MotoServer) -> dict[str, str]:
     aws = tool_venv_bin("awscli", "aws")
     return {
-        "PATH": f"{aws.parent}:/usr/bin:/bin",
+        "PATH": f"{aws.parent}:{Path(shutil.which('terraform') or 'terraform').parent}:/usr/bin:/bin",
+        "TF_CLI_CONFIG_FILE": "/dev/null",
         "HOME": os.environ.get("HOME", "/root"),
         "AWS_ENDPOINT_URL": moto.endpoint,
         "AWS_CA_BUNDLE": str(moto.ca_bundle),
@@ -133,6 +137,44 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
     )
     missing = _run(["make", "deploy", "ENV=dev", f"RELEASE={'f' * 40}"], repo, moto)
     assert missing.returncode != 0 and "helm" not in missing.stderr, missing.stderr
+
+    # The static app's deploy: the release's files, checked against their tree digest, to
+    # the bucket and distribution the environment root's static_sites output names (read
+    # by terraform from a state file holding that output).
+    site_bucket = "getprospa-dev-web-111111111111"
+    _aws(moto, "s3api", "create-bucket", "--bucket", site_bucket,
+         "--create-bucket-configuration", f"LocationConstraint={REGION}")  # fmt: skip
+    (repo / "build" / "stale.js").write_text("console.log('v0')\n")
+    _aws(moto, "s3", "cp", str(repo / "build" / "stale.js"), f"s3://{site_bucket}/stale.js")
+    assert "stale.js" in _aws(moto, "s3", "ls", f"s3://{site_bucket}/")
+    origin = f"{site_bucket}.s3.{REGION}.amazonaws.com"
+    created = _aws(moto, "cloudfront", "create-distribution", "--origin-domain-name", origin)
+    distribution = json.loads(created)["Distribution"]["Id"]
+    state = repo.parent / "dev-state"
+    state.mkdir()
+    site = {"bucket": site_bucket, "path": "/", "distributionId": distribution}
+    site_type = ["object", {"bucket": "string", "path": "string", "distributionId": "string"}]
+    (state / "terraform.tfstate").write_text(json.dumps({
+        "version": 4, "terraform_version": "1.11.4", "serial": 1,
+        "lineage": "00000000-0000-0000-0000-000000000000", "resources": [],
+        "outputs": {"static_sites": {"value": {"web": site}, "type": ["object", {"web": site_type}]}},
+    }))  # fmt: skip
+    web = ["make", "web-web-deploy", "ENV=dev", f"RELEASE={sha}", f"TERRAFORM_ENV_DIR={state}"]
+    deployed = _run(web, repo, moto)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    keys = _aws(moto, "s3", "ls", "--recursive", f"s3://{site_bucket}/")
+    assert "index.html" in keys and "assets/app.js" in keys and "stale.js" not in keys, keys
+    invalidations = json.loads(_aws(moto, "cloudfront", "list-invalidations",
+                                    "--distribution-id", distribution))  # fmt: skip
+    assert len(invalidations["InvalidationList"]["Items"]) == 1, invalidations
+    # Files changed in the artifact bucket after the release was recorded are refused.
+    (repo / "build" / "evil.js").write_text("console.log('evil')\n")
+    _aws(moto, "s3", "cp", str(repo / "build" / "evil.js"),
+         f"s3://{BUCKET}/static/web/{sha}/assets/app.js")  # fmt: skip
+    tampered = _run(web, repo, moto)
+    assert tampered.returncode != 0 and "the release recorded" in tampered.stderr, (
+        tampered.stdout + tampered.stderr
+    )
 
 
 def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer) -> None:
