@@ -21,8 +21,10 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -115,14 +117,16 @@ class Chain:
             f"    lookaside-staging: {lookaside}\n"
         )
         self.lookaside = tmp / "lookaside"
+        self.homes: list[Path] = []
 
     def env(self, home: Path) -> dict[str, str]:
         return {**os.environ, "GNUPGHOME": str(home)}
 
     def key(self, name: str) -> tuple[Path, str, Path]:
         """A new GPG signing key: its home, fingerprint and exported public key."""
-        home = self.tmp / f"gnupg-{name}"
-        home.mkdir(mode=0o700)
+        # A short path: gpg-agent's socket lives in it (sockets allow ~108 characters).
+        home = Path(tempfile.mkdtemp(prefix=f"gpg-{name}-", dir="/tmp"))
+        self.homes.append(home)
         run = dict(env=self.env(home), check=True, capture_output=True, text=True)
         subprocess.run(
             [self.gpg, "--batch", "--passphrase", "", "--quick-gen-key",
@@ -136,6 +140,13 @@ class Chain:
         )
         public.write_bytes(exported.stdout)
         return home, fingerprint, public
+
+    def close(self) -> None:
+        """Stop the gpg-agent each key's gpg started, then remove its home."""
+        for home in self.homes:
+            subprocess.run([require("gpgconf"), "--kill", "gpg-agent"], env=self.env(home),
+                           capture_output=True)  # fmt: skip
+            shutil.rmtree(home, ignore_errors=True)
 
     def push(self, layout: Path, tag: str, signer: tuple[Path, str, Path] | None) -> None:
         sign = ["--sign-by", signer[1]] if signer else []
@@ -192,7 +203,11 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
                 time.sleep(0.1)
         else:
             pytest.fail("docker-registry did not answer on its port")
-        yield Chain(tmp_path, port)
+        chain = Chain(tmp_path, port)
+        try:
+            yield chain
+        finally:
+            chain.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
