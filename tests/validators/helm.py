@@ -568,6 +568,7 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
     # Errors the schema cannot express fail the render with the fix in the message.
     for change, expected in (
         ({"image": {"tag": ""}}, "image.tag is required"),
+        ({"image": {"digest": ""}}, "image.digest is required: deploys are by digest"),
         ({"replicas": {"min": 5, "max": 4}}, "replicas.min must not exceed"),
     ):
         with pytest.raises(helm_python.HelmRenderError, match=expected):
@@ -585,16 +586,24 @@ def platform_mk_targets_lint_test_and_deploy(repo: RenderedRepo) -> None:
         app = chart.app["name"]
         for target in ("lint", "test", "deploy"):
             assert f"helm-{app}-{target}" in listed
+        digests = {
+            f"IMAGE_DIGEST_{c.app['name'].upper().replace('-', '_')}": "sha256:" + f"{i:x}" * 64
+            for i, c in enumerate(charts(repo), start=1)
+        }
         dry = subprocess.run(
-            [make, "-n", "deploy", f"ENV={env}", "IMAGE_TAG=abc123"],
+            [make, "-n", "deploy", f"ENV={env}", *(f"{k}={v}" for k, v in digests.items())],
             cwd=repo.root, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         chart_dir = f"deploy/helm/{app}"
         assert f"helm upgrade --install {app} {chart_dir} --namespace {app}" in dry
         assert f"-f {chart_dir}/values-{env}.yaml -f build/helm/{app}/platform-{env}.json" in dry
         assert "--rollback-on-failure --wait=watcher" in dry
-        assert "--set-string image.tag=abc123" in dry
+        # By digest only: the digest (never a tag) is checked, then its signature, then helm.
+        assert '--set-string image.tag="$tag" --set-string image.digest="$digest"' in dry
+        assert "IMAGE_TAG" not in dry
         app_upgrade = dry.index(f"helm upgrade --install {app} {chart_dir} ")
+        before_helm = dry[dry.index(f"bash delivery/digest.sh {app}") : app_upgrade]
+        assert 'bash delivery/verify-image.sh "$repository" "$digest"' in before_helm
         # make deploy is the app-deploy executor's: it checks its access to the namespace,
         # and changes nothing cluster-wide (no namespace, no add-on).
         assert dry.index(f"kubectl get rolebinding platformgen-app-deployer --namespace {app}") < (
@@ -618,6 +627,37 @@ def platform_mk_targets_lint_test_and_deploy(repo: RenderedRepo) -> None:
             f"kubectl apply --server-side --field-manager=platform -f {chart_dir}/namespace.yaml "
             f"-f {chart_dir}/access.yaml" in addons
         )
+
+
+@validator("helm")
+def deploy_refuses_a_tag_or_a_missing_digest(repo: RenderedRepo) -> None:
+    """`make deploy` runs for real and stops, before any tool or AWS call, on every way of
+    naming an image other than a digest: nothing, IMAGE_TAG, a git SHA or a short digest in
+    the digest variable, and IMAGE_DIGEST when it cannot say which app it is for."""
+    make = require("make")
+    env = repo.spec["promotion"][0]
+    apps = [c.app["name"] for c in charts(repo)]
+    var = {a: "IMAGE_DIGEST_" + a.upper().replace("-", "_") for a in apps}
+    first = apps[0]
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    cases: list[tuple[list[str], str]] = [
+        ([], f"no image digest for {first}: set {var[first]}=sha256:<64 hex>"),
+        ([f"IMAGE_TAG={sha}"], "IMAGE_TAG is refused: deploys are by digest"),
+        ([f"{var[first]}={sha}"], f"{var[first]}='{sha}' is not an image digest"),
+        ([f"{var[first]}=latest"], "is not an image digest"),
+        ([f"{var[first]}=sha256:{'A' * 64}"], "is not an image digest"),
+        ([f"{var[first]}=sha256:{'a' * 63}"], "is not an image digest"),
+    ]
+    if len(apps) > 1:
+        cases.append(([f"IMAGE_DIGEST=sha256:{'a' * 64}"], "IMAGE_DIGEST names no app"))
+    else:
+        cases.append(([f"IMAGE_DIGEST={sha}"], f"IMAGE_DIGEST='{sha}' is not an image digest"))
+    for args, expected in cases:
+        proc = subprocess.run(
+            [make, "deploy", f"ENV={env}", *args], cwd=repo.root, capture_output=True, text=True
+        )
+        assert proc.returncode == 2 and expected in proc.stderr, (args, proc.stderr[-2000:])
+        assert "helm" not in proc.stdout, f"{args}: make ran a command before refusing"
 
 
 @validator("helm")

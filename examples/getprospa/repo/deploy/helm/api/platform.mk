@@ -5,10 +5,25 @@ TEST_TARGETS += helm-api-test
 DEPLOY_TARGETS += helm-api-deploy
 PLATFORM_DEPLOY_TARGETS += helm-api-namespace
 
-# The image to deploy: the git SHA it was built from (docs/contracts.md). The Terraform root of
-# ENV provides the app_values output; override either on the command line.
-IMAGE_TAG ?= $(shell git rev-parse HEAD)
+# The image: built as getprospa/api:<git sha> (make build), pushed once to
+# the artifacts registry and signed (make publish, delivery/publish-image.sh), deployed by
+# digest (make deploy: IMAGE_DIGEST_API, IMAGE_DIGEST with one container app,
+# or RELEASE=<git sha>; delivery/digest.sh). An API with a service area builds in
+# services/api/; any other app's Dockerfile lives in apps/api/.
 TERRAFORM_ENV_DIR ?= infra/envs/$(ENV)
+PUBLISH_TARGETS += helm-api-publish
+ifeq ($(wildcard services/api/Makefile),)
+BUILD_TARGETS += helm-api-image
+endif
+
+.PHONY: helm-api-image
+helm-api-image: ## Build api's image from apps/api/Dockerfile, tagged with the git SHA
+	@test -f apps/api/Dockerfile || { echo "apps/api/Dockerfile is missing: put api's Dockerfile there" >&2; exit 2; }
+	$(CONTAINER) build -t getprospa/api:$$(git rev-parse HEAD) apps/api
+
+.PHONY: helm-api-publish
+helm-api-publish: ## Push api's image of this commit once, sign it, attach its SBOM
+	bash delivery/publish-image.sh api
 
 .PHONY: helm-api-lint
 helm-api-lint: ## Lint the api chart, strict, with every environment's values
@@ -33,20 +48,19 @@ helm-api-namespace: require-env ## Create api's namespace and the app deployer's
 	kubectl apply --server-side --field-manager=platform -f deploy/helm/api/namespace.yaml -f deploy/helm/api/access.yaml
 
 .PHONY: helm-api-deploy
-helm-api-deploy: require-env ## Deploy api to ENV: migration hook, rollout (rolls back on failure), helm test
+helm-api-deploy: require-env delivery-release ## Deploy api to ENV by digest (signature verified first): migration hook, rollout (rolls back on failure), helm test
+	@bash delivery/digest.sh api >/dev/null
 	@helm version --template '{{ .Version }}' | grep -q '^v4\.' || { echo "helm 4 is required" >&2; exit 1; }
-	mkdir -p build/helm/api
+	digest="$$(bash delivery/digest.sh api)"; \
+	mkdir -p build/helm/api; \
 	terraform -chdir=$(TERRAFORM_ENV_DIR) output -json app_values \
-	  | jq --exit-status '{platform: .["api"]}' > build/helm/api/platform-$(ENV).json
+	  | jq --exit-status '{platform: .["api"]}' > build/helm/api/platform-$(ENV).json; \
 	repository="$$(jq -r .platform.imageRepository build/helm/api/platform-$(ENV).json)"; \
-	registry="$${repository%%/*}"; \
-	digest="$$(aws ecr describe-images --region "$$(cut -d. -f4 <<<"$$registry")" \
-	  --repository-name "$${repository#*/}" --image-ids imageTag=$(IMAGE_TAG) \
-	  --query 'imageDetails[0].imageDigest' --output text)"; \
+	tag="$$(bash delivery/verify-image.sh "$$repository" "$$digest")"; \
 	kubectl get rolebinding platformgen-app-deployer --namespace api >/dev/null \
 	  || { echo "api's namespace or its deploy access is missing: run make addons ENV=$(ENV) (platform executor) first" >&2; exit 1; }; \
 	helm upgrade --install api deploy/helm/api --namespace api \
 	  -f deploy/helm/api/values-$(ENV).yaml -f build/helm/api/platform-$(ENV).json \
-	  --set-string image.tag=$(IMAGE_TAG) --set-string image.digest="$$digest" \
+	  --set-string image.tag="$$tag" --set-string image.digest="$$digest" \
 	  --rollback-on-failure --wait=watcher --timeout 10m
 	helm test api --namespace api --timeout 2m

@@ -26,18 +26,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* The image: repository:tag, with @digest when a digest is given. Never latest. */}}
+{{/* The image: repository:tag@digest. Pulled by digest, never by a tag alone (a tag can be
+moved); the tag is the git SHA, for people reading the pod spec. Never latest. */}}
 {{- define "app.image" -}}
 {{- $repository := .Values.image.repository | default .Values.platform.imageRepository -}}
 {{- $tag := required "image.tag is required: deploy the git SHA the image was built from (make deploy passes --set-string image.tag=...)" .Values.image.tag -}}
 {{- if eq $tag "latest" -}}
 {{- fail "image.tag must not be latest: deploy an immutable git SHA tag" -}}
 {{- end -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s:%s@%s" $repository $tag .Values.image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $repository $tag -}}
-{{- end -}}
+{{- $digest := required "image.digest is required: deploys are by digest, never by a tag alone (make deploy passes --set-string image.digest=sha256:...)" .Values.image.digest -}}
+{{- printf "%s:%s@%s" $repository $tag $digest -}}
 {{- end -}}
 
 {{/* The restricted Pod Security profile: pod level. */}}

@@ -1,0 +1,54 @@
+# Delivery (docs/contracts.md, "Delivery"): one artifact per commit, built once, pushed
+# once to the artifacts account's registry and bucket, promoted by digest. The root
+# Makefile includes this file and sets PROJECT, REGISTRY, ARTIFACTS_BUCKET, SIGNING_KEY,
+# CONTAINER_APPS, STATIC_APPS, REGION_<env> and BAKE_MINUTES_<env> from platform.yaml.
+#
+# The delivering CI runs, once per commit of the deploy branch:
+#   make build publish bundle              images tagged with the git SHA, signed, recorded
+# then for each environment in promotion order (its approval first, where it has one):
+#   make execute ENV=<env> STAGE=apply     the platform executor: make plan apply addons
+#   make execute ENV=<env> STAGE=deploy    the app-deploy executor: make deploy RELEASE=<sha>
+#   make bake ENV=<env>                    its bake period, failing on any of its alarms
+# Rollback: make deploy ENV=<env> IMAGE_DIGEST=<the previous digest> (IMAGE_DIGEST_<APP>
+# with several container apps), or RELEASE=<a previous commit>.
+#
+# cosign and syft run in the generated CI and the executors (not on laptops): the targets
+# check each is installed at the version below and name it when it is not.
+AWS ?= aws
+COSIGN ?= cosign
+SYFT ?= syft
+JQ ?= jq
+CONTAINER ?= docker
+COSIGN_VERSION := v2.6.2
+SYFT_VERSION := 1.33.0
+STAGE ?=
+RELEASE ?=
+TERRAFORM_ENV_DIR ?= infra/envs/$(ENV)
+DELIVERY := build/delivery
+
+export PROJECT ARTIFACTS_ACCOUNT ARTIFACTS_REGION REGISTRY ARTIFACTS_BUCKET SIGNING_KEY
+export CONTAINER_APPS STATIC_APPS AWS COSIGN SYFT JQ CONTAINER COSIGN_VERSION SYFT_VERSION
+export RELEASE STAGE TERRAFORM_ENV_DIR DELIVERY
+
+.PHONY: delivery-release
+delivery-release: ## RELEASE=<git sha>: fetch releases/<sha>.json (digests and static files of that commit) into build/releases/
+	@if [ -n "$${RELEASE:-}" ]; then bash delivery/release.sh fetch; fi
+
+.PHONY: delivery-record
+delivery-record:
+	bash delivery/release.sh record
+
+.PHONY: bundle
+bundle: ## Upload this commit as s3://ARTIFACTS_BUCKET/source/<sha>.zip and its release manifest releases/<sha>.json (after make publish)
+	bash delivery/release.sh bundle
+
+.PHONY: execute
+execute: require-env ## Run ENV's executor (STAGE=apply or deploy) on this commit's bundle; streams its log, exits with its status (the delivering CI)
+	@case "$(STAGE)" in apply|deploy) ;; *) echo "set STAGE to apply (platform executor) or deploy (app-deploy executor)" >&2; exit 2 ;; esac
+	ENV=$(ENV) REGION=$(REGION_$(ENV)) bash delivery/execute.sh
+
+.PHONY: bake
+bake: require-env ## Wait ENV's bake period (bakeMinutes); fail as soon as one of ENV's alarms is in ALARM
+	ENV=$(ENV) REGION=$(REGION_$(ENV)) BAKE_MINUTES=$(BAKE_MINUTES_$(ENV)) EDGE_ALARMS=$(EDGE_ALARMS) \
+	  ALARM_PREFIX=$(PROJECT)-$(ENV)- OTHER_ALARM_PREFIXES="$(foreach e,$(filter $(ENV)-%,$(ENVIRONMENTS)),$(PROJECT)-$(e)-)" \
+	  bash delivery/bake.sh
