@@ -610,6 +610,49 @@ BREAKAGES = [
         'image_tag_mutability = "MUTABLE"',
         "registries_are_immutable_scanned_and_encrypted",
     ),
+    # --- the executors: in the VPC, admitted by the cluster, fixed, logged -------------------
+    (
+        "executors",
+        "main.tf",
+        "subnets            = var.subnet_ids",
+        "subnets            = slice(var.subnet_ids, 0, 1)",
+        "builds_run_in_the_private_subnets",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "  security_group_id            = var.cluster_security_group_id\n  description                  = \"Kubernetes API",
+        "  security_group_id            = aws_security_group.this.id\n  description                  = \"Kubernetes API",
+        "the_cluster_api_admits_the_executors",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "  kms_key_id        = var.kms_key_arn",
+        "  kms_key_id        = null",
+        "logs_are_encrypted",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "privileged_mode             = false",
+        "privileged_mode             = true",
+        "fixed_buildspec_image_and_no_privilege",
+    ),
+    (
+        "executors",
+        "main.tf",
+        'buildspec = file("${path.module}/buildspecs/${each.key}.yml")',
+        'buildspec = file("${path.module}/buildspecs/deploy.yml")',
+        "fixed_buildspec_image_and_no_privilege",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "      role         = var.app_deploy_role_arn",
+        "      role         = var.platform_role_arn",
+        "two_executors_each_with_its_own_role",
+    ),
     # --- the permissions boundary on every module's roles ---------------------------------
     (
         "cluster",
@@ -718,6 +761,77 @@ BREAKAGES = [
         "  permissions_boundary = null",
         "every_role_carries_the_boundary",
     ),
+    # --- the bootstrap: the CI role ---------------------------------------------------------
+    (
+        "bootstrap",
+        "roles.tf",
+        '"${local.github_host}:sub" = "repo:${var.github.repository}:environment:${var.environment}"',
+        '"${local.github_host}:sub" = ["repo:${var.github.repository}:environment:${var.environment}", "repo:${var.github.repository}:pull_request"]',
+        "ci_role_trusts_only_the_github_environment_of_its_env",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '"${var.bitbucket.repository_uuid}:${local.bitbucket_deploy_environment}:*"',
+        '"${var.bitbucket.repository_uuid}:*"',
+        "ci_role_trusts_only_the_bitbucket_deployment_environment",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '    } if var.delivery.provider == "github"],',
+        "    }],",
+        "ci_role_trusts_only_the_bitbucket_deployment_environment",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      Condition = { ArnEquals = { "aws:PrincipalArn" = local.pipeline_role } }\n',
+        "",
+        "ci_role_trusts_only_the_artifacts_accounts_pipeline",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'Action = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"], Resource = values(local.ci_projects)',
+        'Action = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild", "eks:DescribeCluster", "sts:AssumeRole"], Resource = "*"',
+        "ci_role_can_only_start_its_executors",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '        { Sid = "NothingElse", Effect = "Deny", NotAction = local.ci_actions, Resource = "*" },\n',
+        "",
+        "ci_role_can_only_start_its_executors",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '"codebuild:source.auth.resource", "codebuild:source.auth.type", "codebuild:source.buildspec",',
+        '"codebuild:source.auth.resource", "codebuild:source.auth.type",',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'StringNotLike = { "codebuild:source.location" = local.in_artifacts_bucket }',
+        'StringNotLike = { "codebuild:source.location" = ["*"] }',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '= ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"]',
+        '= ["*"]',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      Condition = { StringEquals = { "ec2:AuthorizedService" = "codebuild.amazonaws.com" } }\n',
+        "",
+        "executors_can_run_in_the_vpc_from_the_bundle",
+    ),
     (
         "bootstrap",
         "boundary.tf",
@@ -779,6 +893,8 @@ def _break(root: Path, target: Path, file: str, old: str, new: str) -> None:
     for path in root.iterdir():
         if path.is_file() and path.name != ".terraform.lock.hcl":
             shutil.copy(path, target / path.name)
+        elif path.is_dir() and path.name not in ("tests", ".terraform"):
+            shutil.copytree(path, target / path.name)  # files the module reads (buildspecs/)
     source = (target / file).read_text()
     assert source.count(old) == 1, f"the breakage of {root.name}/{file} no longer matches the code"
     (target / file).write_text(source.replace(old, new))
