@@ -621,8 +621,8 @@ BREAKAGES = [
     (
         "executors",
         "main.tf",
-        "  security_group_id            = var.cluster_security_group_id\n  description                  = \"Kubernetes API",
-        "  security_group_id            = aws_security_group.this.id\n  description                  = \"Kubernetes API",
+        '  security_group_id            = var.cluster_security_group_id\n  description                  = "Kubernetes API',
+        '  security_group_id            = aws_security_group.this.id\n  description                  = "Kubernetes API',
         "the_cluster_api_admits_the_executors",
     ),
     (
@@ -966,3 +966,51 @@ def test_invariant_tests_of_a_root_catch_breakage(
         f"breaking {module} ({old!r} -> {new!r}) went unnoticed:\n{result.stdout[-3000:]}"
     )
     assert re.search(rf'run "{run}"\.\.\. fail', result.stdout), result.describe()
+
+
+# --- no CI role in the cluster ------------------------------------------------------------
+
+# Who may use the Kubernetes API (EKS access entries, modules/cluster): the executors and
+# the spec's people. infra/bootstrap's CI role <name>-ci is never among them.
+CLUSTER_PRINCIPALS = {
+    "local.platform_role_arn",
+    "local.app_deploy_role_arn",
+    "var.access.break_glass",
+    "var.access.read_only",
+    "local.container_apps",  # app_namespaces: where the app-deploy executor may deploy
+}
+
+
+def cluster_access_problems(main_tf: str) -> list[str]:
+    """What the env root's call of modules/cluster grants beyond the executors and people."""
+    block = re.search(r'^module "cluster" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert block, 'the environment root has no module "cluster" block'
+    text = block[1]
+    grants = re.search(r"^  cluster_admins = (.*?)^  permissions_boundary", text, re.M | re.S)
+    assert grants, "the cluster call no longer lists its access entries before permissions_boundary"
+    problems = [f"grants {ref}" for ref in re.findall(r"\b(?:local|var)\.[a-z_.]+", grants[1])]
+    problems = [p for p in problems if p.removeprefix("grants ") not in CLUSTER_PRINCIPALS]
+    if re.search(r"-ci\b|\bci\b", grants[1]):
+        problems.append("names the CI role")
+    return problems
+
+
+def test_no_ci_role_has_cluster_access() -> None:
+    """The CI role may only start the executors (bootstrap tests); here: the environment
+    root gives it no EKS access entry, and breaking that is caught."""
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert cluster_access_problems(main_tf) == []
+    broken = main_tf.replace(
+        "    { platform = local.platform_role_arn },",
+        '    { platform = local.platform_role_arn, ci = "${local.iam}:role/${local.name}-ci" },',
+        1,
+    )
+    assert broken != main_tf
+    assert cluster_access_problems(broken) != []
+    broken = main_tf.replace(
+        '  app_deployers        = { "app-deploy" = local.app_deploy_role_arn }',
+        '  app_deployers        = { "app-deploy" = local.app_deploy_role_arn, ci = local.ci_role_arn }',
+        1,
+    )
+    assert broken != main_tf
+    assert cluster_access_problems(broken) != []
