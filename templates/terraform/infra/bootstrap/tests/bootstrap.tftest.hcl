@@ -28,9 +28,9 @@ variables {
       }
     }
   }
-  tags      = { owner = "platform", cost_centre = "acme", repository = "acme/acme-platform" }
-  github    = { repository = "acme/acme-platform", branch = "main" }
-  bitbucket = { workspace = "acme", workspace_uuid = "{0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80}", repository_uuid = "{7f3e9a21-4b6c-4d8e-a1f2-93c5b7d0e6a4}", plan_environment_uuids = { prod = "{5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}" }, deploy_environment_uuids = { prod = "{9e8d7c6b-5a49-4382-b716-05f4e3d2c1b0}" } }
+  tags        = { owner = "platform", cost_centre = "acme", repository = "acme/acme-platform" }
+  github      = { repository = "acme/acme-platform", branch = "main" }
+  bitbucket   = { workspace = "acme", workspace_uuid = "{0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80}", repository_uuid = "{7f3e9a21-4b6c-4d8e-a1f2-93c5b7d0e6a4}", plan_environment_uuids = { prod = "{5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}" }, deploy_environment_uuids = { prod = "{9e8d7c6b-5a49-4382-b716-05f4e3d2c1b0}" } }
   delivery    = { provider = "github", artifacts_account_id = "999999999999", artifacts_region = "ap-southeast-2" }
   static_apps = ["web"]
 }

@@ -48,7 +48,6 @@ resource "aws_vpc_security_group_egress_rule" "cluster_api" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "https" {
-  #checkov:skip=CKV_AWS_382:Only 443 is open, not every port: AWS APIs without an interface endpoint and the pinned tool downloads go through NAT.
   security_group_id = aws_security_group.this.id
   description       = "AWS APIs (interface endpoints, S3 gateway, or NAT) and pinned tool downloads"
   ip_protocol       = "tcp"
