@@ -1014,3 +1014,37 @@ def test_no_ci_role_has_cluster_access() -> None:
     )
     assert broken != main_tf
     assert cluster_access_problems(broken) != []
+
+
+def deploy_executor_problems(main_tf: str) -> list[str]:
+    """The deploy executor runs as the role the cluster scopes to the app namespaces
+    (modules/cluster: AmazonEKSAdminPolicy, namespace scope), never as a cluster admin."""
+    executors = re.search(r'^module "executors" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    cluster = re.search(r'^module "cluster" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert executors and cluster, "the environment root lost its executors or cluster call"
+    role = re.search(r"^  app_deploy_role_arn\s+=\s+(\S+)$", executors[1], re.M)
+    deployers = re.search(r"^  app_deployers\s+=\s+\{ \"app-deploy\" = (\S+) \}$", cluster[1], re.M)
+    admins = re.search(r"^  cluster_admins = (.*?)^  cluster_viewers", cluster[1], re.M | re.S)
+    problems = []
+    if not (role and deployers and role[1] == deployers[1]):
+        problems.append("the deploy executor's role is not the cluster's namespace-scoped deployer")
+    if role and admins and role[1] in admins[1]:
+        problems.append("the deploy executor's role is a cluster admin")
+    return problems
+
+
+def test_the_deploy_executor_is_namespace_scoped() -> None:
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert deploy_executor_problems(main_tf) == []
+    swapped = main_tf.replace(
+        "  app_deploy_role_arn       = local.app_deploy_role_arn",
+        "  app_deploy_role_arn       = local.platform_role_arn",
+        1,
+    )
+    assert swapped != main_tf and deploy_executor_problems(swapped) != []
+    admin = main_tf.replace(
+        "    { platform = local.platform_role_arn },",
+        "    { platform = local.platform_role_arn, deploy = local.app_deploy_role_arn },",
+        1,
+    )
+    assert admin != main_tf and deploy_executor_problems(admin) != []
