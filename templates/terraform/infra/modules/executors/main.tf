@@ -87,7 +87,9 @@ resource "aws_codebuild_project" "this" {
   build_timeout  = each.value.timeout
   queued_timeout = 60
   encryption_key = var.kms_key_arn
-  # One build at a time per executor: two applies (or two deploys) never race.
+  # One build at a time per executor: two applies (or two deploys) never race. A start
+  # while one runs is refused with an error, not queued (CodeBuild user guide, "Builds in
+  # AWS CodeBuild"): make execute reports it, and CI runs once the first build is done.
   concurrent_build_limit = 1
 
   source {
