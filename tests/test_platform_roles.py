@@ -35,6 +35,7 @@ SERVICE_OF = {
     "aws_cloudwatch_event_": "events",
     "aws_cloudwatch_log_": "logs",
     "aws_cloudwatch_metric_alarm": "cloudwatch",
+    "aws_codebuild_": "codebuild",
     "aws_db_": "rds",
     "aws_rds_": "rds",
     "aws_availability_zones": "ec2",

@@ -610,6 +610,49 @@ BREAKAGES = [
         'image_tag_mutability = "MUTABLE"',
         "registries_are_immutable_scanned_and_encrypted",
     ),
+    # --- the executors: in the VPC, admitted by the cluster, fixed, logged -------------------
+    (
+        "executors",
+        "main.tf",
+        "subnets            = var.subnet_ids",
+        "subnets            = slice(var.subnet_ids, 0, 1)",
+        "builds_run_in_the_private_subnets",
+    ),
+    (
+        "executors",
+        "main.tf",
+        '  security_group_id            = var.cluster_security_group_id\n  description                  = "Kubernetes API',
+        '  security_group_id            = aws_security_group.this.id\n  description                  = "Kubernetes API',
+        "the_cluster_api_admits_the_executors",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "  kms_key_id        = var.kms_key_arn",
+        "  kms_key_id        = null",
+        "logs_are_encrypted",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "privileged_mode             = false",
+        "privileged_mode             = true",
+        "fixed_buildspec_image_and_no_privilege",
+    ),
+    (
+        "executors",
+        "main.tf",
+        'buildspec = file("${path.module}/buildspecs/${each.key}.yml")',
+        'buildspec = file("${path.module}/buildspecs/deploy.yml")',
+        "fixed_buildspec_image_and_no_privilege",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "      role         = var.app_deploy_role_arn",
+        "      role         = var.platform_role_arn",
+        "two_executors_each_with_its_own_role",
+    ),
     # --- the permissions boundary on every module's roles ---------------------------------
     (
         "cluster",
@@ -718,6 +761,77 @@ BREAKAGES = [
         "  permissions_boundary = null",
         "every_role_carries_the_boundary",
     ),
+    # --- the bootstrap: the CI role ---------------------------------------------------------
+    (
+        "bootstrap",
+        "roles.tf",
+        '"${local.github_host}:sub" = "repo:${var.github.repository}:environment:${var.environment}"',
+        '"${local.github_host}:sub" = ["repo:${var.github.repository}:environment:${var.environment}", "repo:${var.github.repository}:pull_request"]',
+        "ci_role_trusts_only_the_github_environment_of_its_env",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '"${var.bitbucket.repository_uuid}:${local.bitbucket_deploy_environment}:*"',
+        '"${var.bitbucket.repository_uuid}:*"',
+        "ci_role_trusts_only_the_bitbucket_deployment_environment",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '    } if var.delivery.provider == "github"],',
+        "    }],",
+        "ci_role_trusts_only_the_bitbucket_deployment_environment",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      Condition = { ArnEquals = { "aws:PrincipalArn" = local.pipeline_role } }\n',
+        "",
+        "ci_role_trusts_only_the_artifacts_accounts_pipeline",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'Action = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"], Resource = values(local.ci_projects)',
+        'Action = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild", "eks:DescribeCluster", "sts:AssumeRole"], Resource = "*"',
+        "ci_role_can_only_start_its_executors",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '        { Sid = "NothingElse", Effect = "Deny", NotAction = local.ci_actions, Resource = "*" },\n',
+        "",
+        "ci_role_can_only_start_its_executors",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '"codebuild:source.auth.resource", "codebuild:source.auth.type", "codebuild:source.buildspec",',
+        '"codebuild:source.auth.resource", "codebuild:source.auth.type",',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'StringNotLike = { "codebuild:source.location" = local.in_artifacts_bucket }',
+        'StringNotLike = { "codebuild:source.location" = ["*"] }',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '= ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"]',
+        '= ["*"]',
+        "ci_role_cannot_override_what_an_executor_runs",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      Condition = { StringEquals = { "ec2:AuthorizedService" = "codebuild.amazonaws.com" } }\n',
+        "",
+        "executors_can_run_in_the_vpc_from_the_bundle",
+    ),
     (
         "bootstrap",
         "boundary.tf",
@@ -779,6 +893,8 @@ def _break(root: Path, target: Path, file: str, old: str, new: str) -> None:
     for path in root.iterdir():
         if path.is_file() and path.name != ".terraform.lock.hcl":
             shutil.copy(path, target / path.name)
+        elif path.is_dir() and path.name not in ("tests", ".terraform"):
+            shutil.copytree(path, target / path.name)  # files the module reads (buildspecs/)
     source = (target / file).read_text()
     assert source.count(old) == 1, f"the breakage of {root.name}/{file} no longer matches the code"
     (target / file).write_text(source.replace(old, new))
@@ -850,3 +966,85 @@ def test_invariant_tests_of_a_root_catch_breakage(
         f"breaking {module} ({old!r} -> {new!r}) went unnoticed:\n{result.stdout[-3000:]}"
     )
     assert re.search(rf'run "{run}"\.\.\. fail', result.stdout), result.describe()
+
+
+# --- no CI role in the cluster ------------------------------------------------------------
+
+# Who may use the Kubernetes API (EKS access entries, modules/cluster): the executors and
+# the spec's people. infra/bootstrap's CI role <name>-ci is never among them.
+CLUSTER_PRINCIPALS = {
+    "local.platform_role_arn",
+    "local.app_deploy_role_arn",
+    "var.access.break_glass",
+    "var.access.read_only",
+    "local.container_apps",  # app_namespaces: where the app-deploy executor may deploy
+}
+
+
+def cluster_access_problems(main_tf: str) -> list[str]:
+    """What the env root's call of modules/cluster grants beyond the executors and people."""
+    block = re.search(r'^module "cluster" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert block, 'the environment root has no module "cluster" block'
+    text = block[1]
+    grants = re.search(r"^  cluster_admins = (.*?)^  permissions_boundary", text, re.M | re.S)
+    assert grants, "the cluster call no longer lists its access entries before permissions_boundary"
+    problems = [f"grants {ref}" for ref in re.findall(r"\b(?:local|var)\.[a-z_.]+", grants[1])]
+    problems = [p for p in problems if p.removeprefix("grants ") not in CLUSTER_PRINCIPALS]
+    if re.search(r"-ci\b|\bci\b", grants[1]):
+        problems.append("names the CI role")
+    return problems
+
+
+def test_no_ci_role_has_cluster_access() -> None:
+    """The CI role may only start the executors (bootstrap tests); here: the environment
+    root gives it no EKS access entry, and breaking that is caught."""
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert cluster_access_problems(main_tf) == []
+    broken = main_tf.replace(
+        "    { platform = local.platform_role_arn },",
+        '    { platform = local.platform_role_arn, ci = "${local.iam}:role/${local.name}-ci" },',
+        1,
+    )
+    assert broken != main_tf
+    assert cluster_access_problems(broken) != []
+    broken = main_tf.replace(
+        '  app_deployers        = { "app-deploy" = local.app_deploy_role_arn }',
+        '  app_deployers        = { "app-deploy" = local.app_deploy_role_arn, ci = local.ci_role_arn }',
+        1,
+    )
+    assert broken != main_tf
+    assert cluster_access_problems(broken) != []
+
+
+def deploy_executor_problems(main_tf: str) -> list[str]:
+    """The deploy executor runs as the role the cluster scopes to the app namespaces
+    (modules/cluster: AmazonEKSAdminPolicy, namespace scope), never as a cluster admin."""
+    executors = re.search(r'^module "executors" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    cluster = re.search(r'^module "cluster" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert executors and cluster, "the environment root lost its executors or cluster call"
+    role = re.search(r"^  app_deploy_role_arn\s+=\s+(\S+)$", executors[1], re.M)
+    deployers = re.search(r"^  app_deployers\s+=\s+\{ \"app-deploy\" = (\S+) \}$", cluster[1], re.M)
+    admins = re.search(r"^  cluster_admins = (.*?)^  cluster_viewers", cluster[1], re.M | re.S)
+    problems = []
+    if not (role and deployers and role[1] == deployers[1]):
+        problems.append("the deploy executor's role is not the cluster's namespace-scoped deployer")
+    if role and admins and role[1] in admins[1]:
+        problems.append("the deploy executor's role is a cluster admin")
+    return problems
+
+
+def test_the_deploy_executor_is_namespace_scoped() -> None:
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert deploy_executor_problems(main_tf) == []
+    swapped = main_tf.replace(
+        "  app_deploy_role_arn       = local.app_deploy_role_arn",
+        "  app_deploy_role_arn       = local.platform_role_arn",
+        1,
+    )
+    assert swapped != main_tf and deploy_executor_problems(swapped) != []
+    admin = main_tf.replace(
+        "    { platform = local.platform_role_arn },",
+        "    { platform = local.platform_role_arn, deploy = local.app_deploy_role_arn },",
+        1,
+    )
+    assert admin != main_tf and deploy_executor_problems(admin) != []

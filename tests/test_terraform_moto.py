@@ -38,7 +38,7 @@ MOTO_WAF_RACE = "api error WafV2DuplicateItem"
 APP_SECRET_ENV, APP_SECRET = "ABN_LOOKUP_GUID", "api/abn-lookup"
 REGION = "ap-southeast-2"
 SERVICES = [
-    "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "configservice", "ec2", "ecr",
+    "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "codebuild", "configservice", "ec2", "ecr",
     "eks", "elbv2", "events", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3",
     "secretsmanager", "securityhub", "sns", "sqs", "sts", "wafv2",
 ]  # fmt: skip
@@ -83,6 +83,7 @@ MOTO_ADJUSTMENTS = {
     "database.backup_window": "15:00-16:00 instead of 16:00-17:00: moto rejects a backup window that touches the maintenance window, which AWS accepts",
     "module.load_balancer.data.aws_security_group.cloudfront_vpc_origin": "reads a stand-in group named CloudFront-VPCOrigins-Service-SG that the test adds to the load-balancer module (MOTO_STAND_INS): CloudFront creates that group with the VPC origin, which moto lacks",
     "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
+    "module.cluster.output.cluster_security_group_id": "the stand-in group below: moto's EKS makes no cluster security group (no clusterSecurityGroupId), which the executors' rules name",
     "module.backup_vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
 }
 # Module folders whose call (in the root that uses it) has another name.
@@ -98,7 +99,17 @@ resource "aws_security_group" "moto_cloudfront_vpc_origin" {
 }
 """,
 }
-MOTO_STAND_IN_DOC = "module.load_balancer.aws_security_group.moto_cloudfront_vpc_origin"
+MOTO_STAND_INS["cluster"] = """\
+resource "aws_security_group" "moto_cluster" {
+  name        = "${var.name}-moto-cluster"
+  description = "Stand-in for the cluster security group EKS creates (moto has none)"
+  vpc_id      = var.vpc_id
+}
+"""
+MOTO_STAND_IN_DOCS = {
+    "module.load_balancer.aws_security_group.moto_cloudfront_vpc_origin",
+    "module.cluster.aws_security_group.moto_cluster",
+}
 OVERRIDES = {
     "cluster": """\
 resource "aws_eks_access_entry" "admin" {
@@ -139,6 +150,9 @@ resource "aws_eks_pod_identity_association" "load_balancer_controller" {
 }
 resource "aws_eks_pod_identity_association" "external_secrets" {
   count = 0
+}
+output "cluster_security_group_id" {
+  value = aws_security_group.moto_cluster.id
 }
 """,
     "backup": """\
@@ -387,6 +401,7 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
             check_environment(aws, outputs)
             check_karpenter(aws, outputs)
             check_backups(aws)
+            check_executors(aws, outputs, tfvars["artifacts"]["account_id"])
             check_bootstrap(aws)
         finally:
             # 4. Tear down the environment.
@@ -815,7 +830,7 @@ def check_bootstrap(aws: Aws) -> None:
     }
     assert {"rds:DeleteDBInstance", "rds:DeleteDBSnapshot", "kms:ScheduleKeyDeletion"} <= denied
     assert {"backup:DeleteRecoveryPoint", "iam:DeleteRolePermissionsBoundary"} <= denied
-    for role in ("plan", "platform", "app-deploy"):
+    for role in ("plan", "platform", "app-deploy", "ci"):
         got = iam.get_role(RoleName=f"{name}-{role}")["Role"]
         assert got["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary["Policy"]["Arn"]
         # Policies written for the job, never an AWS-managed admin or read-only policy.
@@ -847,11 +862,89 @@ def check_bootstrap(aws: Aws) -> None:
     assert executor["Statement"][0]["Condition"]["StringEquals"]["aws:SourceArn"] == (
         f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{name}-apply"
     )
+    # The reference delivers with GitHub: its CI role trusts only the GitHub environment dev.
+    ci_trust = _document(iam.get_role(RoleName=f"{name}-ci")["Role"]["AssumeRolePolicyDocument"])
+    assert [
+        s["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        for s in ci_trust["Statement"]
+    ] == [f"repo:getprospa/getprospa-platform:environment:{ENV}"]
+    ci = _document(
+        iam.get_role_policy(RoleName=f"{name}-ci", PolicyName="start-executors")["PolicyDocument"]
+    )
+    allowed = {a for s in ci["Statement"] if s["Effect"] == "Allow" for a in _list(s["Action"])}
+    assert not any(a.startswith(("eks:", "sts:", "iam:")) for a in allowed), allowed
     providers = [
         p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     ]
     assert any(p.endswith("token.actions.githubusercontent.com") for p in providers)
     check_account_baseline(aws)
+
+
+def check_executors(aws: Aws, outputs: dict[str, Any], artifacts_account: str) -> None:
+    """modules/executors: two CodeBuild projects in the private subnets, each under its
+    bootstrap role, with its fixed buildspec, a bundle of the artifacts bucket as source,
+    never privileged, logging to its KMS-encrypted group; the cluster's group admits them."""
+    name = f"getprospa-{ENV}"
+    executors = outputs["executors"]["value"]
+    assert executors == {
+        stage: {"project": f"{name}-{stage}", "logGroup": f"/aws/codebuild/{name}-{stage}"}
+        for stage in ("apply", "deploy")
+    }
+    ec2, logs = aws("ec2"), aws("logs")
+    private = {
+        s["SubnetId"]
+        for s in ec2.describe_subnets(
+            Filters=[
+                {"Name": "tag:Tier", "Values": ["private"]},
+                {"Name": "tag:Project", "Values": ["getprospa"]},
+                {"Name": "tag:Environment", "Values": [ENV]},
+            ]
+        )["Subnets"]
+    }
+    assert len(private) == 3
+    (group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{name}-executors"]}]
+    )["SecurityGroups"]
+    assert not group["IpPermissions"], "nothing may connect to the executors"
+    assert {
+        (p["IpProtocol"], p.get("FromPort"), p.get("ToPort")) for p in group["IpPermissionsEgress"]
+    } == {("tcp", 443, 443)}
+    (cluster_group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{name}-moto-cluster"]}]
+    )["SecurityGroups"]
+    assert [
+        (p["FromPort"], p["ToPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]])
+        for p in cluster_group["IpPermissions"]
+    ] == [(443, 443, [group["GroupId"]])]
+    roles = {"apply": f"{name}-platform", "deploy": f"{name}-app-deploy"}
+    projects = aws("codebuild").batch_get_projects(names=[f"{name}-{s}" for s in roles])
+    assert {p["name"] for p in projects["projects"]} == {f"{name}-apply", f"{name}-deploy"}
+    artifacts_bucket = f"getprospa-artifacts-{artifacts_account}"
+    for project in projects["projects"]:
+        stage = project["name"].removeprefix(f"{name}-")
+        assert project["serviceRole"] == f"arn:aws:iam::{ACCOUNT}:role/{roles[stage]}"
+        assert set(project["vpcConfig"]["subnets"]) == private
+        assert project["vpcConfig"]["securityGroupIds"] == [group["GroupId"]]
+        assert project["source"]["type"] == "S3"
+        assert project["source"]["location"].startswith(f"{artifacts_bucket}/source/")
+        assert (
+            f"make {'deploy' if stage == 'deploy' else 'apply'} ENV="
+            in project["source"]["buildspec"]
+        )
+        assert project["environment"]["privilegedMode"] is False
+        assert project["environment"]["image"].startswith("aws/codebuild/")
+        assert project["environment"]["environmentVariables"] == [
+            {"name": "ENV", "value": ENV, "type": "PLAINTEXT"}
+        ]
+        cloudwatch = project["logsConfig"]["cloudWatchLogs"]
+        assert (
+            cloudwatch["status"] == "ENABLED"
+            and cloudwatch["groupName"] == executors[stage]["logGroup"]
+        )
+        (log_group,) = logs.describe_log_groups(logGroupNamePrefix=executors[stage]["logGroup"])[
+            "logGroups"
+        ]
+        assert log_group["kmsKeyId"].startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
 
 
 def check_account_baseline(aws: Aws) -> None:
@@ -913,9 +1006,10 @@ def test_moto_gaps_are_documented() -> None:
                     f"module.{CALLS.get(module, module.replace('-', '_'))}.{data}{kind}.{label}"
                 )
                 assert address in MOTO_GAPS or address in MOTO_ADJUSTMENTS, address
-    assert f"`{MOTO_STAND_IN_DOC}`" in doc, "docs/terraform.md does not list the stand-in"
+    for stand_in in MOTO_STAND_IN_DOCS:
+        assert f"`{stand_in}`" in doc, f"docs/terraform.md does not list the stand-in {stand_in}"
     for module, text in MOTO_STAND_INS.items():
         for line in text.splitlines():
             if line.startswith("resource "):
                 kind, label = line.split('"')[1], line.split('"')[3]
-                assert f"module.{module.replace('-', '_')}.{kind}.{label}" == MOTO_STAND_IN_DOC
+                assert f"module.{module.replace('-', '_')}.{kind}.{label}" in MOTO_STAND_IN_DOCS

@@ -754,8 +754,27 @@ def _k8s_objects(spec: Spec, v: Variables) -> list[Variables]:
     return [{"suffix": s} for s in K8S_OBJECT_SUFFIXES]
 
 
-def _pipeline_stages(spec: Spec, v: Variables) -> list[Variables]:
-    return [{"stage": s} for s in ("plan", "apply", "deploy")]
+# modules/executors: the projects each environment root creates (plan's is not rendered yet).
+EXECUTOR_STAGES = ("apply", "deploy")
+
+
+def _executor_stages(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"stage": s} for s in EXECUTOR_STAGES]
+
+
+def _plan_stage(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"stage": "plan"}]
+
+
+def _ci_role(spec: Spec, v: Variables) -> bool:
+    """infra/bootstrap: the deliverer's CI role exists where it can be trusted."""
+    pipelines = spec["pipelines"]
+    deliver = pipelines.get("deliver", pipelines["providers"][0])
+    if deliver != "bitbucket":
+        return True
+    bitbucket = pipelines.get("bitbucket", {})
+    ready = bool(bitbucket.get("workspaceUuid")) and bool(bitbucket.get("repositoryUuid"))
+    return ready and v["env"] in bitbucket.get("deployEnvironments", {})
 
 
 def _connections(spec: Spec, v: Variables) -> list[Variables]:
@@ -879,6 +898,11 @@ RULES: tuple[NameRule, ...] = (
     NameRule("load-balancer-controller-policy", IAM_INLINE_POLICY, "environment", "target-group-binding", "the load balancer controller's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("external-secrets-role", IAM_ROLE, "environment", _PN + "-external-secrets", "the External Secrets Operator's IAM role", "env", ("aws_iam_role.name",)),
     # karpenter: node autoscaling
+    # executors: CI only starts them; each runs under its bootstrap role (apply: -platform,
+    # deploy: -app-deploy), whose trust names the project (aws:SourceArn).
+    NameRule("codebuild-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "an executor's CodeBuild project", "env", ("aws_codebuild_project.name",), each=_executor_stages),
+    NameRule("executor-log-group", LOG_GROUP, "environment", "/aws/codebuild/" + _PN + "-{stage}", "an executor's log group", "env", ("aws_cloudwatch_log_group.name",), each=_executor_stages),
+    NameRule("executors-security-group", SECURITY_GROUP, "environment", _PN + "-executors", "the executors' security group", "env", ("aws_security_group.name",)),
     NameRule("karpenter-role", IAM_ROLE, "environment", _PN + "-karpenter", "Karpenter's IAM role", "env", ("aws_iam_role.name",)),
     NameRule("karpenter-policy", IAM_INLINE_POLICY, "environment", "karpenter-controller", "Karpenter's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("karpenter-node-role", IAM_ROLE, "environment", _PN + "-karpenter-node", "the IAM role of the nodes Karpenter starts", "env", ("aws_iam_role.name",)),
@@ -978,6 +1002,8 @@ RULES: tuple[NameRule, ...] = (
     NameRule("platform-policy", IAM_INLINE_POLICY, "environment", "platform-executor", "the platform executor's policy", "bootstrap", ("aws_iam_role_policy.name",)),
     NameRule("app-deploy-role", IAM_ROLE, "environment", _PN + "-app-deploy", "the app-deploy executor (make deploy)", "bootstrap", ("aws_iam_role.name",)),
     NameRule("app-deploy-policy", IAM_INLINE_POLICY, "environment", "app-deploy", "the app-deploy executor's policy", "bootstrap", ("aws_iam_role_policy.name",)),
+    NameRule("ci-role", IAM_ROLE, "environment", _PN + "-ci", "the delivering CI's role (starts the executors, reads their logs)", "bootstrap", ("aws_iam_role.name",), when=_ci_role),
+    NameRule("ci-policy", IAM_INLINE_POLICY, "environment", "start-executors", "the CI role's policy", "bootstrap", ("aws_iam_role_policy.name",), when=_ci_role),
     NameRule("permissions-boundary", IAM_POLICY, "environment", _PN + "-boundary", "the permissions boundary of every role", "bootstrap", ("aws_iam_policy.name",)),
     NameRule("github-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_provider("github")),
     NameRule("bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "environment", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider", "bootstrap", ("aws_iam_openid_connect_provider.url",), when=_bitbucket_ready),
@@ -1001,10 +1027,8 @@ RULES: tuple[NameRule, ...] = (
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
     NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),
-    # The executor projects, for every provider: CI only starts them, each runs under its
-    # bootstrap role (plan: <p>-<e>-plan, apply: -platform, deploy: -app-deploy), whose
-    # trust names the project (aws:SourceArn).
-    NameRule("codebuild-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "an executor's CodeBuild project", "none", each=_pipeline_stages, rendered=False),
+    # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
+    NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
     NameRule("codebuild-image-project", CODEBUILD_PROJECT, "app", "{project}-{app}-image", "an app's image build", "none", when=lambda s, v: _codepipeline(s, v) and _container(s, v), rendered=False),
     NameRule("codepipeline-role", IAM_ROLE, "environment", _PN + "-codepipeline", "CodePipeline's IAM role", "none", when=_codepipeline, rendered=False),
     NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),

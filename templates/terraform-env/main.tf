@@ -9,6 +9,8 @@
 #   Nothing else reaches the ALB: it has no public address, and its security group
 #   admits only the VPC origin's interfaces. The pods admit only the load-balancer
 #   subnets (NetworkPolicy, enforced by the VPC CNI; infra/docs/adr/0005).
+#   CI -> (start only) -> CodeBuild executors in the private subnets -> the private EKS
+#   API (443, admitted by the cluster's security group) and AWS APIs (modules/executors)
 #   RDS -> AWS Backup: daily snapshots into a locked vault, copied to the backup account
 #          and/or a DR region (modules/backup, modules/backup-vault)
 
@@ -264,6 +266,23 @@ module "cdn" {
   log_retention_days       = var.observability.log_retention_days
   alarm_emails             = var.observability.alarm_emails
   force_destroy_buckets    = local.development
+}
+
+# The executors: the only builds that change this environment (infra/bootstrap's
+# <name>-ci role may only start them and read their logs). They run the source bundle
+# of one commit from the artifacts account's bucket.
+module "executors" {
+  source                    = "../../modules/executors"
+  name                      = local.name
+  environment               = var.environment
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  cluster_security_group_id = module.cluster.cluster_security_group_id
+  platform_role_arn         = local.platform_role_arn
+  app_deploy_role_arn       = local.app_deploy_role_arn
+  artifacts_bucket          = "${var.project}-artifacts-${var.artifacts.account_id}"
+  kms_key_arn               = module.foundation.kms_key_arn
+  log_retention_days        = var.observability.log_retention_days
 }
 
 module "workloads" {

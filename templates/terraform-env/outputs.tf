@@ -61,3 +61,13 @@ output "alarm_topic_arn" {
   description = "SNS topic of every alarm."
   value       = module.foundation.alarm_topic_arn
 }
+
+output "executors" {
+  description = "The environment's executors by stage (apply, deploy): CodeBuild project and log group (make execute starts one and streams its log)."
+  value = {
+    for stage, project in module.executors.project_names : stage => {
+      project  = project
+      logGroup = module.executors.log_group_names[stage]
+    }
+  }
+}

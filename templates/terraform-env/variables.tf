@@ -51,6 +51,18 @@ variable "region" {
   }
 }
 
+variable "artifacts" {
+  description = "The artifacts (tooling) account (spec artifacts.account, or the last production-tier environment's account): its bucket <project>-artifacts-<account> holds the source bundles the executors build."
+  type = object({
+    account_id = string
+  })
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.artifacts.account_id))
+    error_message = "artifacts.account_id must be 12 digits."
+  }
+}
+
 variable "domain" {
   description = "DNS name the environment serves on."
   type        = string

@@ -115,7 +115,16 @@ def compare(where: str, rendered: dict[str, set[str]], predicted: dict[str, set[
     return problems
 
 
-INTERFACE_ENDPOINTS = {"ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"}
+INTERFACE_ENDPOINTS = {
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+    "secretsmanager",
+    "logs",
+    "kms",
+    "eks-auth",
+    "codebuild",
+}
 
 
 def endpoint_problems(env: str, wanted: bool, plan: dict[str, Any]) -> list[str]:

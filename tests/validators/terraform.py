@@ -161,6 +161,8 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
             assert data["database"]["deletion_protection"] == env["database"]["deletionProtection"]
         assert data["tags"]["owner"] == spec["project"]["owner"]
         assert data["edge"]["waf_rule_groups"] == spec["edge"]["waf"]["managedRuleGroups"]
+        # The executors build bundles from the artifacts account's bucket.
+        assert data["artifacts"] == {"account_id": spec["artifacts"]["account"]}
         backend = (root / "backend.tfbackend").read_text()
         assert f'"{spec["project"]["name"]}-{name}-tfstate-{env["account"]}"' in backend
         assert "use_lockfile = true" in backend
@@ -170,6 +172,16 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
     assert list(bootstrap["environments"]) == sorted(spec["environments"])
     assert bootstrap["account_baseline"] == spec["accountBaseline"]
     assert bootstrap["log_retention_days"] == spec["observability"]["logRetentionDays"]
+    # Only the deliverer is trusted by the CI roles; the app-deploy executor syncs the
+    # public static apps' buckets.
+    assert bootstrap["delivery"] == {
+        "provider": spec["pipelines"]["deliver"],
+        "artifacts_account_id": spec["artifacts"]["account"],
+        "artifacts_region": spec["project"]["region"],
+    }
+    assert bootstrap["static_apps"] == [
+        a["name"] for a in spec["apps"] if a["hosting"] == "static" and a["public"]
+    ]
 
 
 @validator("terraform-env")
@@ -203,6 +215,8 @@ def roles_and_people_follow_the_spec(repo: RenderedRepo) -> None:
     if bootstrap["bitbucket"] is not None:
         given = spec["pipelines"].get("bitbucket", {}).get("planEnvironments", {})
         assert bootstrap["bitbucket"]["plan_environment_uuids"] == given
+        deploy = spec["pipelines"].get("bitbucket", {}).get("deployEnvironments", {})
+        assert bootstrap["bitbucket"]["deploy_environment_uuids"] == deploy
 
 
 @validator("terraform")

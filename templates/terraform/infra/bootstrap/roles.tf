@@ -13,17 +13,29 @@
 #                      Kubernetes only the apps' namespaces. Trusted by the CodeBuild
 #                      project <name>-deploy and the break-glass people.
 #
-# No CI system assumes an executor directly: the delivery issues create the CodeBuild
-# projects and CI roles that may only start them. Every role carries the permissions
+#   <name>-ci          CI's one role for this environment: start and stop the two executor
+#                      projects (modules/executors), read their logs and the
+#                      environment's alarms (the bake gate). Nothing in EKS, no access
+#                      entry, no executor role. Trusted ONLY by the delivering provider
+#                      (spec pipelines.deliver): the GitHub environment <env>, the Bitbucket
+#                      deployment environment of <env>, or the artifacts account's
+#                      CodePipeline role. The other providers run pull-request checks only.
+#
+# No CI system assumes an executor directly: CI starts the executors' CodeBuild projects
+# and they run under the executor roles. Every role carries the permissions
 # boundary (boundary.tf). Every policy is JSON written here (jsonencode), so
 # tests/bootstrap.tftest.hcl parses exactly what IAM receives; none is AWS-managed.
 
 locals {
-  roles = {
-    plan       = "${local.name}-plan"
-    platform   = "${local.name}-platform"
-    app_deploy = "${local.name}-app-deploy"
-  }
+  roles = merge(
+    {
+      plan       = "${local.name}-plan"
+      platform   = "${local.name}-platform"
+      app_deploy = "${local.name}-app-deploy"
+    },
+    # Only where the deliverer can be trusted (ci.tf): a role nobody may assume is not made.
+    length(local.ci_trust) > 0 ? { ci = "${local.name}-ci" } : {},
+  )
   role_arns = { for k, n in local.roles : k => "arn:${local.partition}:iam::${local.account_id}:role/${n}" }
 
   # The CodeBuild projects each role serves (generator/spec/naming.py, codebuild-project).
@@ -119,13 +131,14 @@ locals {
     plan       = concat(local.github_trust, local.bitbucket_trust, local.codebuild_trust.plan, local.people_trust.plan)
     platform   = concat(local.codebuild_trust.platform, local.people_trust.platform)
     app_deploy = concat(local.codebuild_trust.app_deploy, local.people_trust.app_deploy)
+    ci         = local.ci_trust
   }
 }
 
 resource "aws_iam_role" "this" {
   for_each             = local.roles
   name                 = each.value
-  description          = { plan = "Plans and drift checks of ${local.name}: configuration and state, no data", platform = "Platform executor of ${local.name}: Terraform apply and cluster add-ons", app_deploy = "App-deploy executor of ${local.name}: make deploy into the app namespaces" }[each.key]
+  description          = { plan = "Plans and drift checks of ${local.name}: configuration and state, no data", platform = "Platform executor of ${local.name}: Terraform apply and cluster add-ons", app_deploy = "App-deploy executor of ${local.name}: make deploy into the app namespaces", ci = "CI of ${local.name} (${var.delivery.provider}): starts the executors and reads their logs, nothing else" }[each.key]
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = local.trust[each.key] })
   permissions_boundary = aws_iam_policy.boundary.arn
   max_session_duration = 3600
@@ -149,6 +162,7 @@ locals {
     "backup:Describe*", "backup:GetBackupPlan", "backup:GetBackupSelection", "backup:GetBackupVaultAccessPolicy", "backup:GetBackupVaultNotifications", "backup:GetRestoreTestingPlan", "backup:GetRestoreTestingSelection", "backup:List*",
     "cloudfront:Describe*", "cloudfront:Get*", "cloudfront:List*",
     "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+    "codebuild:BatchGetProjects",
     "ec2:Describe*", "ec2:GetManagedPrefixListEntries",
     "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
     "eks:Describe*", "eks:List*",
@@ -187,7 +201,7 @@ locals {
   no_data_reads = {
     for except_master_secret in [false, true] : tostring(except_master_secret) => [
       { Sid = "NoDataReads", Effect = "Deny", Action = local.data_read_actions, Resource = "*" },
-      { Sid = "NoObjectsButTheState", Effect = "Deny", Action = local.object_read_actions, NotResource = "${local.bucket_arn}/*" },
+      { Sid = "NoObjectsButTheStateAndBundles", Effect = "Deny", Action = local.object_read_actions, NotResource = ["${local.bucket_arn}/*", local.source_bundles] },
       merge(
         { Sid = "NoSecretValues", Effect = "Deny", Action = local.secret_value_actions },
         except_master_secret ? { NotResource = local.master_secret } : { Resource = "*" },
@@ -236,7 +250,7 @@ locals {
   # manages a new service adds it here: tests/test_terraform_modules.py checks the
   # modules' resource types against this list.
   platform_services = [
-    "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "ec2", "ecr", "eks",
+    "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "codebuild", "ec2", "ecr", "eks",
     "elasticloadbalancing", "events", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns",
     "sqs", "wafv2",
   ]
@@ -295,6 +309,7 @@ locals {
         },
         { Sid = "EphemeralPasswords", Effect = "Allow", Action = "secretsmanager:GetRandomPassword", Resource = "*" },
       ],
+      local.executor_statements.apply,
       local.read_master_secret,
       local.no_data_reads["true"],
     )
@@ -302,20 +317,30 @@ locals {
 
   app_deploy_policy = {
     Version = "2012-10-17"
-    Statement = [
-      { Sid = "FindTheCluster", Effect = "Allow", Action = "eks:DescribeCluster", Resource = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${local.name}" },
-      { Sid = "FindTheImages", Effect = "Allow", Action = ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"], Resource = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.project}/*" },
-      { Sid = "ListTheState", Effect = "Allow", Action = "s3:ListBucket", Resource = local.bucket_arn },
-      { Sid = "ReadTheOutputs", Effect = "Allow", Action = "s3:GetObject", Resource = local.state_file },
-      { Sid = "StateKey", Effect = "Allow", Action = "kms:Decrypt", Resource = aws_kms_key.state.arn, Condition = local.state_key_via_s3 },
-    ]
+    Statement = concat(
+      [
+        { Sid = "FindTheCluster", Effect = "Allow", Action = "eks:DescribeCluster", Resource = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${local.name}" },
+        # The images live in the artifacts account's registry (infra/artifacts): find them,
+        # and read their signatures (make deploy verifies each digest before helm runs).
+        { Sid = "FindTheImages", Effect = "Allow", Action = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:ListImages"], Resource = "arn:${local.partition}:ecr:${var.delivery.artifacts_region}:${var.delivery.artifacts_account_id}:repository/${var.project}/*" },
+        { Sid = "RegistryLogin", Effect = "Allow", Action = "ecr:GetAuthorizationToken", Resource = "*" },
+        { Sid = "ListTheState", Effect = "Allow", Action = "s3:ListBucket", Resource = local.bucket_arn },
+        { Sid = "ReadTheOutputs", Effect = "Allow", Action = "s3:GetObject", Resource = local.state_file },
+        { Sid = "StateKey", Effect = "Allow", Action = "kms:Decrypt", Resource = aws_kms_key.state.arn, Condition = local.state_key_via_s3 },
+      ],
+      local.static_site_statements,
+      local.executor_statements.deploy,
+    )
   }
 
-  policies = {
-    plan       = { name = "terraform-plan", document = local.plan_policy }
-    platform   = { name = "platform-executor", document = local.platform_policy }
-    app_deploy = { name = "app-deploy", document = local.app_deploy_policy }
-  }
+  policies = merge(
+    {
+      plan       = { name = "terraform-plan", document = local.plan_policy }
+      platform   = { name = "platform-executor", document = local.platform_policy }
+      app_deploy = { name = "app-deploy", document = local.app_deploy_policy }
+    },
+    contains(keys(local.roles), "ci") ? { ci = { name = "start-executors", document = local.ci_policy } } : {},
+  )
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -323,4 +348,213 @@ resource "aws_iam_role_policy" "this" {
   name     = each.value.name
   role     = aws_iam_role.this[each.key].id
   policy   = jsonencode(each.value.document)
+}
+
+# --- What the executors need to run as CodeBuild builds in the VPC ----------------------
+
+locals {
+  # The artifacts account's bucket (infra/artifacts) holds the source bundle of each
+  # commit (source/<sha>.zip); its bucket and key policies admit the executor roles.
+  artifacts_bucket = "${var.project}-artifacts-${var.delivery.artifacts_account_id}"
+  source_bundles   = "arn:${local.partition}:s3:::${local.artifacts_bucket}/source/*"
+  executor_stages  = { apply = "platform", deploy = "app_deploy" }
+  executor_log_groups = {
+    for stage in keys(local.executor_stages) : stage => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/codebuild/${local.name}-${stage}"
+  }
+
+  executor_statements = { for stage in keys(local.executor_stages) : stage => [
+    {
+      Sid      = "WriteTheBuildLog"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = "${local.executor_log_groups[stage]}:*"
+    },
+    {
+      Sid      = "ReadTheSourceBundles"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+      Resource = local.source_bundles
+    },
+    {
+      Sid      = "FindTheArtifactsBucket"
+      Effect   = "Allow"
+      Action   = ["s3:GetBucketAcl", "s3:GetBucketLocation"]
+      Resource = "arn:${local.partition}:s3:::${local.artifacts_bucket}"
+    },
+    {
+      Sid       = "DecryptTheSourceBundles"
+      Effect    = "Allow"
+      Action    = "kms:Decrypt"
+      Resource  = "arn:${local.partition}:kms:${var.delivery.artifacts_region}:${var.delivery.artifacts_account_id}:key/*"
+      Condition = { StringEquals = { "kms:ViaService" = "s3.${var.delivery.artifacts_region}.amazonaws.com" } }
+    },
+    # CodeBuild in a VPC: the network interfaces of each build (CodeBuild user guide,
+    # "Allow CodeBuild access to AWS services required to create a VPC network interface":
+    # https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface).
+    {
+      Sid    = "BuildNetworkInterfaces"
+      Effect = "Allow"
+      Action = [
+        "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+      ]
+      Resource = "*"
+    },
+    {
+      Sid       = "OnlyCodeBuildUsesThem"
+      Effect    = "Allow"
+      Action    = "ec2:CreateNetworkInterfacePermission"
+      Resource  = "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"
+      Condition = { StringEquals = { "ec2:AuthorizedService" = "codebuild.amazonaws.com" } }
+    },
+  ] }
+
+  # The public static web apps (modules/cdn: bucket <name>-<app>-<account>, behind the
+  # distribution): make deploy syncs each app's build to its bucket and invalidates.
+  static_buckets = [for app in var.static_apps : "arn:${local.partition}:s3:::${local.name}-${app}-${local.account_id}"]
+  static_site_statements = [for s in [
+    { Sid = "ListTheStaticSites", Effect = "Allow", Action = "s3:ListBucket", Resource = local.static_buckets },
+    { Sid = "SyncTheStaticSites", Effect = "Allow", Action = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], Resource = [for b in local.static_buckets : "${b}/*"] },
+    {
+      Sid       = "EncryptTheStaticSites"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"
+      Condition = { StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" } }
+    },
+    { Sid = "InvalidateTheDistribution", Effect = "Allow", Action = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"], Resource = "arn:${local.partition}:cloudfront::${local.account_id}:distribution/*" },
+  ] : s if length(var.static_apps) > 0]
+}
+
+# --- The CI role: start the executors, nothing else ---------------------------------------
+
+locals {
+  # Who delivers (spec pipelines.deliver) is the only one trusted; the claim formats:
+  #   GitHub: a job with `environment: <env>` gets the subject repo:ORG/REPO:environment:<env>
+  #     (GitHub Docs, OpenID Connect reference, "Example subject claims":
+  #     https://docs.github.com/en/actions/reference/security/oidc#example-subject-claims).
+  #   Bitbucket: the subject is {repository UUID}[:{deployment environment UUID}]:{step UUID},
+  #     the audience ari:cloud:bitbucket::workspace/<workspace UUID> (Atlassian, "Deploy on
+  #     AWS using Bitbucket Pipelines OpenID Connect":
+  #     https://support.atlassian.com/bitbucket-cloud/docs/deploy-on-aws-using-bitbucket-pipelines-openid-connect/):
+  #     only steps of the deployment environment named for <env> (pipelines.bitbucket.deployEnvironments).
+  #   CodePipeline: the artifacts account's pipeline role <project>-codepipeline, as the
+  #     role of its CodeBuild actions in this account (a cross-account action role).
+  bitbucket_deploy_environment = try(var.bitbucket.deploy_environment_uuids[var.environment], null)
+  pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-codepipeline"
+
+  ci_trust = concat(
+    [for provider in aws_iam_openid_connect_provider.github : {
+      Sid       = "GitHubDeployEnvironment"
+      Effect    = "Allow"
+      Principal = { Federated = provider.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${local.github_host}:aud" = "sts.amazonaws.com"
+          "${local.github_host}:sub" = "repo:${var.github.repository}:environment:${var.environment}"
+        }
+      }
+    } if var.delivery.provider == "github"],
+    [for provider in aws_iam_openid_connect_provider.bitbucket : {
+      Sid       = "BitbucketDeploymentEnvironment"
+      Effect    = "Allow"
+      Principal = { Federated = provider.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = { "${local.bitbucket_host}:aud" = "ari:cloud:bitbucket::workspace/${trim(var.bitbucket.workspace_uuid, "{}")}" }
+        StringLike   = { "${local.bitbucket_host}:sub" = "${var.bitbucket.repository_uuid}:${local.bitbucket_deploy_environment}:*" }
+      }
+    } if var.delivery.provider == "bitbucket" && local.bitbucket_deploy_environment != null],
+    [for _ in range(var.delivery.provider == "codepipeline" ? 1 : 0) : {
+      Sid       = "ArtifactsAccountPipeline"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:root" }
+      Action    = "sts:AssumeRole"
+      Condition = { ArnEquals = { "aws:PrincipalArn" = local.pipeline_role } }
+    }],
+  )
+
+  ci_projects = { for stage in keys(local.executor_stages) : stage => "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${local.name}-${stage}" }
+  ci_actions  = ["cloudwatch:DescribeAlarms", "codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild", "logs:FilterLogEvents", "logs:GetLogEvents"]
+
+  # StartBuild overrides the CI role may not pass (AWS CodeBuild condition keys, Service
+  # Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html,
+  # and the CodeBuild user guide's "AWS CodeBuild condition keys"). Each key is present
+  # only when the request sets that override, so `Null = false` refuses it. IAM has no key
+  # for timeoutInMinutesOverride, queuedTimeoutInMinutesOverride, sourceVersion (an S3
+  # object version), sourceTypeOverride, debugSessionEnabled or an environment variable's
+  # type: those cannot be refused (see ADR 0009: the executor roles have no
+  # ssmmessages:*, so no debug session can connect; a variable of type SECRETS_MANAGER or
+  # PARAMETER_STORE resolves with the deploy executor's role, which reads neither).
+  refused_overrides = [
+    "codebuild:cache", "codebuild:environment.certificate", "codebuild:environment.computeType",
+    "codebuild:environment.fleet.fleetArn", "codebuild:environment.image", "codebuild:environment.imagePullCredentialsType",
+    "codebuild:environment.privilegedMode", "codebuild:environment.registryCredential", "codebuild:environment.type",
+    "codebuild:logsConfig", "codebuild:secondaryArtifacts", "codebuild:secondarySources", "codebuild:serviceRole",
+    "codebuild:source.auth.resource", "codebuild:source.auth.type", "codebuild:source.buildspec", "codebuild:source.insecureSsl",
+  ]
+  in_artifacts_bucket = ["${local.artifacts_bucket}/*", "arn:${local.partition}:s3:::${local.artifacts_bucket}/*"]
+
+  ci_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        { Sid = "StartTheExecutors", Effect = "Allow", Action = ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"], Resource = values(local.ci_projects) },
+        { Sid = "StreamTheirLogs", Effect = "Allow", Action = ["logs:FilterLogEvents", "logs:GetLogEvents"], Resource = flatten([for g in values(local.executor_log_groups) : [g, "${g}:*"]]) },
+        {
+          # The bake gate (make bake) reads the environment's alarms; CloudFront's are in us-east-1.
+          Sid       = "ReadTheAlarms"
+          Effect    = "Allow"
+          Action    = "cloudwatch:DescribeAlarms"
+          Resource  = "*"
+          Condition = { StringEquals = { "aws:RequestedRegion" = distinct([local.region, "us-east-1"]) } }
+        },
+        # Whatever else is ever attached to this role: nothing in EKS, no role to assume or
+        # pass, no other service.
+        { Sid = "NothingElse", Effect = "Deny", NotAction = local.ci_actions, Resource = "*" },
+      ],
+      [for key in local.refused_overrides : {
+        Sid       = "NoOverride${replace(trimprefix(key, "codebuild:"), "/[^A-Za-z0-9]/", "")}"
+        Effect    = "Deny"
+        Action    = "codebuild:StartBuild"
+        Resource  = "*"
+        Condition = { Null = { (key) = "false" } }
+      }],
+      [
+        {
+          # The only source a build may take: a bundle in the artifacts bucket.
+          Sid       = "SourceOnlyFromTheArtifactsBucket"
+          Effect    = "Deny"
+          Action    = "codebuild:StartBuild"
+          Resource  = "*"
+          Condition = { Null = { "codebuild:source.location" = "false" }, StringNotLike = { "codebuild:source.location" = local.in_artifacts_bucket } }
+        },
+        {
+          Sid       = "OutputOnlyToTheArtifactsBucket"
+          Effect    = "Deny"
+          Action    = "codebuild:StartBuild"
+          Resource  = "*"
+          Condition = { Null = { "codebuild:artifacts.location" = "false" }, StringNotLike = { "codebuild:artifacts.location" = local.in_artifacts_bucket } }
+        },
+        {
+          # The platform executor takes no environment override at all: ENV is its own.
+          Sid       = "ApplyTakesNoEnvironment"
+          Effect    = "Deny"
+          Action    = "codebuild:StartBuild"
+          Resource  = local.ci_projects.apply
+          Condition = { Null = { "codebuild:environment" = "false" } }
+        },
+        {
+          # The app-deploy executor takes the digests (or the release) and nothing else:
+          # no PATH, BASH_ENV, MAKEFLAGS or ENV that could change what runs or where.
+          Sid       = "DeployTakesOnlyDigests"
+          Effect    = "Deny"
+          Action    = "codebuild:StartBuild"
+          Resource  = local.ci_projects.deploy
+          Condition = { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }
+        },
+      ],
+    )
+  }
 }

@@ -78,12 +78,13 @@ variable "github" {
 }
 
 variable "bitbucket" {
-  description = "Bitbucket workspace (slug and UUID) and repository UUID whose pipelines may plan, or null. The trust is created only when both UUIDs are known (spec pipelines.bitbucket). plan_environment_uuids: per environment, the UUID of the Bitbucket deployment environment that runs its plans; a protected plan role (production, or one that reads a secret) trusts only that."
+  description = "Bitbucket workspace (slug and UUID) and repository UUID whose pipelines may plan, or null. The trust is created only when both UUIDs are known (spec pipelines.bitbucket). plan_environment_uuids: per environment, the UUID of the Bitbucket deployment environment that runs its plans; a protected plan role (production, or one that reads a secret) trusts only that. deploy_environment_uuids: per environment, the deployment environment whose steps the CI role trusts when Bitbucket delivers."
   type = object({
-    workspace              = string
-    workspace_uuid         = string
-    repository_uuid        = string
-    plan_environment_uuids = optional(map(string), {})
+    workspace                = string
+    workspace_uuid           = string
+    repository_uuid          = string
+    plan_environment_uuids   = optional(map(string), {})
+    deploy_environment_uuids = optional(map(string), {})
   })
   default = null
 
@@ -93,8 +94,38 @@ variable "bitbucket" {
   }
 
   validation {
-    condition     = var.bitbucket == null || alltrue([for u in values(try(var.bitbucket.plan_environment_uuids, {})) : can(regex("^\\{[0-9a-fA-F-]{36}\\}$", u))])
-    error_message = "bitbucket: plan_environment_uuids values look like {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}."
+    condition     = var.bitbucket == null || alltrue([for u in concat(values(try(var.bitbucket.plan_environment_uuids, {})), values(try(var.bitbucket.deploy_environment_uuids, {}))) : can(regex("^\\{[0-9a-fA-F-]{36}\\}$", u))])
+    error_message = "bitbucket: plan_environment_uuids and deploy_environment_uuids values look like {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}."
+  }
+}
+
+variable "delivery" {
+  description = "Who delivers (spec pipelines.deliver: github, bitbucket or codepipeline; only it is trusted by the CI role) and the artifacts account and region (spec artifacts: the registry, the source bundles, the pipeline)."
+  type = object({
+    provider             = string
+    artifacts_account_id = string
+    artifacts_region     = string
+  })
+
+  validation {
+    condition     = contains(["github", "bitbucket", "codepipeline"], var.delivery.provider)
+    error_message = "delivery.provider must be github, bitbucket or codepipeline."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.delivery.artifacts_account_id)) && can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.delivery.artifacts_region))
+    error_message = "delivery.artifacts_account_id must be 12 digits and artifacts_region an AWS region."
+  }
+}
+
+variable "static_apps" {
+  description = "The public static web apps (spec apps with hosting static): the app-deploy executor syncs each one's bucket (<project>-<env>-<app>-<account>) and invalidates the distribution."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.static_apps : can(regex("^[a-z][a-z0-9-]*$", a))])
+    error_message = "static_apps must be app names."
   }
 }
 

@@ -4,7 +4,8 @@
 #     Terraform locks state with S3-native lock files (use_lockfile), no DynamoDB;
 #   - the GitHub and Bitbucket OIDC identity providers;
 #   - the account's roles (roles.tf, infra/docs/adr/0003-roles-and-permissions.md):
-#     <project>-<env>-plan, <project>-<env>-platform and <project>-<env>-app-deploy;
+#     <project>-<env>-plan, <project>-<env>-platform, <project>-<env>-app-deploy and
+#     the CI role <project>-<env>-ci of the delivering provider;
 #   - the permissions boundary <project>-<env>-boundary (boundary.tf) that every role
 #     the platform creates carries;
 #   - the account's security baseline (baseline.tf).

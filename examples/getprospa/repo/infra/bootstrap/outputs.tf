@@ -32,3 +32,8 @@ output "trail_arn" {
   description = "The account's CloudTrail trail, or null when the organization provides the baseline (accountBaseline: organization)."
   value       = one(module.baseline[*].trail_arn)
 }
+
+output "ci_role_arn" {
+  description = "The CI role of the delivering provider (spec pipelines.deliver): may only start the executors and read their logs and the alarms. null when the deliverer cannot be trusted yet (Bitbucket without a deployment environment UUID for this environment)."
+  value       = try(aws_iam_role.this["ci"].arn, null)
+}

@@ -141,3 +141,7 @@ mock_resource "aws_sqs_queue" {
     url = "https://sqs.ap-southeast-2.amazonaws.com/111111111111/mock"
   }
 }
+
+mock_resource "aws_codebuild_project" {
+  defaults = { arn = "arn:aws:codebuild:ap-southeast-2:111111111111:project/mock" }
+}

@@ -61,7 +61,7 @@ variable "log_retention_days" {
 variable "interface_endpoints" {
   description = "AWS services reached through interface VPC endpoints in the private subnets, so their traffic never leaves the VPC; null means the default list. Each costs per zone-hour: an empty list sends that traffic through NAT instead (the endpoints' security group then goes too)."
   type        = list(string)
-  default     = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"]
+  default     = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth", "codebuild"]
   nullable    = false
 
   validation {

@@ -28,9 +28,11 @@ variables {
       }
     }
   }
-  tags      = { owner = "platform", cost_centre = "acme", repository = "acme/acme-platform" }
-  github    = { repository = "acme/acme-platform", branch = "main" }
-  bitbucket = { workspace = "acme", workspace_uuid = "{0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80}", repository_uuid = "{7f3e9a21-4b6c-4d8e-a1f2-93c5b7d0e6a4}", plan_environment_uuids = { prod = "{5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}" } }
+  tags        = { owner = "platform", cost_centre = "acme", repository = "acme/acme-platform" }
+  github      = { repository = "acme/acme-platform", branch = "main" }
+  bitbucket   = { workspace = "acme", workspace_uuid = "{0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80}", repository_uuid = "{7f3e9a21-4b6c-4d8e-a1f2-93c5b7d0e6a4}", plan_environment_uuids = { prod = "{5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}" }, deploy_environment_uuids = { prod = "{9e8d7c6b-5a49-4382-b716-05f4e3d2c1b0}" } }
+  delivery    = { provider = "github", artifacts_account_id = "999999999999", artifacts_region = "ap-southeast-2" }
+  static_apps = ["web"]
 }
 
 run "no_ci_role_is_allowed_every_action" {
@@ -38,7 +40,7 @@ run "no_ci_role_is_allowed_every_action" {
 
   assert {
     condition = alltrue(flatten([for k, p in aws_iam_role_policy.this : [
-      for s in jsondecode(p.policy).Statement : s.Effect != "Allow" || !contains(flatten([s.Action]), "*")
+      for s in jsondecode(p.policy).Statement : s.Effect != "Allow" || !contains(flatten([try(s.Action, [])]), "*") && !can(s.NotAction)
     ]]))
     error_message = "No role of the account may be allowed Action \"*\": each has a policy written for its job, never AdministratorAccess."
   }
@@ -249,5 +251,151 @@ run "policies_fit_iam_size_limits" {
     # 6,144 for a managed policy.
     condition     = alltrue([for p in aws_iam_role_policy.this : length(replace(p.policy, "/\\s/", "")) <= 10240]) && length(replace(aws_iam_policy.boundary.policy, "/\\s/", "")) <= 6144
     error_message = "A policy is over IAM's size limit."
+  }
+}
+
+# --- The CI role: only the deliverer, only the executors ---------------------------------
+
+run "ci_role_trusts_only_the_github_environment_of_its_env" {
+  command = apply
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Action, s.Condition.StringEquals]] == [["GitHubDeployEnvironment", "sts:AssumeRoleWithWebIdentity", {
+      "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+      "token.actions.githubusercontent.com:sub" = "repo:acme/acme-platform:environment:prod"
+    }]]
+    error_message = "When GitHub delivers, the CI role trusts only jobs of the GitHub environment named for its environment (repo:ORG/REPO:environment:<env>), and nothing else: no Bitbucket step, no AWS principal."
+  }
+  assert {
+    condition     = aws_iam_role.this["ci"].name == "acme-prod-ci" && aws_iam_role.this["ci"].permissions_boundary == aws_iam_policy.boundary.arn && aws_iam_role_policy.this["ci"].name == "start-executors"
+    error_message = "The CI role is <name>-ci, under the boundary, with its one policy."
+  }
+}
+
+run "ci_role_trusts_only_the_bitbucket_deployment_environment" {
+  command = apply
+
+  variables {
+    delivery = { provider = "bitbucket", artifacts_account_id = "999999999999", artifacts_region = "ap-southeast-2" }
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Condition]] == [["BitbucketDeploymentEnvironment", {
+      StringEquals = { "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc:aud" = "ari:cloud:bitbucket::workspace/0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80" }
+      StringLike   = { "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc:sub" = "{7f3e9a21-4b6c-4d8e-a1f2-93c5b7d0e6a4}:{9e8d7c6b-5a49-4382-b716-05f4e3d2c1b0}:*" }
+    }]]
+    error_message = "When Bitbucket delivers, the CI role trusts only steps of the deployment environment named for its environment ({repository}:{deployment environment}:{step}), never the plan environment or any step."
+  }
+}
+
+run "no_ci_role_without_a_deployment_environment_to_trust" {
+  command = apply
+
+  variables {
+    environment = "staging"
+    delivery    = { provider = "bitbucket", artifacts_account_id = "999999999999", artifacts_region = "ap-southeast-2" }
+  }
+
+  assert {
+    condition     = !contains(keys(aws_iam_role.this), "ci") && !contains(keys(aws_iam_role_policy.this), "ci")
+    error_message = "Without a Bitbucket deployment environment for the environment nobody may assume a CI role, so none is made."
+  }
+}
+
+run "ci_role_trusts_only_the_artifacts_accounts_pipeline" {
+  command = apply
+
+  variables {
+    delivery = { provider = "codepipeline", artifacts_account_id = "999999999999", artifacts_region = "ap-southeast-2" }
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Principal, s.Action, s.Condition]] == [["ArtifactsAccountPipeline", { AWS = "arn:aws:iam::999999999999:root" }, "sts:AssumeRole", {
+      ArnEquals = { "aws:PrincipalArn" = "arn:aws:iam::999999999999:role/acme-codepipeline" }
+    }]]
+    error_message = "When CodePipeline delivers, the CI role trusts only the artifacts account's pipeline role, by exact ARN."
+  }
+}
+
+run "ci_role_can_only_start_its_executors" {
+  command = apply
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s.Action if s.Effect == "Allow"])) == toset([
+      "codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild", "logs:FilterLogEvents", "logs:GetLogEvents", "cloudwatch:DescribeAlarms",
+    ])
+    error_message = "The CI role may start, watch and stop builds, read their logs and the alarms: nothing else (no eks:*, no sts:AssumeRole, no iam:PassRole)."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s.Resource if s.Sid == "StartTheExecutors"]) == [
+      "arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", "arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-deploy",
+    ]
+    error_message = "The CI role starts only its own environment's two executors."
+  }
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s.Resource if s.Sid == "StreamTheirLogs"])) == toset(["arn:aws:logs:ap-southeast-2:333333333333:log-group:/aws/codebuild/acme-prod-apply", "arn:aws:logs:ap-southeast-2:333333333333:log-group:/aws/codebuild/acme-prod-apply:*", "arn:aws:logs:ap-southeast-2:333333333333:log-group:/aws/codebuild/acme-prod-deploy", "arn:aws:logs:ap-southeast-2:333333333333:log-group:/aws/codebuild/acme-prod-deploy:*"])
+    error_message = "The CI role reads only its executors' log groups."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s if s.Effect == "Deny" && s.Sid == "NothingElse" && s.Resource == "*" && toset(try(s.NotAction, [])) == toset(["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild", "logs:FilterLogEvents", "logs:GetLogEvents", "cloudwatch:DescribeAlarms"])]) == 1
+    error_message = "Anything but those actions is denied to the CI role, whatever is attached to it later: nothing in EKS, no role to assume."
+  }
+}
+
+run "ci_role_cannot_override_what_an_executor_runs" {
+  command = apply
+
+  assert {
+    condition = alltrue([for key in ["codebuild:source.buildspec", "codebuild:environment.image", "codebuild:serviceRole", "codebuild:environment.privilegedMode", "codebuild:environment.registryCredential", "codebuild:logsConfig", "codebuild:secondarySources"] :
+      length([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s if s.Effect == "Deny" && try(s.Action, null) == "codebuild:StartBuild" && s.Resource == "*" && try(s.Condition, null) == { Null = { (key) = "false" } }]) == 1
+    ])
+    error_message = "StartBuild is refused when it overrides the buildspec, image, service role, privileged mode, registry credential, logs or adds a source."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s.Condition if s.Sid == "SourceOnlyFromTheArtifactsBucket" && s.Effect == "Deny"]) == {
+      Null          = { "codebuild:source.location" = "false" }
+      StringNotLike = { "codebuild:source.location" = ["acme-artifacts-999999999999/*", "arn:aws:s3:::acme-artifacts-999999999999/*"] }
+    }
+    error_message = "A build may take its source only from the artifacts account's bucket."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "ApplyTakesNoEnvironment" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", { Null = { "codebuild:environment" = "false" } }]
+    error_message = "The platform executor takes no environment override at all."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "DeployTakesOnlyDigests" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-deploy", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }]
+    error_message = "The app-deploy executor takes only IMAGE_DIGEST, IMAGE_DIGEST_<APP> and RELEASE."
+  }
+}
+
+run "executors_can_run_in_the_vpc_from_the_bundle" {
+  command = apply
+
+  assert {
+    condition = alltrue([for k, stage in { platform = "apply", app_deploy = "deploy" } : length([for s in jsondecode(aws_iam_role_policy.this[k].policy).Statement : s if s.Effect == "Allow" && (
+      (s.Sid == "WriteTheBuildLog" && try(s.Resource, null) == "arn:aws:logs:ap-southeast-2:333333333333:log-group:/aws/codebuild/acme-prod-${stage}:*") ||
+      (s.Sid == "ReadTheSourceBundles" && try(s.Resource, null) == "arn:aws:s3:::acme-artifacts-999999999999/source/*") ||
+      (s.Sid == "OnlyCodeBuildUsesThem" && try(s.Condition, null) == { StringEquals = { "ec2:AuthorizedService" = "codebuild.amazonaws.com" } }) ||
+      (s.Sid == "BuildNetworkInterfaces" && contains(flatten([s.Action]), "ec2:CreateNetworkInterface")) ||
+      (s.Sid == "DecryptTheSourceBundles" && try(startswith(s.Resource, "arn:aws:kms:ap-southeast-2:999999999999:key/"), false))
+    )]) == 5])
+    error_message = "Each executor writes its build log, reads the source bundles (and their key) in the artifacts account, and makes its build's network interfaces for CodeBuild only."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s.NotResource if s.Sid == "NoObjectsButTheStateAndBundles"]) == ["arn:aws:s3:::acme-prod-tfstate-333333333333/*", "arn:aws:s3:::acme-artifacts-999999999999/source/*"]
+    error_message = "The platform executor reads no object but the state and the source bundles."
+  }
+}
+
+run "app_deployer_reads_images_from_the_artifacts_registry_and_syncs_static_sites" {
+  command = apply
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : s.Resource if s.Sid == "FindTheImages"]) == "arn:aws:ecr:ap-southeast-2:999999999999:repository/acme/*"
+    error_message = "The app-deploy executor finds the images (and their signatures) in the artifacts account's registry."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : s.Resource if s.Sid == "SyncTheStaticSites"]) == ["arn:aws:s3:::acme-prod-web-333333333333/*"]
+    error_message = "The app-deploy executor writes only the static apps' buckets."
   }
 }

@@ -42,3 +42,8 @@ output "external_secrets_role_arn" {
   description = "ARN of the External Secrets Operator's IAM role."
   value       = aws_iam_role.external_secrets.arn
 }
+
+output "cluster_security_group_id" {
+  description = "The security group EKS made for the control plane's network interfaces (the private API endpoint); the nodes carry it. The executors reach the API through a rule added to it (modules/executors)."
+  value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+}

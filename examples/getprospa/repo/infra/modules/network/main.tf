@@ -8,7 +8,7 @@
 # Flow logs record every accepted and rejected connection. The S3 gateway endpoint
 # (free) always keeps S3 traffic, image layers included, inside the VPC; interface
 # endpoints (billed per zone-hour, optional) do the same for registry, STS, secrets,
-# logs, KMS and Pod Identity traffic.
+# logs, KMS, Pod Identity and CodeBuild traffic (the executors, modules/executors).
 
 data "aws_region" "current" {}
 

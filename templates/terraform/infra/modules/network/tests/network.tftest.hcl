@@ -133,7 +133,7 @@ run "endpoints_keep_aws_traffic_inside_the_vpc" {
   command = apply
 
   assert {
-    condition     = toset(keys(aws_vpc_endpoint.interface)) == toset(["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth"]) && aws_vpc_endpoint.s3.vpc_endpoint_type == "Gateway"
+    condition     = toset(keys(aws_vpc_endpoint.interface)) == toset(["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs", "kms", "eks-auth", "codebuild"]) && aws_vpc_endpoint.s3.vpc_endpoint_type == "Gateway"
     error_message = "S3, ECR, STS, Secrets Manager, CloudWatch Logs, KMS and EKS Auth need VPC endpoints."
   }
   assert {
@@ -177,7 +177,7 @@ run "null_means_the_default_services" {
   }
 
   assert {
-    condition     = length(aws_vpc_endpoint.interface) == 7
+    condition     = length(aws_vpc_endpoint.interface) == 8
     error_message = "null must mean the module's default list of services."
   }
 }

@@ -1,0 +1,133 @@
+# The environment's two executors: CodeBuild projects that run inside the VPC, where the
+# private EKS API endpoint is, so no CI runner ever holds cluster or admin credentials.
+#   <name>-apply   the platform executor (role <name>-platform): make plan, apply, addons
+#   <name>-deploy  the app-deploy executor (role <name>-app-deploy): make deploy, by digest
+# Both run in the private subnets behind one security group that the cluster's security
+# group admits on 443, build the source bundle of one commit from the artifacts account's
+# bucket (<bucket>/source/<sha>.zip, named per build by sourceLocationOverride), run the
+# fixed buildspec of buildspecs/<stage>.yml, and log to a KMS-encrypted log group. The
+# roles come from infra/bootstrap (roles.tf); CI may only start these projects and read
+# their logs (the <name>-ci role there), never override their image, role or buildspec.
+
+locals {
+  stages = {
+    apply = {
+      role         = var.platform_role_arn
+      compute_type = "BUILD_GENERAL1_MEDIUM"
+      timeout      = var.apply_timeout_minutes
+      description  = "Platform executor of ${var.name}: make plan, apply and addons, in the VPC"
+    }
+    deploy = {
+      role         = var.app_deploy_role_arn
+      compute_type = "BUILD_GENERAL1_SMALL"
+      timeout      = var.deploy_timeout_minutes
+      description  = "App-deploy executor of ${var.name}: make deploy by image digest, in the VPC"
+    }
+  }
+  # Builds with no source named fail here instead of building anything: CI names the
+  # bundle of its commit (make execute passes sourceLocationOverride).
+  unnamed_source = "${var.artifacts_bucket}/source/none.zip"
+}
+
+# --- Network: the private subnets, 443 out, the cluster's API admits it ------------
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-executors"
+  description = "CodeBuild executors of ${var.name}: HTTPS out only (cluster API, AWS APIs)"
+  vpc_id      = var.vpc_id
+  tags        = { Name = "${var.name}-executors" }
+}
+
+resource "aws_vpc_security_group_egress_rule" "cluster_api" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "The private Kubernetes API endpoint"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.cluster_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.this.id
+  description       = "AWS APIs (interface endpoints, S3 gateway, or NAT) and pinned tool downloads"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+# The cluster's own security group (EKS creates it) admits the executors on 443: that is
+# the only path from a build to the Kubernetes API, whose endpoint is private.
+resource "aws_vpc_security_group_ingress_rule" "cluster_api_from_executors" {
+  security_group_id            = var.cluster_security_group_id
+  description                  = "Kubernetes API from the ${var.name} executors"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.this.id
+}
+
+# --- Logs ----------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is the spec's observability.logRetentionDays (default 90 days); set 365 or more there where compliance asks for it.
+  for_each          = local.stages
+  name              = "/aws/codebuild/${var.name}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+# --- The projects ----------------------------------------------------------------------
+
+resource "aws_codebuild_project" "this" {
+  for_each       = local.stages
+  name           = "${var.name}-${each.key}"
+  description    = each.value.description
+  service_role   = each.value.role
+  build_timeout  = each.value.timeout
+  queued_timeout = 60
+  encryption_key = var.kms_key_arn
+  # One build at a time per executor: two applies (or two deploys) never race. A start
+  # while one runs is refused with an error, not queued (CodeBuild user guide, "Builds in
+  # AWS CodeBuild"): make execute reports it, and CI runs once the first build is done.
+  concurrent_build_limit = 1
+
+  source {
+    type      = "S3"
+    location  = local.unnamed_source
+    buildspec = file("${path.module}/buildspecs/${each.key}.yml")
+  }
+
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+
+  environment {
+    type                        = "LINUX_CONTAINER"
+    compute_type                = each.value.compute_type
+    image                       = var.image
+    image_pull_credentials_type = "CODEBUILD"
+    privileged_mode             = false
+
+    environment_variable {
+      name  = "ENV"
+      value = var.environment
+    }
+  }
+
+  vpc_config {
+    vpc_id             = var.vpc_id
+    subnets            = var.subnet_ids
+    security_group_ids = [aws_security_group.this.id]
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      status     = "ENABLED"
+      group_name = aws_cloudwatch_log_group.this[each.key].name
+    }
+    s3_logs {
+      status = "DISABLED"
+    }
+  }
+}

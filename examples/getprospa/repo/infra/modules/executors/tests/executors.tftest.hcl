@@ -1,0 +1,101 @@
+# Invariants of the executors module, checked with a mocked AWS provider.
+
+mock_provider "aws" {
+  source = "../.mocks"
+}
+
+variables {
+  name                      = "acme-prod"
+  environment               = "prod"
+  vpc_id                    = "vpc-0123456789abcdef0"
+  subnet_ids                = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
+  cluster_security_group_id = "sg-00000000000000c1a"
+  platform_role_arn         = "arn:aws:iam::111111111111:role/acme-prod-platform"
+  app_deploy_role_arn       = "arn:aws:iam::111111111111:role/acme-prod-app-deploy"
+  artifacts_bucket          = "acme-artifacts-999999999999"
+  kms_key_arn               = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
+  log_retention_days        = 90
+}
+
+run "two_executors_each_with_its_own_role" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_codebuild_project.this)) == toset(["apply", "deploy"]) && aws_codebuild_project.this["apply"].name == "acme-prod-apply" && aws_codebuild_project.this["deploy"].name == "acme-prod-deploy"
+    error_message = "Each environment has exactly two executors: <name>-apply and <name>-deploy."
+  }
+  assert {
+    condition     = aws_codebuild_project.this["apply"].service_role == var.platform_role_arn && aws_codebuild_project.this["deploy"].service_role == var.app_deploy_role_arn
+    error_message = "apply runs as the platform executor, deploy as the (namespace-scoped) app-deploy executor; never the other way round."
+  }
+}
+
+run "builds_run_in_the_private_subnets" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : toset(one(p.vpc_config).subnets) == toset(var.subnet_ids) && one(p.vpc_config).vpc_id == var.vpc_id && one(p.vpc_config).security_group_ids == toset([aws_security_group.this.id])])
+    error_message = "Every build runs in the given private subnets, behind the executors' security group."
+  }
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.cluster_api.referenced_security_group_id == var.cluster_security_group_id && alltrue([for r in [aws_vpc_security_group_egress_rule.cluster_api, aws_vpc_security_group_egress_rule.https] : r.from_port == 443 && r.to_port == 443 && r.ip_protocol == "tcp"])
+    error_message = "The executors send only HTTPS: to the cluster's API and to AWS APIs."
+  }
+}
+
+run "the_cluster_api_admits_the_executors" {
+  command = apply
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.cluster_api_from_executors.security_group_id == var.cluster_security_group_id && aws_vpc_security_group_ingress_rule.cluster_api_from_executors.referenced_security_group_id == aws_security_group.this.id
+    error_message = "The cluster's security group admits the executors' group: the only path to the private API endpoint."
+  }
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.cluster_api_from_executors.from_port == 443 && aws_vpc_security_group_ingress_rule.cluster_api_from_executors.to_port == 443 && aws_vpc_security_group_ingress_rule.cluster_api_from_executors.ip_protocol == "tcp"
+    error_message = "The cluster admits the executors on 443 only."
+  }
+}
+
+run "fixed_buildspec_image_and_no_privilege" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for k, p in aws_codebuild_project.this : one(p.source).buildspec == file("${path.module}/buildspecs/${k}.yml") && one(p.source).type == "S3" && startswith(one(p.source).location, "${var.artifacts_bucket}/source/")])
+    error_message = "Each project's buildspec is the module's file for its stage, and its source is a bundle in the artifacts bucket."
+  }
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : one(p.environment).privileged_mode == false && startswith(one(p.environment).image, "aws/codebuild/") && one(p.environment).image_pull_credentials_type == "CODEBUILD" && length(one(p.environment).registry_credential) == 0])
+    error_message = "Builds run a CodeBuild-managed image, never privileged, with no registry credential."
+  }
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : [for v in one(p.environment).environment_variable : "${v.name}=${v.value}"] == ["ENV=prod"]])
+    error_message = "The only variable the project sets is ENV, its own environment."
+  }
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : p.concurrent_build_limit == 1 && one(p.artifacts).type == "NO_ARTIFACTS"])
+    error_message = "One build at a time per executor, and no build output."
+  }
+}
+
+run "logs_are_encrypted" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == var.kms_key_arn && g.retention_in_days == var.log_retention_days])
+    error_message = "The executors' log groups are encrypted with the environment's key and expire."
+  }
+  assert {
+    condition     = alltrue([for k, p in aws_codebuild_project.this : one(one(p.logs_config).cloudwatch_logs).status == "ENABLED" && one(one(p.logs_config).cloudwatch_logs).group_name == "/aws/codebuild/acme-prod-${k}" && one(one(p.logs_config).s3_logs).status == "DISABLED"])
+    error_message = "Each build logs to its encrypted log group only (no S3 log copy)."
+  }
+}
+
+run "the_roles_must_be_the_executors" {
+  command = plan
+
+  variables {
+    app_deploy_role_arn = "arn:aws:iam::111111111111:role/acme-prod-platform"
+  }
+
+  expect_failures = [var.app_deploy_role_arn]
+}
