@@ -1068,6 +1068,7 @@ RULES: tuple[NameRule, ...] = (
     NameRule("artifacts-github-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("github")),
     NameRule("artifacts-bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("bitbucket")),
     NameRule("artifacts-state-bucket", S3_BUCKET, "project", "{project}-artifacts-state-{artifacts_account}", "the state bucket of infra/artifacts", "artifacts", ("aws_s3_bucket.bucket", "backend:bucket")),
+    NameRule("artifacts-boundary", IAM_POLICY, "project", "{project}-artifacts-boundary", "the permissions boundary of the artifacts account's roles", "artifacts", ("aws_iam_policy.name",)),
     NameRule("artifacts-state-key-alias", KMS_ALIAS, "project", "alias/{project}-artifacts-state", "that state key's alias", "artifacts", ("aws_kms_alias.name",)),
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),

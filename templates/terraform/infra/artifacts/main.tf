@@ -14,7 +14,9 @@ locals {
   partition = data.aws_partition.current.partition
   name      = "${var.project}-artifacts"
   # An environment's account already has the OIDC providers of its bootstrap.
-  dedicated = !contains([for e in values(var.environments) : e.account_id], var.account_id)
+  # modules/artifacts' bucket.
+  artifact_bucket_arn = "arn:${local.partition}:s3:::${var.project}-artifacts-${var.account_id}"
+  dedicated           = !contains([for e in values(var.environments) : e.account_id], var.account_id)
 }
 
 # --- State -------------------------------------------------------------------------
@@ -72,6 +74,52 @@ module "state" {
   force_destroy          = var.force_destroy_state
 }
 
+# --- The boundary of the roles here --------------------------------------------------
+
+# The publisher may do what its own policy allows AND this allows: the delivery services
+# only, and never delete or loosen what this root keeps (images, repositories and their
+# policies, keys, the buckets), nor touch IAM.
+resource "aws_iam_policy" "boundary" {
+  #checkov:skip=CKV_AWS_289:A permissions boundary grants nothing: the Allow bounds the services, the role's own policy names the resources.
+  #checkov:skip=CKV_AWS_290:A permissions boundary grants nothing: the Allow bounds the services, the role's own policy names the resources.
+  #checkov:skip=CKV_AWS_355:A permissions boundary grants nothing: the Allow bounds the services, the role's own policy names the resources.
+  #checkov:skip=CKV_AWS_287:ecr:GetAuthorizationToken is how the publisher logs in to push; the token is usable only with the repositories' own permissions.
+  name        = "${local.name}-boundary"
+  description = "Permissions boundary of the roles of ${local.name}"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "DeliveryServicesOnly"
+        Effect = "Allow"
+        Action = [
+          "ecr:*", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:GetPublicKey", "kms:Sign",
+          "sts:AssumeRole", "codebuild:*", "codepipeline:*", "codeconnections:UseConnection",
+          "codestar-connections:UseConnection", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+        ]
+        Resource = "*"
+      },
+      {
+        Sid      = "TheArtifactBucketOnly"
+        Effect   = "Allow"
+        Action   = ["s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"]
+        Resource = [local.artifact_bucket_arn, "${local.artifact_bucket_arn}/*"]
+      },
+      {
+        Sid    = "KeepWhatIsPublished"
+        Effect = "Deny"
+        Action = [
+          "ecr:BatchDeleteImage", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy",
+          "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy", "ecr:SetRepositoryPolicy", "ecr:PutRegistryPolicy",
+          "ecr:DeleteRegistryPolicy", "ecr:PutReplicationConfiguration",
+        ]
+        Resource = "*"
+      },
+      { Sid = "NoIam", Effect = "Deny", Action = "iam:*", Resource = "*" },
+    ]
+  })
+}
+
 # --- Registry, bucket, keys, publisher --------------------------------------------------
 
 module "artifacts" {
@@ -85,4 +133,5 @@ module "artifacts" {
   access_log_bucket    = module.access_logs.log_target
   images_kept          = var.images_kept
   force_destroy        = var.force_destroy_state
+  permissions_boundary = aws_iam_policy.boundary.arn
 }

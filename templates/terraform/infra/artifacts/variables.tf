@@ -44,10 +44,13 @@ variable "environments" {
   }
 
   # policy.artifacts-account: whoever administers a non-production environment must not
-  # be able to change what production runs.
+  # be able to change what production runs. A platform without a production-tier
+  # environment keeps its registry in its last environment's account.
   validation {
-    condition     = alltrue([for e in values(var.environments) : e.account_id != var.account_id || e.tier == "production"])
-    error_message = "The artifacts account may not be a development or staging environment's account."
+    condition = alltrue([for e in values(var.environments) : e.tier != "production"]) || alltrue([
+      for e in values(var.environments) : e.account_id != var.account_id || e.tier == "production"
+    ])
+    error_message = "The artifacts account may not be a development or staging environment's account while a production-tier environment exists."
   }
 }
 

@@ -91,6 +91,7 @@ resource "aws_iam_role" "publisher" {
   name                 = "${var.project}-publish"
   description          = "Publisher of ${var.project}: pushes and signs images, writes source bundles and release manifests (${var.deliver.provider} only)"
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = local.publisher_trust })
+  permissions_boundary = var.permissions_boundary
   max_session_duration = 3600
 }
 

@@ -96,3 +96,13 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary the publisher carries (infra/artifacts: <project>-artifacts-boundary)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary))
+    error_message = "permissions_boundary must be an IAM managed policy ARN."
+  }
+}

@@ -216,3 +216,16 @@ variable "access" {
     error_message = "access: a role ARN is either read_only or break_glass, not both (EKS gives a principal one access entry)."
   }
 }
+
+variable "artifacts" {
+  description = "Where the images are (infra/artifacts): the artifacts account (spec artifacts.account, or the last production-tier environment's) and its region (spec project.region). Every environment pulls the same images, by digest."
+  type = object({
+    account_id = string
+    region     = string
+  })
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.artifacts.account_id)) && can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.artifacts.region))
+    error_message = "artifacts: account_id must be 12 digits and region an AWS region."
+  }
+}

@@ -26,6 +26,7 @@ variables {
   }
   create_oidc_provider = true
   access_log_bucket    = "acme-artifacts-logs-999999999999"
+  permissions_boundary = "arn:aws:iam::999999999999:policy/acme-artifacts-boundary"
 }
 
 run "tags_are_immutable_scanned_and_encrypted" {
@@ -139,6 +140,10 @@ run "only_the_deliverer_from_the_deploy_branch_publishes" {
   assert {
     condition     = jsondecode(aws_iam_role.publisher[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
     error_message = "The token's audience is STS."
+  }
+  assert {
+    condition     = aws_iam_role.publisher[0].permissions_boundary == var.permissions_boundary
+    error_message = "The publisher carries the permissions boundary."
   }
   assert {
     condition     = aws_iam_openid_connect_provider.deliver[0].url == "https://token.actions.githubusercontent.com" && aws_iam_role.publisher[0].name == "acme-publish"
