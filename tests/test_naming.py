@@ -25,13 +25,19 @@ SPEC_MATRIX = [REFERENCE_SPEC, *sorted(SPECS.glob("*.yaml"))]
 
 
 def _tf_files(*, environment_accounts_only: bool = False) -> list[str]:
-    """The templates' .tf files; with environment_accounts_only, not the backup account's
-    root (infra/backup: its buckets end in the backup account's id, which no environment's
-    app bucket can take)."""
+    """The templates' .tf files; with environment_accounts_only, not the backup and
+    artifacts accounts' roots (infra/backup, infra/artifacts: their names are not
+    <project>-<env>-..., and the naming table checks them against every name)."""
     return [
         p.read_text()
         for p in sorted(TEMPLATES.rglob("*.tf"))
-        if not (environment_accounts_only and p.parent.name.endswith("backup{% endif %}"))
+        if not (
+            environment_accounts_only
+            and (
+                p.parent.name.endswith("backup{% endif %}")
+                or (p.parent.name == "artifacts" and p.parent.parent.name == "infra")
+            )
+        )
     ]
 
 

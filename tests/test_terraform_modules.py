@@ -604,11 +604,81 @@ BREAKAGES = [
         "nothing_is_public",
     ),
     (
-        "workloads",
+        "artifacts",
         "main.tf",
         'image_tag_mutability = "IMMUTABLE"',
         'image_tag_mutability = "MUTABLE"',
-        "registries_are_immutable_scanned_and_encrypted",
+        "tags_are_immutable_scanned_and_encrypted",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        "    scan_on_push = true",
+        "    scan_on_push = false",
+        "tags_are_immutable_scanned_and_encrypted",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        "  kms_key_arn            = aws_kms_key.artifacts.arn",
+        "  kms_key_arn            = null",
+        "the_bucket_uses_kms",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        'Condition = { ArnEquals = { "aws:PrincipalArn" = local.pullers } }',
+        'Condition = { ArnEquals = { "aws:PrincipalArn" = concat(local.pullers, ["arn:aws:iam::111111111111:role/any"]) } }',
+        "pulls_only_by_the_environments_roles",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        'Action    = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]',
+        'Action    = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:PutImage"]',
+        "pulls_only_by_the_environments_roles",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        'Action    = ["kms:GetPublicKey", "kms:DescribeKey", "kms:Verify"]',
+        'Action    = ["kms:GetPublicKey", "kms:DescribeKey", "kms:Verify", "kms:Sign"]',
+        "the_signing_key_signs_and_never_leaves_kms",
+    ),
+    (
+        "artifacts",
+        "main.tf",
+        'Action    = ["s3:GetObject", "s3:GetObjectVersion"]',
+        'Action    = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]',
+        "only_the_executors_read_bundles",
+    ),
+    (
+        "artifacts",
+        "publisher.tf",
+        ":ref:refs/heads/${var.deliver.branch}",
+        ":*",
+        "only_the_deliverer_from_the_deploy_branch_publishes",
+    ),
+    (
+        "artifacts",
+        "publisher.tf",
+        '"${local.bitbucket.repository_uuid}:${local.bitbucket.environment_uuid}:*"',
+        '"${local.bitbucket.repository_uuid}:*"',
+        "bitbucket_publishes_from_its_deployment_environment",
+    ),
+    (
+        "artifacts",
+        "publisher.tf",
+        "  permissions_boundary = var.permissions_boundary\n",
+        "",
+        "only_the_deliverer_from_the_deploy_branch_publishes",
+    ),
+    (
+        "artifacts",
+        "publisher.tf",
+        '"ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",',
+        '"ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart", "ecr:BatchDeleteImage",',
+        "the_publisher_pushes_signs_and_writes_nothing_else",
     ),
     # --- the executors: in the VPC, admitted by the cluster, fixed, logged -------------------
     (
@@ -1048,3 +1118,32 @@ def test_the_deploy_executor_is_namespace_scoped() -> None:
         1,
     )
     assert admin != main_tf and deploy_executor_problems(admin) != []
+
+
+def forgotten_not_destroyed(text: str) -> dict[str, bool]:
+    """`removed` blocks of a module: from-address -> whether Terraform keeps the object
+    (lifecycle destroy = false)."""
+    out = {}
+    for match in re.finditer(r"^removed \{\n(.*?)\n\}\n", text, re.M | re.S):
+        body = match[1]
+        source = re.search(r"^\s*from\s*=\s*(\S+)\s*$", body, re.M)
+        assert source, f"a removed block without from: {body!r}"
+        out[source[1]] = bool(re.search(r"^\s*destroy\s*=\s*false\s*$", body, re.M))
+    return out
+
+
+# The image repositories left modules/workloads for infra/artifacts: an environment's
+# next apply must forget its old repositories, never delete them with their images.
+MOVED_TO_ARTIFACTS = {"aws_ecr_repository.app": True, "aws_ecr_lifecycle_policy.app": True}
+
+
+def test_the_old_repositories_are_forgotten_not_destroyed() -> None:
+    main = (MODULES / "workloads" / "main.tf").read_text()
+    assert forgotten_not_destroyed(main) == MOVED_TO_ARTIFACTS
+    assert not re.search(r'^resource "aws_ecr_', main, re.M), "workloads creates ECR again"
+    # The check fails on the broken forms: destroying, or dropping a removed block.
+    assert forgotten_not_destroyed(main.replace("destroy = false", "destroy = true", 1)) != (
+        MOVED_TO_ARTIFACTS
+    )
+    dropped = re.sub(r"^removed \{\n.*?\n\}\n", "", main, count=1, flags=re.M | re.S)
+    assert forgotten_not_destroyed(dropped) != MOVED_TO_ARTIFACTS

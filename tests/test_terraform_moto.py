@@ -12,6 +12,9 @@ MOTO_ADJUSTMENTS what is changed, each with its reason; docs/terraform.md lists 
 3. boto3 checks that every resource exists with the settings that matter;
 4. dev destroyed. The bootstrap stays until the moto server stops: moto 5.2 fails to
    force-destroy a versioned bucket holding delete markers (left by the S3 lock files).
+
+infra/artifacts is applied the same way on a moto server of the artifacts account
+(test_artifacts_applies_against_moto).
 """
 
 from __future__ import annotations
@@ -419,6 +422,142 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
         assert not aws("eks").list_clusters()["clusters"]
 
 
+# infra/artifacts, applied in the artifacts account (the reference's: its production
+# account, 333333333333) on a moto server of its own. Nothing of it is left out: moto has
+# ECR (repositories, their policies and lifecycle policies), asymmetric KMS keys that sign,
+# S3 and IAM. What moto does not do is evaluate the policies: the module test asserts them
+# (tests/artifacts.tftest.hcl), and the bucket's deny of plain HTTP is adjusted as for every
+# bucket (MOTO_ADJUSTMENTS). The CodePipeline pipeline, its publish project and the
+# CodeConnections connection are not rendered yet (issue 13; moto has no CodeConnections).
+ARTIFACTS_ACCOUNT = "333333333333"
+
+
+@pytest.mark.alone
+@pytest.mark.slow
+def test_artifacts_applies_against_moto(terraform: Terraform, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    new(REFERENCE / "platform.yaml", repo)
+    infra = repo / "infra"
+    root = infra / "artifacts"
+    (infra / "modules" / "bucket" / "zz_moto_override.tf").write_text(OVERRIDES["bucket"])
+    tfvars = json.loads((root / "artifacts.auto.tfvars.json").read_text())
+    assert tfvars["account_id"] == ARTIFACTS_ACCOUNT, "the reference's artifacts account moved"
+    steps = Steps(terraform, tmp_path / "terraform-logs")
+    with moto_server(tmp_path / "moto.log", ARTIFACTS_ACCOUNT) as moto:
+        aws = Aws(moto)
+        (root / "zz_moto_provider_override.tf").write_text(provider_override(moto))
+        (repo / "moto.tfbackend").write_text(backend_override(moto))
+        apply = ["apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=10"]
+        apply += ["-var", "force_destroy_state=true"]
+        # make infra-artifacts FIRST=1: local state, then into the bucket it created.
+        local = root / "zz_first_run_override.tf"
+        local.write_text('terraform {\n  backend "local" {}\n}\n')
+        ok(steps.init("artifacts init", root))
+        try:
+            ok(steps.run("artifacts apply", apply, root, timeout=900))
+            local.unlink()
+            ok(
+                steps.init(
+                    "artifacts migrate", root, "-migrate-state", "-force-copy",
+                    "-backend-config=artifacts.tfbackend", f"-backend-config={repo / 'moto.tfbackend'}",
+                )
+            )  # fmt: skip
+            outputs = json.loads(
+                ok(steps.run("artifacts output", ["output", "-json"], root)).stdout
+            )
+            check_artifacts(aws, outputs)
+            # What it keeps can go: the repositories, the bucket, the keys (scheduled), the
+            # publisher. The state bucket stays with the moto server (see the bootstrap).
+            ok(
+                steps.run(
+                    "artifacts destroy",
+                    ["destroy", "-input=false", "-no-color", "-auto-approve",
+                     "-var", "force_destroy_state=true", "-target=module.artifacts"],
+                    root, timeout=900,
+                )
+            )  # fmt: skip
+            assert not aws("ecr").describe_repositories()["repositories"]
+        finally:
+            steps.report()
+
+
+def check_artifacts(aws: Aws, outputs: dict[str, Any]) -> None:
+    """The registry, the bucket, the keys and the publisher as AWS (moto) holds them."""
+    account, project = ARTIFACTS_ACCOUNT, "getprospa"
+    registry = f"{account}.dkr.ecr.{REGION}.amazonaws.com"
+    assert outputs["registry"]["value"] == registry
+    assert outputs["repository_urls"]["value"] == {"api": f"{registry}/{project}/api"}
+    kms = aws("kms")
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    artifacts_key = kms.describe_key(KeyId=aliases[f"alias/{project}-artifacts"])["KeyMetadata"]
+    assert kms.get_key_rotation_status(KeyId=artifacts_key["KeyId"])["KeyRotationEnabled"]
+
+    ecr = aws("ecr")
+    (repository,) = ecr.describe_repositories()["repositories"]
+    assert repository["repositoryName"] == f"{project}/api"
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageScanningConfiguration"]["scanOnPush"]
+    assert repository["encryptionConfiguration"]["encryptionType"] == "KMS"
+    assert repository["encryptionConfiguration"]["kmsKey"] == artifacts_key["Arn"]
+    policy = json.loads(ecr.get_repository_policy(repositoryName=f"{project}/api")["policyText"])
+    pull = next(s for s in policy["Statement"] if s["Sid"] == "EnvironmentsPull")
+    assert sorted(_list(pull["Principal"]["AWS"])) == [
+        f"arn:aws:iam::{a}:root" for a in ("111111111111", "222222222222", "333333333333")
+    ]
+    pullers = _list(pull["Condition"]["ArnEquals"]["aws:PrincipalArn"])
+    assert "arn:aws:iam::111111111111:role/getprospa-dev-node" in pullers
+    assert "arn:aws:iam::333333333333:role/getprospa-prod-karpenter-node" in pullers
+    assert len(pullers) == 12  # node, karpenter-node, platform, app-deploy of 3 environments
+    rules = json.loads(
+        ecr.get_lifecycle_policy(repositoryName=f"{project}/api")["lifecyclePolicyText"]
+    )
+    assert len(rules["rules"]) == 2
+
+    # The signing key signs, and its public key verifies: what cosign does with awskms://.
+    signing = kms.describe_key(KeyId=aliases[f"alias/{project}-image-signing"])["KeyMetadata"]
+    assert signing["KeySpec"] == "ECC_NIST_P256" and signing["KeyUsage"] == "SIGN_VERIFY"
+    digest = bytes(32)
+    signature = kms.sign(
+        KeyId=f"alias/{project}-image-signing", Message=digest, MessageType="DIGEST",
+        SigningAlgorithm="ECDSA_SHA_256",
+    )["Signature"]  # fmt: skip
+    assert kms.verify(
+        KeyId=signing["KeyId"], Message=digest, MessageType="DIGEST", Signature=signature,
+        SigningAlgorithm="ECDSA_SHA_256",
+    )["SignatureValid"]  # fmt: skip
+
+    s3 = aws("s3")
+    bucket = f"{project}-artifacts-{account}"
+    assert outputs["bucket"]["value"] == bucket
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == artifacts_key["Arn"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    logs = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"]
+    assert logs == f"{project}-artifacts-logs-{account}"
+    state = s3.head_object(
+        Bucket=f"{project}-artifacts-state-{account}", Key="artifacts/terraform.tfstate"
+    )
+    assert state["ServerSideEncryption"] == "aws:kms"
+
+    iam = aws("iam")
+    role = iam.get_role(RoleName=f"{project}-publish")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+        f"arn:aws:iam::{account}:policy/{project}-artifacts-boundary"
+    )
+    (trust,) = _document(role["AssumeRolePolicyDocument"])["Statement"]
+    assert trust["Principal"]["Federated"] == (
+        f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+    )
+    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == (
+        "repo:getprospa/getprospa-platform:ref:refs/heads/main"
+    )
+    # The artifacts account is the production account: its bootstrap has the GitHub OIDC
+    # provider, so this root creates none.
+    assert not iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert iam.get_role_policy(RoleName=f"{project}-publish", PolicyName="publish")
+
+
 def remove_orphan_web_acls(aws: Aws, stderr: str) -> None:
     """Delete the web ACLs a failed CreateWebACL names (`creating WAFv2 WebACL (<name>)`):
     moto holds them, Terraform's state does not."""
@@ -540,13 +679,9 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     master = db["MasterUserSecret"]
     assert master["SecretArn"].startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:")
 
-    # Registry, app secrets and roles.
-    repo = aws("ecr").describe_repositories(repositoryNames=["getprospa/api"])["repositories"][0]
-    assert (
-        repo["imageTagMutability"] == "IMMUTABLE"
-        and repo["imageScanningConfiguration"]["scanOnPush"]
-    )
-    assert repo["encryptionConfiguration"]["encryptionType"] == "KMS"
+    # No registry here (the images are the artifacts account's: test_artifacts_applies_...),
+    # app secrets and roles.
+    assert not aws("ecr").describe_repositories()["repositories"]
     app_secret = aws("secretsmanager").describe_secret(SecretId=f"getprospa/dev/{APP_SECRET}")
     assert app_secret["KmsKeyId"] in (key["Arn"], key["KeyId"])
     versions = aws("secretsmanager").list_secret_version_ids(SecretId=f"getprospa/dev/{APP_SECRET}")
@@ -697,7 +832,9 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     by_zone = {t: sorted(tiers[t], key=lambda s: s["AvailabilityZone"]) for t in tiers}
     assert values["api"]["loadBalancerCidrs"] == [s["CidrBlock"] for s in by_zone["load-balancer"]]
     assert values["api"]["databaseCidrs"] == [s["CidrBlock"] for s in by_zone["isolated"]]
-    assert values["api"]["imageRepository"] == repo["repositoryUri"]
+    assert values["api"]["imageRepository"] == (
+        f"{ARTIFACTS_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/getprospa/api"
+    )
     assert values["api"]["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}-api"
     assert values["api"]["targetGroupArn"] == target_group["TargetGroupArn"]
     assert (

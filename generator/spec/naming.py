@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 Spec = dict[str, Any]
 Scope = Literal["project", "environment", "app", "app-environment"]
-Root = Literal["env", "bootstrap", "backup", "helm", "none"]
+Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "none"]
 Namespace = Literal["global", "account", "region", "environment", "cluster", "none"]
 
 
@@ -642,6 +642,7 @@ _FIELD_OF = {
     "pid": "project.name",
     "organisation": "project.organisation",
     "backup_account": "backup.account",
+    "artifacts_account": "artifacts.account",
 }
 
 
@@ -864,6 +865,65 @@ def _codepipeline(spec: Spec, v: Variables) -> bool:
     return "codepipeline" in spec["pipelines"]["providers"]
 
 
+def delivering_provider(spec: Spec) -> str:
+    """pipelines.deliver: the one provider that builds and deploys (default: the first)."""
+    pipelines = spec["pipelines"]
+    providers = pipelines["providers"]
+    return str(pipelines.get("deliver", providers[0] if providers else "github"))
+
+
+def artifacts_account(spec: Spec) -> str:
+    """infra/artifacts' account: artifacts.account, resolved to the last production-tier
+    environment's account (templates/_shared/artifacts.jinja reads answers without it)."""
+    given = spec.get("artifacts", {}).get("account")
+    if given:
+        return str(given)
+    envs = spec["environments"]
+    order = [n for n in spec.get("promotion", []) if n in envs] or list(envs)
+    production = [n for n in order if envs[n]["tier"] == "production"]
+    return str(envs[(production or order)[-1]]["account"])
+
+
+def first_environment(spec: Spec) -> str:
+    envs = spec["environments"]
+    return ([n for n in spec.get("promotion", []) if n in envs] or list(envs))[0]
+
+
+def publisher_ready(spec: Spec) -> bool:
+    """modules/artifacts: the publisher exists once the delivering provider's trust can be
+    written; Bitbucket's needs the workspace and repository UUIDs and the deployment
+    environment of the first environment."""
+    if delivering_provider(spec) != "bitbucket":
+        return True
+    bitbucket = spec["pipelines"].get("bitbucket", {})
+    return bool(
+        bitbucket.get("workspaceUuid")
+        and bitbucket.get("repositoryUuid")
+        and bitbucket.get("deployEnvironments", {}).get(first_environment(spec))
+    )
+
+
+def _publisher(spec: Spec, v: Variables) -> bool:
+    return publisher_ready(spec)
+
+
+def _artifacts_oidc(provider: str) -> Callable[[Spec, Variables], bool]:
+    """modules/artifacts: a dedicated artifacts account gets the delivering provider's OIDC
+    provider; an environment's account has its bootstrap's."""
+
+    def when(spec: Spec, v: Variables) -> bool:
+        dedicated = artifacts_account(spec) not in {
+            e["account"] for e in spec["environments"].values()
+        }
+        return dedicated and delivering_provider(spec) == provider and publisher_ready(spec)
+
+    return when
+
+
+def _codepipeline_delivers(spec: Spec, v: Variables) -> bool:
+    return delivering_provider(spec) == "codepipeline"
+
+
 def _migration_target(spec: Spec, v: Variables) -> bool:
     return "migration" in spec and spec["migration"]["targetEnvironment"] == v["env"]
 
@@ -965,7 +1025,6 @@ RULES: tuple[NameRule, ...] = (
     NameRule("cdn-alarm-topic", SNS_TOPIC, "environment", _PN + "-cdn-alarms", "the us-east-1 alarm topic of CloudFront's WAF alarm", "env", ("aws_sns_topic.name",), when=_edge),
     NameRule("cdn-waf-log-group", WAF_LOG_GROUP, "environment", "aws-waf-logs-" + _PN + "-cdn", "CloudFront's WAF log group", "env", ("aws_cloudwatch_log_group.name",), when=_edge),
     # workloads: per container app
-    NameRule("image-repository", ECR_REPOSITORY, "app-environment", "{project}/{app}", "an app's image repository", "env", ("aws_ecr_repository.name",), when=_container),
     NameRule("app-role", IAM_ROLE, "app-environment", _PN + "-{app}", "an app's IAM role", "env", ("aws_iam_role.name",), when=_container),
     NameRule("app-policy", IAM_INLINE_POLICY, "app-environment", "read-own-secrets", "an app's policy", "env", ("aws_iam_role_policy.name",), when=_container),
     NameRule("datadog-api-key-role", IAM_ROLE, "environment", _PN + "-datadog-api-key", "the role the External Secrets Operator assumes to read the Datadog API key", "env", ("aws_iam_role.name",), when=_datadog),
@@ -1024,13 +1083,27 @@ RULES: tuple[NameRule, ...] = (
     NameRule("backup-account-state-bucket", S3_BUCKET, "environment", _PN + "-copies-state-{backup_account}", "the state bucket of infra/backup", "backup", ("aws_s3_bucket.bucket", "backend:bucket"), when=_backup_account),
     NameRule("backup-account-state-logs-bucket", S3_BUCKET, "environment", _PN + "-copies-logs-{backup_account}", "that state bucket's log bucket", "backup", ("aws_s3_bucket.bucket",), when=_backup_account),
     NameRule("backup-account-state-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-copies-state", "that state key's alias", "backup", ("aws_kms_alias.name",), when=_backup_account),
+    # artifacts account (infra/artifacts): once per project, in the project's region
+    NameRule("image-repository", ECR_REPOSITORY, "app", "{project}/{app}", "an app's image repository (every environment pulls from it)", "artifacts", ("aws_ecr_repository.name",), when=_container),
+    NameRule("pipeline-artifacts-bucket", S3_BUCKET, "project", "{project}-artifacts-{artifacts_account}", "the artifact bucket (source bundles, release manifests, CodePipeline's artifacts)", "artifacts", ("aws_s3_bucket.bucket",)),
+    NameRule("artifacts-logs-bucket", S3_BUCKET, "project", "{project}-artifacts-logs-{artifacts_account}", "the access-log bucket of the artifact and state buckets", "artifacts", ("aws_s3_bucket.bucket",)),
+    NameRule("artifacts-key-alias", KMS_ALIAS, "project", "alias/{project}-artifacts", "the key of the repositories and the artifact bucket", "artifacts", ("aws_kms_alias.name",)),
+    NameRule("image-signing-key-alias", KMS_ALIAS, "project", "alias/{project}-image-signing", "the cosign signing key's alias", "artifacts", ("aws_kms_alias.name",)),
+    NameRule("publisher-role", IAM_ROLE, "project", "{project}-publish", "the publisher (the delivering CI system; CodePipeline's role when it delivers)", "artifacts", ("aws_iam_role.name",), when=_publisher),
+    NameRule("publisher-policy", IAM_INLINE_POLICY, "project", "publish", "the publisher's policy", "artifacts", ("aws_iam_role_policy.name",), when=_publisher),
+    NameRule("artifacts-github-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("github")),
+    NameRule("artifacts-bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("bitbucket")),
+    NameRule("artifacts-state-bucket", S3_BUCKET, "project", "{project}-artifacts-state-{artifacts_account}", "the state bucket of infra/artifacts", "artifacts", ("aws_s3_bucket.bucket", "backend:bucket")),
+    NameRule("artifacts-boundary", IAM_POLICY, "project", "{project}-artifacts-boundary", "the permissions boundary of the artifacts account's roles", "artifacts", ("aws_iam_policy.name",)),
+    NameRule("artifacts-state-key-alias", KMS_ALIAS, "project", "alias/{project}-artifacts-state", "that state key's alias", "artifacts", ("aws_kms_alias.name",)),
     # --- not rendered yet: the pipelines and DMS migration areas build these names --------
     NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
-    NameRule("pipeline-artifacts-bucket", S3_BUCKET, "environment", _PN + "-pipeline-{account}", "the pipeline's artifact bucket", "none", when=_codepipeline, rendered=False),
     # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
-    NameRule("codebuild-image-project", CODEBUILD_PROJECT, "app", "{project}-{app}-image", "an app's image build", "none", when=lambda s, v: _codepipeline(s, v) and _container(s, v), rendered=False),
-    NameRule("codepipeline-role", IAM_ROLE, "environment", _PN + "-codepipeline", "CodePipeline's IAM role", "none", when=_codepipeline, rendered=False),
+    # CodePipeline delivering: its build project, run as the publisher (make build publish bundle).
+    NameRule("publish-project", CODEBUILD_PROJECT, "project", "{project}-publish", "the pipeline's publish build (images, signatures, source bundle)", "none", when=_codepipeline_delivers, rendered=False),
+    # The environments' CI roles trust it (infra/bootstrap, roles.tf) when CodePipeline delivers.
+    NameRule("codepipeline-role", IAM_ROLE, "project", "{project}-codepipeline", "CodePipeline's IAM role in the artifacts account", "none", when=_codepipeline, rendered=False),
     NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),
     NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),
     NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),
@@ -1074,6 +1147,7 @@ def _instances(spec: Spec, rule: NameRule) -> Iterator[Variables]:
     backup = spec.get("backup", {})
     if "account" in backup:
         base["backup_account"] = backup["account"]
+    base["artifacts_account"] = artifacts_account(spec)
     per_env = rule.scope in ("environment", "app-environment")
     per_app = rule.scope in ("app", "app-environment")
     envs: list[str | None] = list(spec["environments"]) if per_env else [None]
@@ -1093,6 +1167,10 @@ def _location(spec: Spec, rule: NameRule, env: str | None) -> tuple[str, ...]:
     namespace = rule.kind.namespace
     if namespace in ("global", "cluster", "none"):
         return (namespace,)
+    if rule.root == "artifacts":
+        # infra/artifacts: the artifacts account, in the project's region.
+        account = artifacts_account(spec)
+        return (account,) if namespace == "account" else (account, spec["project"]["region"])
     if env is None:
         return ("*",)
     e = spec["environments"][env]

@@ -61,6 +61,9 @@ locals {
   has_alb          = length(local.public_container) > 0
   has_database     = var.database != null
 
+  # The images: one registry in the artifacts account (infra/artifacts), pulled by digest.
+  registry = "${var.artifacts.account_id}.dkr.ecr.${var.artifacts.region}.${data.aws_partition.current.dns_suffix}"
+
   # Backups: where the daily database snapshots are copied (spec backup).
   backup_account = try(var.backup.account_id, null)
   dr_region      = try(var.backup.dr_region, null)
@@ -288,7 +291,6 @@ module "executors" {
 module "workloads" {
   source                     = "../../modules/workloads"
   name                       = local.name
-  project                    = var.project
   secret_prefix              = local.secret_prefix
   cluster_name               = module.cluster.cluster_name
   external_secrets_role_name = module.cluster.external_secrets_role_name

@@ -4,7 +4,7 @@ output "app_values" {
   description = "Per container app: what its Helm chart needs under `platform:` (docs/contracts.md)."
   value = {
     for k, a in local.container_apps : k => {
-      imageRepository   = module.workloads.repository_urls[k]
+      imageRepository   = "${local.registry}/${var.project}/${k}"
       roleArn           = module.workloads.role_arns[k]
       targetGroupArn    = a.public ? module.load_balancer[0].target_group_arns[k] : null
       databaseHost      = a.database && local.has_database ? module.database[0].address : null

@@ -301,11 +301,12 @@ def _configuration_aliases(root: Path) -> str:
 
 def roots_of(infra: Path) -> list[Path]:
     """Every root of a rendered infra/: the bootstrap, the backup account's (when the spec
-    names one) and one per environment."""
+    names one), the artifacts account's and one per environment."""
     backup = [infra / "backup"] if (infra / "backup").is_dir() else []
     return [
         infra / "bootstrap",
         *backup,
+        infra / "artifacts",
         *sorted(p for p in (infra / "envs").iterdir() if p.is_dir()),
     ]
 

@@ -11,7 +11,8 @@ validators prove the two agree, for every spec of the matrix:
 - The same mocked plans show what each environment gets: its interface VPC endpoints
   exactly when the spec's `interfaceEndpoints` is on (all seven services), none otherwise,
   and the S3 gateway endpoint always.
-- The backend file of each environment names the table's state bucket.
+- infra/artifacts is planned once, in the artifacts account and the project's region.
+- The backend file of each environment, and infra/artifacts', names the table's state bucket.
 - Helm: every object, namespace, release and label value of every chart, rendered for
   every environment, is one the table predicts.
 """
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from generator.spec.naming import RULES, GeneratedName, generated_names
+from generator.spec.naming import RULES, GeneratedName, artifacts_account, generated_names
 
 from . import RenderedRepo, validator
 from .helm import charts
@@ -221,6 +222,18 @@ def _per_environment_plans(root: Path, spec: dict[str, Any]) -> dict[str, dict[s
     return _run_test(root, test)
 
 
+def artifacts_plan(root: Path, account: str, region: str) -> dict[str, Any]:
+    """A mocked plan of infra/artifacts, in the artifacts account and the project's region."""
+    test = (
+        'mock_provider "aws" {\n  source = "../modules/.mocks"\n'
+        f'  mock_data "aws_caller_identity" {{\n    defaults = {{ account_id = "{account}" }}\n  }}\n'
+        f'  mock_data "aws_region" {{\n    defaults = {{ name = "{region}" }}\n  }}\n'
+        "}\n"
+        'run "names" {\n  command = plan\n}\n'
+    )
+    return _run_test(root, test)["names"]
+
+
 def _infra_copy(repo: RenderedRepo) -> Path:
     target = Path(tempfile.mkdtemp(prefix=f"platformgen-names-{repo.name}-")) / "infra"
     shutil.copytree(repo.root / "infra", target)
@@ -257,19 +270,26 @@ def terraform_names_are_the_naming_tables(repo: RenderedRepo) -> None:
                     strict=True,
                 )
             )
+            artifacts = artifacts_plan(
+                infra / "artifacts",
+                artifacts_account(repo.spec),
+                repo.spec["project"]["region"],
+            )
             bootstrap_plans = bootstrap.result()
             backup_plans = backup.result() if backup is not None else {}
         for env, plan in plans.items():
             predicted = [
                 n
                 for n in names
-                if n.env in (env, None) and n.rule.root not in ("bootstrap", "backup")
+                if n.env in (env, None) and n.rule.root not in ("bootstrap", "backup", "artifacts")
             ]
             problems += compare(f"envs/{env}", plan_names(plan), table_names(predicted))
             problems += endpoint_problems(env, envs[env]["interfaceEndpoints"], plan)
         for env, plan in bootstrap_plans.items():
             predicted = [n for n in names if n.env == env and n.rule.root == "bootstrap"]
             problems += compare(f"bootstrap ({env})", plan_names(plan), table_names(predicted))
+        predicted = [n for n in names if n.rule.root == "artifacts"]
+        problems += compare("artifacts", plan_names(artifacts), table_names(predicted))
         # infra/backup is rendered exactly when the table predicts backup-account names.
         expected_backup = any(n.rule.root == "backup" for n in names)
         assert has_backup_root == expected_backup, (has_backup_root, expected_backup)
@@ -300,6 +320,15 @@ def backend_files_name_the_state_bucket(repo: RenderedRepo) -> None:
                 and (n.rule.root == "backup") == (root == "backup")
             }
             assert predicted == {bucket[1]}, (env, root, predicted, bucket[1])
+    file = repo.root / "infra" / "artifacts" / "artifacts.tfbackend"
+    bucket = re.search(r'^bucket\s*=\s*"([^"]+)"', file.read_text(), re.M)
+    assert bucket, f"{file} names no bucket"
+    predicted = {
+        n.value
+        for n in names
+        if n.rule.root == "artifacts" and "backend:bucket" in n.rule.resources
+    }
+    assert predicted == {bucket[1]}, ("artifacts", predicted, bucket[1])
 
 
 _LABELS = (

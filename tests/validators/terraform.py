@@ -161,8 +161,12 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
             assert data["database"]["deletion_protection"] == env["database"]["deletionProtection"]
         assert data["tags"]["owner"] == spec["project"]["owner"]
         assert data["edge"]["waf_rule_groups"] == spec["edge"]["waf"]["managedRuleGroups"]
-        # The executors build bundles from the artifacts account's bucket.
-        assert data["artifacts"] == {"account_id": spec["artifacts"]["account"]}
+        # Every environment pulls from the one registry of the artifacts account, and its
+        # executors build the bundles of that account's bucket.
+        assert data["artifacts"] == {
+            "account_id": spec["artifacts"]["account"],
+            "region": spec["project"]["region"],
+        }
         backend = (root / "backend.tfbackend").read_text()
         assert f'"{spec["project"]["name"]}-{name}-tfstate-{env["account"]}"' in backend
         assert "use_lockfile = true" in backend
@@ -444,7 +448,13 @@ def infra_make_targets_are_registered(repo: RenderedRepo) -> None:
     assert f"-chdir=infra/envs/{first} plan" in out.stdout
     assert f"-chdir=infra/envs/{first} apply" in out.stdout
     helped = subprocess.run([make, "help"], cwd=repo.root, capture_output=True, text=True)
-    for target in ("infra-bootstrap", "infra-addons", "infra-lint", "infra-test"):
+    for target in (
+        "infra-bootstrap",
+        "infra-artifacts",
+        "infra-addons",
+        "infra-lint",
+        "infra-test",
+    ):
         assert target in helped.stdout, target
 
 
@@ -494,6 +504,30 @@ def backups_follow_the_spec(repo: RenderedRepo) -> None:
         assert {p.name for p in root.glob("*.tfbackend")} == {
             f"{name}.tfbackend" for name in spec["environments"]
         }
+
+
+@validator("terraform")
+def artifacts_follow_the_spec(repo: RenderedRepo) -> None:
+    """infra/artifacts, rendered for every spec: its account (artifacts.account, resolved),
+    one repository per container app (none without one), every environment's account, and
+    the trust of the one delivering provider."""
+    spec = repo.spec
+    root = repo.root / "infra" / "artifacts"
+    data = json.loads((root / "artifacts.auto.tfvars.json").read_text())
+    assert data["account_id"] == spec["artifacts"]["account"]
+    assert data["region"] == spec["project"]["region"]
+    assert data["apps"] == sorted(a["name"] for a in spec["apps"] if a["hosting"] == "container")
+    assert data["environments"] == {
+        n: {"account_id": e["account"], "tier": e["tier"]} for n, e in spec["environments"].items()
+    }
+    deliver = spec["pipelines"]["deliver"]
+    assert data["deliver"]["provider"] == deliver
+    assert data["deliver"]["branch"] == spec["pipelines"]["branch"]
+    assert (data["deliver"]["github_repository"] is not None) == (deliver == "github")
+    assert (data["deliver"]["bitbucket"] is not None) == (deliver == "bitbucket")
+    backend = (root / "artifacts.tfbackend").read_text()
+    assert f'"{spec["project"]["name"]}-artifacts-state-{spec["artifacts"]["account"]}"' in backend
+    assert f'region       = "{spec["project"]["region"]}"' in backend
 
 
 @validator("terraform-env", when=_has_database)

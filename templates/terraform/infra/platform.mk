@@ -3,6 +3,8 @@
 #
 #   make infra-bootstrap ENV=dev FIRST=1   once per environment (docs/runbooks/new-environment.md)
 #   make infra-backup ENV=dev FIRST=1      once per environment, with a backup account (infra/backup/)
+#   make infra-artifacts FIRST=1           once per project: the registry, artifact bucket, signing key
+#                                          and publisher in the artifacts account (infra/artifacts/)
 #   make plan ENV=dev                      plan the environment (saved to build/ for apply)
 #   make apply ENV=dev                     apply that plan
 #   make addons ENV=dev                    controllers and app namespaces (platform executor)
@@ -11,7 +13,7 @@
 # Terraform 1.11+ and the hashicorp/aws ~> 5.100 provider. One plugin cache for every
 # root, so init links the provider instead of downloading or copying it per root.
 INFRA := infra
-INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/backup) $(wildcard $(INFRA)/envs/*)
+INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/backup) $(wildcard $(INFRA)/artifacts) $(wildcard $(INFRA)/envs/*)
 INFRA_MODULES := $(filter-out %/.mocks,$(wildcard $(INFRA)/modules/*))
 INFRA_BUILD = build/$(ENV)
 TERRAFORM ?= terraform
@@ -131,6 +133,29 @@ ifeq ($(FIRST),1)
 else
 	$(TERRAFORM) -chdir=$(INFRA)/backup init -input=false -reconfigure -backend-config=$(ENV).tfbackend
 	$(TERRAFORM) -chdir=$(INFRA)/backup apply -input=false -var environment=$(ENV)
+endif
+
+# The artifacts account (infra/artifacts/): the image repositories every environment pulls
+# from, the artifact bucket (source bundles, release manifests), the cosign signing key and
+# the publisher role of the delivering CI system. One state for the project, run with
+# credentials of the artifacts account, after the infra-bootstrap of the environment whose
+# account it is (if it is one: that bootstrap creates the OIDC provider used here) and
+# before the first deploy. FIRST=1 on the very first run: state is local until its bucket
+# exists, then moves into it.
+.PHONY: infra-artifacts
+infra-artifacts: ## Terraform: registry, artifact bucket, signing key and publisher in the artifacts account (FIRST=1 the first time)
+	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
+ifeq ($(FIRST),1)
+	printf 'terraform {\n  backend "local" {}\n}\n' > $(INFRA)/artifacts/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/artifacts init -input=false -lockfile=readonly -reconfigure
+	$(TERRAFORM) -chdir=$(INFRA)/artifacts apply -input=false
+	rm -f $(INFRA)/artifacts/zz_first_run_override.tf
+	$(TERRAFORM) -chdir=$(INFRA)/artifacts init -input=false -lockfile=readonly -migrate-state -force-copy \
+	  -backend-config=artifacts.tfbackend
+	rm -f $(INFRA)/artifacts/terraform.tfstate $(INFRA)/artifacts/terraform.tfstate.backup
+else
+	$(TERRAFORM) -chdir=$(INFRA)/artifacts init -input=false -lockfile=readonly -reconfigure -backend-config=artifacts.tfbackend
+	$(TERRAFORM) -chdir=$(INFRA)/artifacts apply -input=false
 endif
 
 # The AWS Load Balancer Controller and the External Secrets Operator, at pinned chart

@@ -1,4 +1,4 @@
-# Per container app: its ECR repository, its IAM role (<project>-<environment>-<app>)
+# Per container app: its IAM role (<project>-<environment>-<app>)
 # used by its pods through EKS Pod Identity and assumed by the External Secrets
 # Operator for that app's secrets only, and the Secrets Manager secrets the spec
 # references. Terraform creates the secrets empty: values are put by people or
@@ -12,42 +12,23 @@ locals {
   secrets = toset(flatten([for a in values(var.apps) : a.secrets]))
 }
 
-# --- Registry ---------------------------------------------------------------------
+# --- Registry: moved to the artifacts account ------------------------------------------
 
-resource "aws_ecr_repository" "app" {
-  for_each             = var.apps
-  name                 = "${var.project}/${each.key}"
-  image_tag_mutability = "IMMUTABLE"
-
-  image_scanning_configuration {
-    scan_on_push = true
-  }
-
-  encryption_configuration {
-    encryption_type = "KMS"
-    kms_key         = var.kms_key_arn
+# The image repositories live in infra/artifacts (one registry every environment pulls
+# from, infra/docs/adr/0008). Terraform forgets this account's old repositories without
+# deleting them or their images: remove them by hand once no running pod uses them.
+removed {
+  from = aws_ecr_repository.app
+  lifecycle {
+    destroy = false
   }
 }
 
-resource "aws_ecr_lifecycle_policy" "app" {
-  for_each   = aws_ecr_repository.app
-  repository = each.value.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Untagged images go after 7 days"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the newest ${var.images_kept} images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.images_kept }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+removed {
+  from = aws_ecr_lifecycle_policy.app
+  lifecycle {
+    destroy = false
+  }
 }
 
 # --- Secrets (containers only; values never pass through Terraform) ------------------

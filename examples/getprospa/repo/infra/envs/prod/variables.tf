@@ -51,18 +51,6 @@ variable "region" {
   }
 }
 
-variable "artifacts" {
-  description = "The artifacts (tooling) account (spec artifacts.account, or the last production-tier environment's account): its bucket <project>-artifacts-<account> holds the source bundles the executors build."
-  type = object({
-    account_id = string
-  })
-
-  validation {
-    condition     = can(regex("^[0-9]{12}$", var.artifacts.account_id))
-    error_message = "artifacts.account_id must be 12 digits."
-  }
-}
-
 variable "domain" {
   description = "DNS name the environment serves on."
   type        = string
@@ -226,5 +214,18 @@ variable "access" {
   validation {
     condition     = length(setintersection(var.access.read_only, var.access.break_glass)) == 0
     error_message = "access: a role ARN is either read_only or break_glass, not both (EKS gives a principal one access entry)."
+  }
+}
+
+variable "artifacts" {
+  description = "The artifacts account (infra/artifacts; spec artifacts.account, or the last production-tier environment's) and its region (spec project.region): every environment pulls the same images from its registry, by digest, and its executors build the source bundles of its bucket <project>-artifacts-<account>."
+  type = object({
+    account_id = string
+    region     = string
+  })
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.artifacts.account_id)) && can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.artifacts.region))
+    error_message = "artifacts: account_id must be 12 digits and region an AWS region."
   }
 }

@@ -43,3 +43,11 @@ output "log_target_domain_name" {
     aws_s3_bucket_server_side_encryption_configuration.this,
   ]
 }
+
+output "encryption" {
+  description = "Default encryption of the bucket: algorithm (aws:kms or AES256) and KMS key (null with AES256)."
+  value = {
+    algorithm = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm
+    key       = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).kms_master_key_id
+  }
+}

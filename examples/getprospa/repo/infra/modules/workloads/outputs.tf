@@ -1,8 +1,3 @@
-output "repository_urls" {
-  description = "ECR repository URL of each app."
-  value       = { for k, r in aws_ecr_repository.app : k => r.repository_url }
-}
-
 output "role_arns" {
   description = "IAM role ARN of each app (Pod Identity, namespace and service account named after the app)."
   value       = { for k, r in aws_iam_role.app : k => r.arn }

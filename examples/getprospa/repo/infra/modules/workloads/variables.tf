@@ -8,16 +8,6 @@ variable "name" {
   }
 }
 
-variable "project" {
-  description = "Project name: the ECR repositories are <project>/<app>."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", var.project)) && length(var.project) >= 3 && length(var.project) <= 22
-    error_message = "project must be a DNS label of 3-22 characters with single hyphens."
-  }
-}
-
 variable "secret_prefix" {
   description = "Prefix of the app secrets in Secrets Manager: <project>/<environment>/."
   type        = string
@@ -103,17 +93,6 @@ variable "secret_recovery_days" {
   validation {
     condition     = var.secret_recovery_days >= 7 && var.secret_recovery_days <= 30
     error_message = "secret_recovery_days must be between 7 and 30."
-  }
-}
-
-variable "images_kept" {
-  description = "Tagged images kept per repository; older ones expire."
-  type        = number
-  default     = 100
-
-  validation {
-    condition     = var.images_kept >= 1 && var.images_kept <= 10000
-    error_message = "images_kept must be between 1 and 10000."
   }
 }
 

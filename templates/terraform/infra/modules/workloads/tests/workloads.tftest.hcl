@@ -6,7 +6,6 @@ mock_provider "aws" {
 
 variables {
   name                       = "acme-prod"
-  project                    = "acme"
   secret_prefix              = "acme/prod/"
   cluster_name               = "acme-prod"
   external_secrets_role_name = "acme-prod-external-secrets"
@@ -18,19 +17,6 @@ variables {
   database_secret_arn  = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0123-AbCdEf"
   kms_key_arn          = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
-}
-
-run "registries_are_immutable_scanned_and_encrypted" {
-  command = apply
-
-  assert {
-    condition     = alltrue([for r in aws_ecr_repository.app : r.image_tag_mutability == "IMMUTABLE" && r.image_scanning_configuration[0].scan_on_push && r.encryption_configuration[0].encryption_type == "KMS"])
-    error_message = "ECR repositories need immutable tags, scan on push and KMS encryption."
-  }
-  assert {
-    condition     = aws_ecr_repository.app["api"].name == "acme/api" && length(aws_ecr_lifecycle_policy.app) == 2
-    error_message = "Repositories are <project>/<app> with a lifecycle policy."
-  }
 }
 
 run "one_role_per_app_named_by_the_contract" {
