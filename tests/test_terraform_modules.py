@@ -613,6 +613,13 @@ BREAKAGES = [
     (
         "artifacts",
         "main.tf",
+        'selection    = { tagStatus = "tagged", tagPatternList = ["*"],',
+        'selection    = { tagStatus = "any", tagPatternList = ["*"],',
+        "tags_are_immutable_scanned_and_encrypted",
+    ),
+    (
+        "artifacts",
+        "main.tf",
         "    scan_on_push = true",
         "    scan_on_push = false",
         "tags_are_immutable_scanned_and_encrypted",

@@ -208,6 +208,12 @@ resource "aws_ecr_repository_policy" "app" {
   })
 }
 
+# Only tagged images expire, oldest first beyond images_kept: the releases (tags are git
+# SHAs) and cosign's signatures and attestations (tags sha256-<digest>.sig/.att), three
+# tagged images per release. Untagged images are never expired: with immutable tags they
+# are the platform manifests of an image index, or OCI referrers, and expiring them
+# breaks the tagged image that needs them (ECR lifecycle rules count indexes, signatures
+# and their children alike: https://github.com/aws/containers-roadmap/issues/2613).
 resource "aws_ecr_lifecycle_policy" "app" {
   for_each   = aws_ecr_repository.app
   repository = each.value.name
@@ -215,14 +221,8 @@ resource "aws_ecr_lifecycle_policy" "app" {
     rules = [
       {
         rulePriority = 1
-        description  = "Untagged images go after 7 days"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the newest ${var.images_kept} images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.images_kept }
+        description  = "Keep the newest ${var.images_kept} tagged images (releases, signatures, attestations)"
+        selection    = { tagStatus = "tagged", tagPatternList = ["*"], countType = "imageCountMoreThan", countNumber = var.images_kept }
         action       = { type = "expire" }
       },
     ]

@@ -44,6 +44,10 @@ run "tags_are_immutable_scanned_and_encrypted" {
     condition     = aws_ecr_repository.app["api"].name == "acme/api" && length(aws_ecr_lifecycle_policy.app) == 2 && length(aws_ecr_repository_policy.app) == 2
     error_message = "Repositories are <project>/<app>, each with a lifecycle policy and a repository policy."
   }
+  assert {
+    condition     = alltrue([for p in aws_ecr_lifecycle_policy.app : alltrue([for r in jsondecode(p.policy).rules : r.selection.tagStatus == "tagged"])])
+    error_message = "Lifecycle rules expire tagged images only: an untagged image is an index's platform manifest or a referrer that a release needs."
+  }
 }
 
 run "the_bucket_uses_kms" {
