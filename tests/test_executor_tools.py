@@ -10,6 +10,7 @@ covers every Kubernetes minor the schema accepts but 1.37, which it refuses by n
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -27,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE_DIR, ROOT
+from conftest import REFERENCE_DIR, REFERENCE_SPEC, ROOT
+
+from generator.spec import area_rules, load_spec_text
 
 DELIVERY = ROOT / "templates" / "repo" / "delivery"
 SCRIPT = DELIVERY / "install-tools.sh"
@@ -344,3 +347,23 @@ def test_the_reference_executors_install_their_tools_first() -> None:
         install = spec.split("  install:\n", 1)[1].split("\n  build:", 1)[0]
         assert "make executor-tools TOOLS_BIN_DIR=/usr/local/bin" in install, stage
         assert "INSTALL_TOOLS_TEST" not in spec, stage
+
+
+@pytest.mark.parametrize(("version", "warned"), [("1.34", False), ("1.30", False), ("1.37", True)])
+def test_validate_warns_when_the_executors_have_no_kubectl_for_the_minor(
+    version: str, warned: bool
+) -> None:
+    text = REFERENCE_SPEC.read_text().replace('version: "1.34"', f'version: "{version}"', 1)
+    assert f'version: "{version}"' in text
+    result = load_spec_text(text, as_of=dt.date(2026, 11, 30))
+    found = [d for d in result.diagnostics if d.code == "policy.executor-tools"]
+    if not warned:
+        assert found == []
+        return
+    (finding,) = found
+    assert finding.severity == "warning" and finding.path == "kubernetes.version"
+    assert "no kubectl is pinned for Kubernetes 1.37" in finding.message
+    assert "KUBECTL_VERSION_1.37" in finding.fix
+    assert area_rules.kubectl_minors() == {
+        k.removeprefix("KUBECTL_VERSION_") for k in _pins() if k.startswith("KUBECTL_VERSION_")
+    }
