@@ -363,3 +363,41 @@ def ignored_paths(ctx: Context) -> Iterator[Diagnostic]:
             "only CloudFront and the load balancer route by path, for public apps",
             "remove path, or set 'public: true' to serve the app at that path",
         )
+
+
+# --- repo (templates/repo/delivery/tools.versions) ------------------------------------------
+
+TOOLS_VERSIONS = ("templates", "repo", "delivery", "tools.versions")
+"""The tools the in-VPC executors install (delivery/install-tools.sh), kubectl per minor."""
+
+
+@cache
+def kubectl_minors() -> frozenset[str]:
+    """The Kubernetes minors tools.versions pins a kubectl for (KUBECTL_VERSION_<minor>=...)."""
+    text = data_root().joinpath(*TOOLS_VERSIONS).read_text()
+    prefix = "KUBECTL_VERSION_"
+    return frozenset(
+        line.split("=", 1)[0].removeprefix(prefix)
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    )
+
+
+@check
+def executor_kubectl(ctx: Context) -> Iterator[Diagnostic]:
+    """The executors install the kubectl of the cluster's minor, verified by a pinned checksum:
+    with none pinned for the spec's minor, their install phase refuses and the first run fails."""
+    version = ctx.resolved["kubernetes"]["version"]
+    if version not in kubectl_minors():
+        pinned = ", ".join(sorted(kubectl_minors(), key=lambda v: int(v.split(".")[1])))
+        yield ctx.finding(
+            "warning",
+            "policy.executor-tools",
+            ("kubernetes", "version"),
+            f"no kubectl is pinned for Kubernetes {version} (pinned: {pinned}): the executors' "
+            "install phase (make executor-tools) refuses to install an unverified one, so "
+            "every executor build fails",
+            f"use a pinned minor, or add KUBECTL_VERSION_{version} and its KUBECTL_SHA256_* "
+            "lines to delivery/tools.versions in the generated repository, copied from "
+            "https://dl.k8s.io/release/v<version>/bin/linux/<arch>/kubectl.sha256",
+        )

@@ -13,14 +13,16 @@
 # with several container apps), or RELEASE=<a previous commit>.
 #
 # cosign and syft run in the generated CI and the executors (not on laptops): the targets
-# check each is installed at the version below and name it when it is not.
+# check each is installed at the version pinned in delivery/tools.versions and name it when it
+# is not. The executors install every tool they run first (make executor-tools, their install
+# phase): delivery/install-tools.sh verifies each download before it installs it.
+include delivery/tools.versions
 AWS ?= aws
 COSIGN ?= cosign
 SYFT ?= syft
 JQ ?= jq
 CONTAINER ?= docker
-COSIGN_VERSION := v2.6.2
-SYFT_VERSION := 1.33.0
+TOOLS_BIN_DIR ?= /usr/local/bin
 STAGE ?=
 RELEASE ?=
 TERRAFORM_ENV_DIR ?= infra/envs/$(ENV)
@@ -29,6 +31,10 @@ DELIVERY := build/delivery
 export PROJECT ARTIFACTS_ACCOUNT ARTIFACTS_REGION REGISTRY ARTIFACTS_BUCKET SIGNING_KEY
 export CONTAINER_APPS STATIC_APPS AWS COSIGN SYFT JQ CONTAINER COSIGN_VERSION SYFT_VERSION
 export RELEASE STAGE TERRAFORM_ENV_DIR DELIVERY
+
+.PHONY: executor-tools
+executor-tools: ## Install terraform, helm, kubectl (the cluster's minor), cosign, syft and jq into TOOLS_BIN_DIR, each verified first (the executors' install phase)
+	TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) KUBERNETES_VERSION=$(KUBERNETES_VERSION) bash delivery/install-tools.sh
 
 .PHONY: delivery-release
 delivery-release: ## RELEASE=<git sha>: fetch releases/<sha>.json (digests and static files of that commit) into build/releases/

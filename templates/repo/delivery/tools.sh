@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Check that cosign and syft are installed at the pinned versions (delivery/platform.mk).
-# They run in the generated CI and the executors; nothing here downloads them.
+# Check that cosign and syft are installed at the pinned versions (delivery/tools.versions).
+# They run in the generated CI and the executors (which install them first: make executor-tools).
 set -euo pipefail
 check() {  # name command version install-hint
   local name="$1" cmd="$2" want="${3#v}" got
