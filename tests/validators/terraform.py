@@ -419,6 +419,15 @@ def delivery_docs_link_to_files_that_exist(repo: RenderedRepo) -> None:
             assert (path.parent / link).is_file(), f"{doc}: {link} does not exist"
 
 
+def _default_interface_endpoints(repo: RenderedRepo) -> list[str]:
+    """modules/network's default interface endpoints, read from its variables.tf."""
+    text = (repo.root / "infra" / "modules" / "network" / "variables.tf").read_text()
+    block = text.split('variable "interface_endpoints"', 1)[1].split("\n}\n", 1)[0]
+    default = re.search(r"^\s*default\s*=\s*(\[.*?\])\s*$", block, re.M)
+    assert default, "modules/network's interface_endpoints has no default list"
+    return json.loads(default[1])
+
+
 @validator("terraform")
 def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
     doc = (repo.root / "docs" / "costs.md").read_text()
@@ -427,9 +436,12 @@ def cost_estimate_states_its_price_date(repo: RenderedRepo) -> None:
         assert f"## {name}" in doc, f"no estimate for {name}"
         section = doc.split(f"## {name} (", 1)[1].split("\n## ", 1)[0]
         endpoints = next(line for line in section.splitlines() if "VPC interface endpoints" in line)
-        assert endpoints.endswith("| 153.30 |" if env["interfaceEndpoints"] else "| 0.00 |"), (
-            endpoints
-        )
+        # Each interface endpoint of modules/network's default list, in each of 3 zones, at
+        # 0.01 USD per hour for 730 hours a month.
+        services = _default_interface_endpoints(repo)
+        monthly = f"{len(services) * 3 * 0.01 * 730:.2f}" if env["interfaceEndpoints"] else "0.00"
+        assert endpoints.endswith(f"| {monthly} |"), (endpoints, services)
+        assert env["interfaceEndpoints"] is False or f"{len(services)} services" in endpoints
     assert "USD" in doc and "interfaceEndpoints" in doc
 
 
