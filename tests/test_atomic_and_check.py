@@ -93,7 +93,9 @@ def test_check_finds_edited_missing_and_unrendered_changes(rendered_small: Path)
     repo = rendered_small
     (repo / "README.md").write_text("hand edit\n")
     (repo / "docs" / "README.md").unlink()
-    (repo / "Makefile").chmod(0o755)
+    # The Makefile names the spec's region, which this test changes: a static file of the
+    # same unit shows a mode-only change.
+    (repo / "delivery" / "platform.mk").chmod(0o755)
     spec = repo / "platform.yaml"
     spec.write_text(spec.read_text().replace("region: eu-west-1", "region: eu-west-2"))
     proc = run_cli("check", repo, "--format", "json")
@@ -103,7 +105,8 @@ def test_check_finds_edited_missing_and_unrendered_changes(rendered_small: Path)
     drift = {f["file"]: (f["code"], f["message"], f["unit"]) for f in report["findings"]}
     assert drift["README.md"] == ("check.content", "content differs", "repo")
     assert drift["docs/README.md"] == ("check.missing", "missing", "repo")
-    assert drift["Makefile"] == ("check.mode", "executable bit differs", "repo")
+    assert drift["delivery/platform.mk"] == ("check.mode", "executable bit differs", "repo")
+    assert drift["Makefile"] == ("check.content", "content differs", "repo")
     # The spec changed but was not rendered: the answers file no longer matches.
     assert drift[".copier-answers.repo.yml"][0] == "check.content"
     assert report["summary"]["errors"] == len(report["findings"])
