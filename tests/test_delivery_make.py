@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REFERENCE_SPEC, git
 from support.moto import MotoServer, moto_server
 from support.tools import tool_venv_bin
@@ -204,21 +205,37 @@ def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer
 
 
 def test_execute_starts_the_environments_executor_on_the_bundle(
-    repo: Path, moto: MotoServer
+    repo: Path, moto: MotoServer, tmp_path: Path
 ) -> None:
     """moto's CodeBuild ends every build SUCCEEDED at once, with no log stream: this shows
     the call and the exit status (moto records neither the source nor the variable
-    overrides, and writes no log: the streaming is not exercised here)."""
+    overrides, and writes no log: the streaming is not exercised here). The AWS CLI is
+    wrapped to record the start-build call: the commit goes as SOURCE_COMMIT, and no
+    source override is sent (the CI role refuses every one; the project has no source)."""
     sha = git(repo, "rev-parse", "HEAD").strip()
     role = json.loads(_aws(moto, "iam", "create-role", "--role-name", "getprospa-dev-app-deploy",
                            "--assume-role-policy-document", "{}"))["Role"]["Arn"]  # fmt: skip
+    # moto's CreateProject wants a source location even for NO_SOURCE (AWS does not).
+    buildspec = (repo / "infra/modules/executors/buildspecs/deploy.yml").read_text()
     _aws(moto, "codebuild", "create-project", "--name", "getprospa-dev-deploy",
-         "--source", f"type=S3,location={BUCKET}/source/none.zip",
+         "--source", json.dumps({"type": "NO_SOURCE", "buildspec": buildspec, "location": "-"}),
          "--artifacts", "type=NO_ARTIFACTS", "--service-role", role,
          "--environment", "type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,"
          "computeType=BUILD_GENERAL1_SMALL")  # fmt: skip
-    ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}"], repo, moto)
+    calls = tmp_path / "aws-calls"
+    wrapper = tmp_path / "aws"
+    wrapper.write_text(
+        f'#!/bin/bash\nprintf "%s\\n" "$*" >> {calls}\nexec {tool_venv_bin("awscli", "aws")} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}",
+                f"AWS={wrapper}"], repo, moto)  # fmt: skip
     assert ran.returncode == 0 and "getprospa-dev-deploy: " in ran.stdout, ran.stdout + ran.stderr
+    (start,) = [c for c in calls.read_text().splitlines() if c.startswith("codebuild start-build")]
+    assert f"name=SOURCE_COMMIT,value={sha},type=PLAINTEXT" in start, start
+    assert f"name=RELEASE,value={sha},type=PLAINTEXT" in start, start
+    assert f"name=IMAGE_DIGEST,value={DIGEST},type=PLAINTEXT" in start, start
+    assert "--source" not in start, f"no source override may be sent: {start}"
     build_id = ran.stdout.split("started ", 1)[1].split()[0]
     build = json.loads(_aws(moto, "codebuild", "batch-get-builds", "--ids", build_id))["builds"][0]
     assert build["projectName"] == "getprospa-dev-deploy" and build["buildStatus"] == "SUCCEEDED"
@@ -231,6 +248,58 @@ def test_execute_starts_the_environments_executor_on_the_bundle(
         proc = _run(["make", "execute", "ENV=dev", *args], repo, moto)
         assert proc.returncode == 2 and expected in proc.stderr, (args, proc.stderr)
         assert "started" not in proc.stdout
+
+
+def test_the_executors_buildspec_fetches_the_bundle_from_the_artifacts_region(
+    repo: Path, moto: MotoServer, tmp_path: Path
+) -> None:
+    """The executors take no CodeBuild source (an S3 source must be in the build's region):
+    each buildspec's pre_build fetches source/$SOURCE_COMMIT.zip from the artifacts bucket,
+    in its own region, into a fresh BUNDLE_DIR, and the build phase runs there. Run here
+    as CodeBuild runs them (bash, a phase fails at its first failing command), against a
+    bucket in another region than the build's; a SOURCE_COMMIT that is no full SHA is
+    refused before anything is fetched."""
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    bucket, region = "getprospa-artifacts-xregion", "eu-west-1"
+    _aws(moto, "s3api", "create-bucket", "--bucket", bucket,
+         "--create-bucket-configuration", f"LocationConstraint={region}", region=region)  # fmt: skip
+    bundle = tmp_path / "bundle.zip"
+    git(repo, "archive", "--format=zip", "--output", str(bundle), "HEAD")
+    _aws(moto, "s3", "cp", str(bundle), f"s3://{bucket}/source/{sha}.zip", region=region)
+    for stage in ("apply", "deploy"):
+        spec = yaml.safe_load(
+            (repo / f"infra/modules/executors/buildspecs/{stage}.yml").read_text()
+        )
+        assert spec["env"]["shell"] == "bash"
+        pre_build = spec["phases"]["pre_build"]["commands"]
+        cd = spec["phases"]["build"]["commands"][0]
+        bundle_dir = tmp_path / f"bundle-{stage}"
+        bundle_dir.mkdir()
+        (bundle_dir / "stale").write_text("from an earlier build\n")
+        script = "set -e\n" + "\n".join([*pre_build, cd, "pwd", "ls"]) + "\n"
+
+        def phase(
+            commit: str, script: str = script, bundle_dir: Path = bundle_dir
+        ) -> subprocess.CompletedProcess[str]:
+            env = {**_env(moto), "AWS_DEFAULT_REGION": REGION, "ARTIFACTS_BUCKET": bucket,
+                   "ARTIFACTS_REGION": region, "BUNDLE_DIR": str(bundle_dir), "SOURCE_COMMIT": commit}  # fmt: skip
+            return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+
+        ran = phase(sha)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        listed = ran.stdout.splitlines()
+        assert listed[0] == str(bundle_dir), "the build phase runs in the unzipped bundle"
+        assert {"Makefile", "platform.yaml", "delivery"} <= set(listed[1:]), listed
+        assert "stale" not in listed, "the bundle is unzipped into a fresh directory"
+        for bad in ("main", sha[:12], f"{sha}/../x", ""):
+            refused = phase(bad)
+            assert refused.returncode != 0 and "is not a full git commit SHA" in refused.stderr
+            assert bundle_dir.exists() and "Makefile" in {p.name for p in bundle_dir.iterdir()}, (
+                "nothing is fetched (nor the last bundle removed) before the commit is checked"
+            )
+        missing = phase("0" * 40)
+        assert missing.returncode != 0, "a commit without a bundle fails the build"
 
 
 def test_publish_names_the_signing_tools_it_needs(repo: Path, moto: MotoServer) -> None:
