@@ -73,10 +73,21 @@ def _aws(moto: MotoServer, *args: str, region: str = REGION) -> str:
     return proc.stdout
 
 
+def _recording_aws(tmp_path: Path) -> tuple[Path, Path]:
+    """An AWS CLI that records each call's arguments (make AWS=<it>), then runs the real one."""
+    calls, wrapper = tmp_path / "aws-calls", tmp_path / "aws"
+    wrapper.write_text(
+        f'#!/bin/bash\nprintf "%s\\n" "$*" >> {calls}\nexec {tool_venv_bin("awscli", "aws")} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, calls
+
+
 def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
-    repo: Path, moto: MotoServer
+    repo: Path, moto: MotoServer, tmp_path: Path
 ) -> None:
     sha = git(repo, "rev-parse", "HEAD").strip()
+    wrapper, calls = _recording_aws(tmp_path)
     _aws(moto, "s3api", "create-bucket", "--bucket", BUCKET,
          "--create-bucket-configuration", f"LocationConstraint={REGION}")  # fmt: skip
     dist = repo / "web" / "web" / "dist"
@@ -87,16 +98,16 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
 
     # The static app's build goes up once; the same files again are accepted, other files
     # for the same commit are refused.
-    publish = _run(["make", "web-web-publish"], repo, moto)
+    publish = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert publish.returncode == 0, publish.stderr
     static = json.loads((repo / "build" / "delivery" / "static-web.json").read_text())
     assert static["source"] == f"s3://{BUCKET}/static/web/{sha}/"
     listed = _aws(moto, "s3", "ls", "--recursive", f"s3://{BUCKET}/static/web/{sha}/")
     assert "assets/app.js" in listed and "index.html" in listed
-    again = _run(["make", "web-web-publish"], repo, moto)
+    again = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert again.returncode == 0 and "published before with the same files" in again.stdout
     (dist / "assets" / "app.js").write_text("console.log('v2')\n")
-    other = _run(["make", "web-web-publish"], repo, moto)
+    other = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert other.returncode != 0 and "a commit is published once" in other.stderr, other.stderr
     (dist / "assets" / "app.js").write_text("console.log('v1')\n")
 
@@ -104,13 +115,13 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
     image = {"repository": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/getprospa/api"}
     image |= {"digest": DIGEST, "tag": sha}
     (repo / "build" / "delivery" / "image-api.json").write_text(json.dumps(image))
-    record = _run(["make", "delivery-record"], repo, moto)
+    record = _run(["make", f"AWS={wrapper}", "delivery-record"], repo, moto)
     assert record.returncode == 0, record.stderr
     release = json.loads((repo / "build" / "release.json").read_text())
     assert release["commit"] == sha and release["images"]["api"]["digest"] == DIGEST
     assert release["static"]["web"]["sha256"] == static["sha256"]
 
-    bundle = _run(["make", "bundle"], repo, moto)
+    bundle = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert bundle.returncode == 0, bundle.stderr
     out = repo / "build" / "fetched.zip"
     _aws(moto, "s3", "cp", f"s3://{BUCKET}/source/{sha}.zip", str(out))
@@ -118,25 +129,27 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
         names = set(archive.namelist())
     assert {"Makefile", "platform.yaml", "delivery/platform.mk"} <= names
     assert not any(n.startswith("build/") for n in names), "the bundle is the commit only"
-    again = _run(["make", "bundle"], repo, moto)
+    again = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert again.returncode == 0 and "exists with the same content" in again.stdout, again.stderr
     changed = dict(
         release, images={"api": dict(release["images"]["api"], digest="sha256:" + "cd" * 32)}
     )
     (repo / "build" / "release.json").write_text(json.dumps(changed))
-    refused = _run(["make", "bundle"], repo, moto)
+    refused = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert refused.returncode != 0 and "a commit is released once" in refused.stderr, (
         refused.stdout + refused.stderr
     )
 
     # The app-deploy executor's make deploy RELEASE=<sha>: the manifest is fetched and the
     # digest taken from it; the run then stops at the first tool missing here (helm).
-    deploy = _run(["make", "deploy", "ENV=dev", f"RELEASE={sha}"], repo, moto)
+    deploy = _run(["make", f"AWS={wrapper}", "deploy", "ENV=dev", f"RELEASE={sha}"], repo, moto)
     assert json.loads((repo / "build" / "releases" / f"{sha}.json").read_text()) == release
     assert "make deploy:" not in deploy.stderr and "helm 4 is required" in deploy.stderr, (
         deploy.stderr
     )
-    missing = _run(["make", "deploy", "ENV=dev", f"RELEASE={'f' * 40}"], repo, moto)
+    missing = _run(
+        ["make", f"AWS={wrapper}", "deploy", "ENV=dev", f"RELEASE={'f' * 40}"], repo, moto
+    )
     assert missing.returncode != 0 and "helm" not in missing.stderr, missing.stderr
 
     # The static app's deploy: the release's files, checked against their tree digest, to
@@ -176,6 +189,10 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
     assert tampered.returncode != 0 and "the release recorded" in tampered.stderr, (
         tampered.stdout + tampered.stderr
     )
+    # The artifacts bucket is in the artifacts region, which need not be the caller's (an
+    # environment in another region, a CI runner's default): every call on it names it.
+    on_bucket = [c for c in calls.read_text().splitlines() if BUCKET in c]
+    assert on_bucket and all(f"--region {REGION} " in c for c in on_bucket), on_bucket
 
 
 def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer) -> None:
@@ -222,12 +239,7 @@ def test_execute_starts_the_environments_executor_on_the_bundle(
          "--artifacts", "type=NO_ARTIFACTS", "--service-role", role,
          "--environment", "type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,"
          "computeType=BUILD_GENERAL1_SMALL")  # fmt: skip
-    calls = tmp_path / "aws-calls"
-    wrapper = tmp_path / "aws"
-    wrapper.write_text(
-        f'#!/bin/bash\nprintf "%s\\n" "$*" >> {calls}\nexec {tool_venv_bin("awscli", "aws")} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    wrapper, calls = _recording_aws(tmp_path)
     ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}",
                 f"AWS={wrapper}"], repo, moto)  # fmt: skip
     assert ran.returncode == 0 and "getprospa-dev-deploy: " in ran.stdout, ran.stdout + ran.stderr
