@@ -87,7 +87,7 @@ MOTO_ADJUSTMENTS = {
     "module.load_balancer.data.aws_security_group.cloudfront_vpc_origin": "reads a stand-in group named CloudFront-VPCOrigins-Service-SG that the test adds to the load-balancer module (MOTO_STAND_INS): CloudFront creates that group with the VPC origin, which moto lacks",
     "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
     "module.cluster.output.cluster_security_group_id": "the stand-in group below: moto's EKS makes no cluster security group (no clusterSecurityGroupId), which the executors' rules name",
-    "module.executors.aws_codebuild_project.this": 'a placeholder source location ("-") with the NO_SOURCE type: moto\'s CreateProject requires a location for every source type, which AWS does not for NO_SOURCE (the module test asserts the projects have none)',
+    "module.executors.aws_codebuild_project.this": "an S3 source at a placeholder location instead of NO_SOURCE: moto's CreateProject requires a location for every source type, and the provider refuses a location with NO_SOURCE (the module test asserts NO_SOURCE; the builds never read a CodeBuild source, their buildspec fetches the bundle)",
     "module.backup_vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
 }
 # Module folders whose call (in the root that uses it) has another name.
@@ -199,8 +199,8 @@ resource "aws_db_instance" "this" {
     "executors": """\
 resource "aws_codebuild_project" "this" {
   source {
-    type      = "NO_SOURCE"
-    location  = "-"
+    type      = "S3"
+    location  = "moto-needs-a-source-location/none.zip"
     buildspec = file("${path.module}/buildspecs/${each.key}.yml")
   }
 }
@@ -1074,7 +1074,8 @@ def check_executors(aws: Aws, outputs: dict[str, Any], artifacts_account: str) -
         assert project["serviceRole"] == f"arn:aws:iam::{ACCOUNT}:role/{roles[stage]}"
         assert set(project["vpcConfig"]["subnets"]) == private
         assert project["vpcConfig"]["securityGroupIds"] == [group["GroupId"]]
-        assert project["source"]["type"] == "NO_SOURCE"
+        # NO_SOURCE in AWS; an S3 placeholder here (MOTO_ADJUSTMENTS): moto needs a location.
+        assert project["source"]["location"] == "moto-needs-a-source-location/none.zip"
         buildspec = project["source"]["buildspec"]
         assert f"make {'deploy' if stage == 'deploy' else 'apply'} ENV=" in buildspec
         assert (
