@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REFERENCE_SPEC, git
 from support.moto import MotoServer, moto_server
 from support.tools import tool_venv_bin
@@ -72,10 +73,21 @@ def _aws(moto: MotoServer, *args: str, region: str = REGION) -> str:
     return proc.stdout
 
 
+def _recording_aws(tmp_path: Path) -> tuple[Path, Path]:
+    """An AWS CLI that records each call's arguments (make AWS=<it>), then runs the real one."""
+    calls, wrapper = tmp_path / "aws-calls", tmp_path / "aws"
+    wrapper.write_text(
+        f'#!/bin/bash\nprintf "%s\\n" "$*" >> {calls}\nexec {tool_venv_bin("awscli", "aws")} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, calls
+
+
 def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
-    repo: Path, moto: MotoServer
+    repo: Path, moto: MotoServer, tmp_path: Path
 ) -> None:
     sha = git(repo, "rev-parse", "HEAD").strip()
+    wrapper, calls = _recording_aws(tmp_path)
     _aws(moto, "s3api", "create-bucket", "--bucket", BUCKET,
          "--create-bucket-configuration", f"LocationConstraint={REGION}")  # fmt: skip
     dist = repo / "web" / "web" / "dist"
@@ -86,16 +98,16 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
 
     # The static app's build goes up once; the same files again are accepted, other files
     # for the same commit are refused.
-    publish = _run(["make", "web-web-publish"], repo, moto)
+    publish = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert publish.returncode == 0, publish.stderr
     static = json.loads((repo / "build" / "delivery" / "static-web.json").read_text())
     assert static["source"] == f"s3://{BUCKET}/static/web/{sha}/"
     listed = _aws(moto, "s3", "ls", "--recursive", f"s3://{BUCKET}/static/web/{sha}/")
     assert "assets/app.js" in listed and "index.html" in listed
-    again = _run(["make", "web-web-publish"], repo, moto)
+    again = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert again.returncode == 0 and "published before with the same files" in again.stdout
     (dist / "assets" / "app.js").write_text("console.log('v2')\n")
-    other = _run(["make", "web-web-publish"], repo, moto)
+    other = _run(["make", f"AWS={wrapper}", "web-web-publish"], repo, moto)
     assert other.returncode != 0 and "a commit is published once" in other.stderr, other.stderr
     (dist / "assets" / "app.js").write_text("console.log('v1')\n")
 
@@ -103,13 +115,13 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
     image = {"repository": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/getprospa/api"}
     image |= {"digest": DIGEST, "tag": sha}
     (repo / "build" / "delivery" / "image-api.json").write_text(json.dumps(image))
-    record = _run(["make", "delivery-record"], repo, moto)
+    record = _run(["make", f"AWS={wrapper}", "delivery-record"], repo, moto)
     assert record.returncode == 0, record.stderr
     release = json.loads((repo / "build" / "release.json").read_text())
     assert release["commit"] == sha and release["images"]["api"]["digest"] == DIGEST
     assert release["static"]["web"]["sha256"] == static["sha256"]
 
-    bundle = _run(["make", "bundle"], repo, moto)
+    bundle = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert bundle.returncode == 0, bundle.stderr
     out = repo / "build" / "fetched.zip"
     _aws(moto, "s3", "cp", f"s3://{BUCKET}/source/{sha}.zip", str(out))
@@ -117,25 +129,27 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
         names = set(archive.namelist())
     assert {"Makefile", "platform.yaml", "delivery/platform.mk"} <= names
     assert not any(n.startswith("build/") for n in names), "the bundle is the commit only"
-    again = _run(["make", "bundle"], repo, moto)
+    again = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert again.returncode == 0 and "exists with the same content" in again.stdout, again.stderr
     changed = dict(
         release, images={"api": dict(release["images"]["api"], digest="sha256:" + "cd" * 32)}
     )
     (repo / "build" / "release.json").write_text(json.dumps(changed))
-    refused = _run(["make", "bundle"], repo, moto)
+    refused = _run(["make", f"AWS={wrapper}", "bundle"], repo, moto)
     assert refused.returncode != 0 and "a commit is released once" in refused.stderr, (
         refused.stdout + refused.stderr
     )
 
     # The app-deploy executor's make deploy RELEASE=<sha>: the manifest is fetched and the
     # digest taken from it; the run then stops at the first tool missing here (helm).
-    deploy = _run(["make", "deploy", "ENV=dev", f"RELEASE={sha}"], repo, moto)
+    deploy = _run(["make", f"AWS={wrapper}", "deploy", "ENV=dev", f"RELEASE={sha}"], repo, moto)
     assert json.loads((repo / "build" / "releases" / f"{sha}.json").read_text()) == release
     assert "make deploy:" not in deploy.stderr and "helm 4 is required" in deploy.stderr, (
         deploy.stderr
     )
-    missing = _run(["make", "deploy", "ENV=dev", f"RELEASE={'f' * 40}"], repo, moto)
+    missing = _run(
+        ["make", f"AWS={wrapper}", "deploy", "ENV=dev", f"RELEASE={'f' * 40}"], repo, moto
+    )
     assert missing.returncode != 0 and "helm" not in missing.stderr, missing.stderr
 
     # The static app's deploy: the release's files, checked against their tree digest, to
@@ -175,6 +189,10 @@ def test_publish_and_bundle_write_each_commit_once_and_deploy_reads_the_release(
     assert tampered.returncode != 0 and "the release recorded" in tampered.stderr, (
         tampered.stdout + tampered.stderr
     )
+    # The artifacts bucket is in the artifacts region, which need not be the caller's (an
+    # environment in another region, a CI runner's default): every call on it names it.
+    on_bucket = [c for c in calls.read_text().splitlines() if BUCKET in c]
+    assert on_bucket and all(f"--region {REGION} " in c for c in on_bucket), on_bucket
 
 
 def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer) -> None:
@@ -204,21 +222,32 @@ def test_bake_fails_on_its_environments_alarms_only(repo: Path, moto: MotoServer
 
 
 def test_execute_starts_the_environments_executor_on_the_bundle(
-    repo: Path, moto: MotoServer
+    repo: Path, moto: MotoServer, tmp_path: Path
 ) -> None:
     """moto's CodeBuild ends every build SUCCEEDED at once, with no log stream: this shows
     the call and the exit status (moto records neither the source nor the variable
-    overrides, and writes no log: the streaming is not exercised here)."""
+    overrides, and writes no log: the streaming is not exercised here). The AWS CLI is
+    wrapped to record the start-build call: the commit goes as SOURCE_COMMIT, and no
+    source override is sent (the CI role refuses every one; the project has no source)."""
     sha = git(repo, "rev-parse", "HEAD").strip()
     role = json.loads(_aws(moto, "iam", "create-role", "--role-name", "getprospa-dev-app-deploy",
                            "--assume-role-policy-document", "{}"))["Role"]["Arn"]  # fmt: skip
+    # moto's CreateProject wants a source location even for NO_SOURCE (AWS does not).
+    buildspec = (repo / "infra/modules/executors/buildspecs/deploy.yml").read_text()
     _aws(moto, "codebuild", "create-project", "--name", "getprospa-dev-deploy",
-         "--source", f"type=S3,location={BUCKET}/source/none.zip",
+         "--source", json.dumps({"type": "NO_SOURCE", "buildspec": buildspec, "location": "-"}),
          "--artifacts", "type=NO_ARTIFACTS", "--service-role", role,
          "--environment", "type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,"
          "computeType=BUILD_GENERAL1_SMALL")  # fmt: skip
-    ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}"], repo, moto)
+    wrapper, calls = _recording_aws(tmp_path)
+    ran = _run(["make", "execute", "ENV=dev", "STAGE=deploy", f"IMAGE_DIGEST={DIGEST}",
+                f"AWS={wrapper}"], repo, moto)  # fmt: skip
     assert ran.returncode == 0 and "getprospa-dev-deploy: " in ran.stdout, ran.stdout + ran.stderr
+    (start,) = [c for c in calls.read_text().splitlines() if c.startswith("codebuild start-build")]
+    assert f"name=SOURCE_COMMIT,value={sha},type=PLAINTEXT" in start, start
+    assert f"name=RELEASE,value={sha},type=PLAINTEXT" in start, start
+    assert f"name=IMAGE_DIGEST,value={DIGEST},type=PLAINTEXT" in start, start
+    assert "--source" not in start, f"no source override may be sent: {start}"
     build_id = ran.stdout.split("started ", 1)[1].split()[0]
     build = json.loads(_aws(moto, "codebuild", "batch-get-builds", "--ids", build_id))["builds"][0]
     assert build["projectName"] == "getprospa-dev-deploy" and build["buildStatus"] == "SUCCEEDED"
@@ -231,6 +260,58 @@ def test_execute_starts_the_environments_executor_on_the_bundle(
         proc = _run(["make", "execute", "ENV=dev", *args], repo, moto)
         assert proc.returncode == 2 and expected in proc.stderr, (args, proc.stderr)
         assert "started" not in proc.stdout
+
+
+def test_the_executors_buildspec_fetches_the_bundle_from_the_artifacts_region(
+    repo: Path, moto: MotoServer, tmp_path: Path
+) -> None:
+    """The executors take no CodeBuild source (an S3 source must be in the build's region):
+    each buildspec's pre_build fetches source/$SOURCE_COMMIT.zip from the artifacts bucket,
+    in its own region, into a fresh BUNDLE_DIR, and the build phase runs there. Run here
+    as CodeBuild runs them (bash, a phase fails at its first failing command), against a
+    bucket in another region than the build's; a SOURCE_COMMIT that is no full SHA is
+    refused before anything is fetched."""
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    bucket, region = "getprospa-artifacts-xregion", "eu-west-1"
+    _aws(moto, "s3api", "create-bucket", "--bucket", bucket,
+         "--create-bucket-configuration", f"LocationConstraint={region}", region=region)  # fmt: skip
+    bundle = tmp_path / "bundle.zip"
+    git(repo, "archive", "--format=zip", "--output", str(bundle), "HEAD")
+    _aws(moto, "s3", "cp", str(bundle), f"s3://{bucket}/source/{sha}.zip", region=region)
+    for stage in ("apply", "deploy"):
+        spec = yaml.safe_load(
+            (repo / f"infra/modules/executors/buildspecs/{stage}.yml").read_text()
+        )
+        assert spec["env"]["shell"] == "bash"
+        pre_build = spec["phases"]["pre_build"]["commands"]
+        cd = spec["phases"]["build"]["commands"][0]
+        bundle_dir = tmp_path / f"bundle-{stage}"
+        bundle_dir.mkdir()
+        (bundle_dir / "stale").write_text("from an earlier build\n")
+        script = "set -e\n" + "\n".join([*pre_build, cd, "pwd", "ls"]) + "\n"
+
+        def phase(
+            commit: str, script: str = script, bundle_dir: Path = bundle_dir
+        ) -> subprocess.CompletedProcess[str]:
+            env = {**_env(moto), "AWS_DEFAULT_REGION": REGION, "ARTIFACTS_BUCKET": bucket,
+                   "ARTIFACTS_REGION": region, "BUNDLE_DIR": str(bundle_dir), "SOURCE_COMMIT": commit}  # fmt: skip
+            return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+
+        ran = phase(sha)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        listed = ran.stdout.splitlines()
+        assert listed[0] == str(bundle_dir), "the build phase runs in the unzipped bundle"
+        assert {"Makefile", "platform.yaml", "delivery"} <= set(listed[1:]), listed
+        assert "stale" not in listed, "the bundle is unzipped into a fresh directory"
+        for bad in ("main", sha[:12], f"{sha}/../x", ""):
+            refused = phase(bad)
+            assert refused.returncode != 0 and "is not a full git commit SHA" in refused.stderr
+            assert bundle_dir.exists() and "Makefile" in {p.name for p in bundle_dir.iterdir()}, (
+                "nothing is fetched (nor the last bundle removed) before the commit is checked"
+            )
+        missing = phase("0" * 40)
+        assert missing.returncode != 0, "a commit without a bundle fails the build"
 
 
 def test_publish_names_the_signing_tools_it_needs(repo: Path, moto: MotoServer) -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REFERENCE_DIR, REFERENCE_SPEC, ROOT
 
 from generator.spec import area_rules, load_spec_text
@@ -344,8 +345,13 @@ def test_the_reference_executors_install_their_tools_first() -> None:
         spec = (
             repo / "infra" / "modules" / "executors" / "buildspecs" / f"{stage}.yml"
         ).read_text()
-        install = spec.split("  install:\n", 1)[1].split("\n  build:", 1)[0]
-        assert "make executor-tools TOOLS_BIN_DIR=/usr/local/bin" in install, stage
+        # The tools come from the bundle's own pins: installed once it is unzipped, before
+        # the build phase runs anything.
+        commands = yaml.safe_load(spec)["phases"]["pre_build"]["commands"]
+        tools = 'make -C "$BUNDLE_DIR" executor-tools TOOLS_BIN_DIR=/usr/local/bin'
+        assert tools in commands, (stage, commands)
+        unzip = next(i for i, c in enumerate(commands) if c.startswith("unzip "))
+        assert unzip < commands.index(tools), (stage, commands)
         assert "INSTALL_TOOLS_TEST" not in spec, stage
 
 

@@ -1102,8 +1102,6 @@ RULES: tuple[NameRule, ...] = (
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
     # CodePipeline delivering: its build project, run as the publisher (make build publish bundle).
     NameRule("publish-project", CODEBUILD_PROJECT, "project", "{project}-publish", "the pipeline's publish build (images, signatures, source bundle)", "none", when=_codepipeline_delivers, rendered=False),
-    # The environments' CI roles trust it (infra/bootstrap, roles.tf) when CodePipeline delivers.
-    NameRule("codepipeline-role", IAM_ROLE, "project", "{project}-codepipeline", "CodePipeline's IAM role in the artifacts account", "none", when=_codepipeline, rendered=False),
     NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),
     NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),
     NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),

@@ -24,7 +24,7 @@ path="$($JQ -r .path <<<"$site")"
 distribution="$($JQ -r .distributionId <<<"$site")"
 files="build/static/$ENV/$app"
 rm -rf "$files" && mkdir -p "$files"
-$AWS s3 sync --quiet --no-progress "$source" "$files"
+$AWS s3 sync --quiet --no-progress --region "$ARTIFACTS_REGION" "$source" "$files"
 got="$(bash delivery/tree-digest.sh "$files")"
 [[ "$got" == "$want" ]] || { echo "$source: tree digest $got, the release recorded $want: refused" >&2; exit 1; }
 if [[ "$path" == / ]]; then key_prefix="" paths=("/*"); else key_prefix="${path#/}/" paths=("$path" "$path/*"); fi

@@ -4,15 +4,17 @@
 # by the CI role $PROJECT-$ENV-ci, which may only start, stop and read its executors. The
 # build's log streams here; the exit status is the build's. The bundle (make bundle) pins
 # the commit, so the environment's account needs no Git credentials.
-# Overrides: none for STAGE=apply (its buildspec and ENV are the project's own); for
-# STAGE=deploy, RELEASE (this commit, or the RELEASE given) and any IMAGE_DIGEST or
-# IMAGE_DIGEST_<APP> set here (a rollback through CI). Nothing else can be passed.
+# The projects have no CodeBuild source: their buildspec fetches s3://<artifacts
+# bucket>/source/$SOURCE_COMMIT.zip from the artifacts region itself. Overrides:
+# SOURCE_COMMIT (this commit, or the RELEASE given); for STAGE=deploy also RELEASE and any
+# IMAGE_DIGEST or IMAGE_DIGEST_<APP> set here (a rollback through CI). The CI role refuses
+# any other variable and every source override.
 set -euo pipefail
 sha="$(git rev-parse HEAD)"
 release="${RELEASE:-$sha}"
 [[ "$release" =~ ^[0-9a-f]{40}$ ]] || { echo "execute: RELEASE='$release' is not a full git commit SHA" >&2; exit 2; }
 project="$PROJECT-$ENV-$STAGE"
-overrides=()
+overrides=("name=SOURCE_COMMIT,value=$release,type=PLAINTEXT")
 if [[ "$STAGE" == deploy ]]; then
   overrides+=("name=RELEASE,value=$release,type=PLAINTEXT")
   while IFS='=' read -r name value; do
@@ -21,8 +23,7 @@ if [[ "$STAGE" == deploy ]]; then
   done < <(env | grep -E '^IMAGE_DIGEST(_[A-Z0-9_]+)?=' || true)
 fi
 build_id="$($AWS codebuild start-build --region "$REGION" --project-name "$project" \
-  --source-type-override S3 --source-location-override "$ARTIFACTS_BUCKET/source/$release.zip" \
-  ${overrides[@]:+--environment-variables-override "${overrides[@]}"} --query build.id --output text)"
+  --environment-variables-override "${overrides[@]}" --query build.id --output text)"
 echo "started $build_id"
 trap '$AWS codebuild stop-build --region "$REGION" --id "$build_id" >/dev/null; echo "stopped $build_id" >&2' INT TERM
 token=""

@@ -9,10 +9,10 @@ set -euo pipefail
 fail() { echo "release.sh: $*" >&2; exit 2; }
 put_once() {  # file key
   local out
-  if out="$($AWS s3api put-object --bucket "$ARTIFACTS_BUCKET" --key "$2" --body "$1" --if-none-match '*' 2>&1)"; then
+  if out="$($AWS s3api put-object --region "$ARTIFACTS_REGION" --bucket "$ARTIFACTS_BUCKET" --key "$2" --body "$1" --if-none-match '*' 2>&1)"; then
     echo "s3://$ARTIFACTS_BUCKET/$2 written"
   elif grep -q PreconditionFailed <<<"$out"; then
-    $AWS s3 cp --quiet "s3://$ARTIFACTS_BUCKET/$2" "$1.existing"
+    $AWS s3 cp --quiet --region "$ARTIFACTS_REGION" "s3://$ARTIFACTS_BUCKET/$2" "$1.existing"
     cmp -s "$1" "$1.existing" || fail "s3://$ARTIFACTS_BUCKET/$2 exists with other content: a commit is released once"
     echo "s3://$ARTIFACTS_BUCKET/$2 exists with the same content"
   else
@@ -53,7 +53,7 @@ case "${1:-}" in
     [[ "$RELEASE" =~ ^[0-9a-f]{40}$ ]] || fail "RELEASE='$RELEASE' is not a full git commit SHA (40 hex)"
     mkdir -p build/releases
     target="build/releases/$RELEASE.json"
-    [[ -f "$target" ]] || $AWS s3 cp --quiet "s3://$ARTIFACTS_BUCKET/releases/$RELEASE.json" "$target.tmp"
+    [[ -f "$target" ]] || $AWS s3 cp --quiet --region "$ARTIFACTS_REGION" "s3://$ARTIFACTS_BUCKET/releases/$RELEASE.json" "$target.tmp"
     [[ -f "$target" ]] || mv "$target.tmp" "$target"
     [[ "$($JQ -r .commit "$target")" == "$RELEASE" ]] || fail "$target is not the release of $RELEASE"
     ;;

@@ -330,6 +330,7 @@ locals {
       ],
       local.static_site_statements,
       local.executor_statements.deploy,
+      local.release_reads,
     )
   }
 
@@ -353,11 +354,17 @@ resource "aws_iam_role_policy" "this" {
 # --- What the executors need to run as CodeBuild builds in the VPC ----------------------
 
 locals {
-  # The artifacts account's bucket (infra/artifacts) holds the source bundle of each
-  # commit (source/<sha>.zip); its bucket and key policies admit the executor roles.
-  artifacts_bucket = "${var.project}-artifacts-${var.delivery.artifacts_account_id}"
-  source_bundles   = "arn:${local.partition}:s3:::${local.artifacts_bucket}/source/*"
-  executor_stages  = { apply = "platform", deploy = "app_deploy" }
+  # The artifacts account's bucket (infra/artifacts, in the artifacts region) holds the
+  # source bundle of each commit (source/<sha>.zip), which both executors fetch (their
+  # buildspec's pre_build), and what make publish wrote for make deploy: the release
+  # manifests (releases/<sha>.json) and the static web apps' files (static/<app>/<sha>/).
+  # Its bucket and key policies admit the executor roles to the same prefixes.
+  artifacts_bucket     = "${var.project}-artifacts-${var.delivery.artifacts_account_id}"
+  artifacts_bucket_arn = "arn:${local.partition}:s3:::${local.artifacts_bucket}"
+  source_bundles       = "${local.artifacts_bucket_arn}/source/*"
+  artifacts_keys       = "arn:${local.partition}:kms:${var.delivery.artifacts_region}:${var.delivery.artifacts_account_id}:key/*"
+  signing_alias        = "alias/${var.project}-image-signing"
+  executor_stages      = { apply = "platform", deploy = "app_deploy" }
   executor_log_groups = {
     for stage in keys(local.executor_stages) : stage => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/codebuild/${local.name}-${stage}"
   }
@@ -376,16 +383,10 @@ locals {
       Resource = local.source_bundles
     },
     {
-      Sid      = "FindTheArtifactsBucket"
-      Effect   = "Allow"
-      Action   = ["s3:GetBucketAcl", "s3:GetBucketLocation"]
-      Resource = "arn:${local.partition}:s3:::${local.artifacts_bucket}"
-    },
-    {
       Sid       = "DecryptTheSourceBundles"
       Effect    = "Allow"
       Action    = "kms:Decrypt"
-      Resource  = "arn:${local.partition}:kms:${var.delivery.artifacts_region}:${var.delivery.artifacts_account_id}:key/*"
+      Resource  = local.artifacts_keys
       Condition = { StringEquals = { "kms:ViaService" = "s3.${var.delivery.artifacts_region}.amazonaws.com" } }
     },
     # CodeBuild in a VPC: the network interfaces of each build (CodeBuild user guide,
@@ -408,6 +409,36 @@ locals {
       Condition = { StringEquals = { "ec2:AuthorizedService" = "codebuild.amazonaws.com" } }
     },
   ] }
+
+  # What make deploy reads beyond the bundle (the app-deploy executor only): the release
+  # manifest of RELEASE (delivery/release.sh fetch), the static apps' files that commit
+  # published (delivery/deploy-static.sh: aws s3 sync of static/<app>/<sha>/, which lists
+  # the prefix), and the signing key's public half (delivery/verify-image.sh: cosign
+  # verify --key awskms:///...alias/<project>-image-signing). KMS authorizes a request by
+  # alias against the key it names, so the key is matched by its alias
+  # (kms:ResourceAliases: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases).
+  release_reads = [
+    {
+      Sid      = "ReadReleasesAndStaticFiles"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+      Resource = ["${local.artifacts_bucket_arn}/releases/*", "${local.artifacts_bucket_arn}/static/*"]
+    },
+    {
+      Sid       = "ListTheStaticFiles"
+      Effect    = "Allow"
+      Action    = "s3:ListBucket"
+      Resource  = local.artifacts_bucket_arn
+      Condition = { StringLike = { "s3:prefix" = ["static/*"] } }
+    },
+    {
+      Sid       = "VerifyImageSignatures"
+      Effect    = "Allow"
+      Action    = ["kms:DescribeKey", "kms:GetPublicKey", "kms:Verify"]
+      Resource  = local.artifacts_keys
+      Condition = { "ForAnyValue:StringEquals" = { "kms:ResourceAliases" = local.signing_alias } }
+    },
+  ]
 
   # The public static web apps (modules/cdn: bucket <name>-<app>-<account>, behind the
   # distribution): make deploy syncs each app's build to its bucket and invalidates.
@@ -438,10 +469,11 @@ locals {
   #     AWS using Bitbucket Pipelines OpenID Connect":
   #     https://support.atlassian.com/bitbucket-cloud/docs/deploy-on-aws-using-bitbucket-pipelines-openid-connect/):
   #     only steps of the deployment environment named for <env> (pipelines.bitbucket.deployEnvironments).
-  #   CodePipeline: the artifacts account's pipeline role <project>-codepipeline, as the
-  #     role of its CodeBuild actions in this account (a cross-account action role).
+  #   CodePipeline: the artifacts account's publisher <project>-publish, which is the
+  #     pipeline's role (infra/artifacts, modules/artifacts/publisher.tf) and assumes this
+  #     role for its CodeBuild actions in this account (a cross-account action role).
   bitbucket_deploy_environment = try(var.bitbucket.deploy_environment_uuids[var.environment], null)
-  pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-codepipeline"
+  pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-publish"
 
   ci_trust = concat(
     [for provider in aws_iam_openid_connect_provider.github : {
@@ -481,20 +513,34 @@ locals {
   # StartBuild overrides the CI role may not pass (AWS CodeBuild condition keys, Service
   # Authorization Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html,
   # and the CodeBuild user guide's "AWS CodeBuild condition keys"). Each key is present
-  # only when the request sets that override, so `Null = false` refuses it. IAM has no key
-  # for timeoutInMinutesOverride, queuedTimeoutInMinutesOverride, sourceVersion (an S3
-  # object version), sourceTypeOverride, debugSessionEnabled or an environment variable's
-  # type: those cannot be refused (see ADR 0009: the executor roles have no
-  # ssmmessages:*, so no debug session can connect; a variable of type SECRETS_MANAGER or
-  # PARAMETER_STORE resolves with the deploy executor's role, which reads neither).
+  # only when the request sets that override, so `Null = false` refuses it. The executors
+  # take no CodeBuild source (NO_SOURCE: their buildspec fetches the bundle SOURCE_COMMIT
+  # names), so every source override is refused: codebuild:source (the source as a
+  # whole), its location, auth, buildspec and insecureSsl, secondary sources, and any
+  # artifacts. IAM has no key for timeoutInMinutesOverride,
+  # queuedTimeoutInMinutesOverride, sourceVersion, sourceTypeOverride on its own,
+  # debugSessionEnabled or an environment variable's type: those cannot be refused (see
+  # ADR 0009: a source type or version changes nothing the buildspec runs, which builds
+  # only in the bundle it fetched; the executor roles have no ssmmessages:*, so no debug
+  # session can connect; a variable of type SECRETS_MANAGER or PARAMETER_STORE resolves
+  # with the executor's role, which reads neither).
   refused_overrides = [
-    "codebuild:cache", "codebuild:environment.certificate", "codebuild:environment.computeType",
+    "codebuild:artifacts", "codebuild:cache", "codebuild:environment.certificate", "codebuild:environment.computeType",
     "codebuild:environment.fleet.fleetArn", "codebuild:environment.image", "codebuild:environment.imagePullCredentialsType",
     "codebuild:environment.privilegedMode", "codebuild:environment.registryCredential", "codebuild:environment.type",
     "codebuild:logsConfig", "codebuild:secondaryArtifacts", "codebuild:secondarySources", "codebuild:serviceRole",
-    "codebuild:source.auth.resource", "codebuild:source.auth.type", "codebuild:source.buildspec", "codebuild:source.insecureSsl",
+    "codebuild:source", "codebuild:source.auth.resource", "codebuild:source.auth.type", "codebuild:source.buildspec",
+    "codebuild:source.insecureSsl", "codebuild:source.location",
   ]
-  in_artifacts_bucket = ["${local.artifacts_bucket}/*", "arn:${local.partition}:s3:::${local.artifacts_bucket}/*"]
+
+  # The only environment variables CI may pass, by project: the commit whose bundle the
+  # build fetches, and for the app-deploy executor the digests (or the release) to deploy.
+  # Never PATH, BASH_ENV, MAKEFLAGS, ENV, ARTIFACTS_BUCKET, ARTIFACTS_REGION or BUNDLE_DIR,
+  # which would change what runs or where it comes from.
+  ci_variables = {
+    apply  = ["SOURCE_COMMIT"]
+    deploy = ["SOURCE_COMMIT", "IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"]
+  }
 
   ci_policy = {
     Version = "2012-10-17"
@@ -521,40 +567,13 @@ locals {
         Resource  = "*"
         Condition = { Null = { (key) = "false" } }
       }],
-      [
-        {
-          # The only source a build may take: a bundle in the artifacts bucket.
-          Sid       = "SourceOnlyFromTheArtifactsBucket"
-          Effect    = "Deny"
-          Action    = "codebuild:StartBuild"
-          Resource  = "*"
-          Condition = { Null = { "codebuild:source.location" = "false" }, StringNotLike = { "codebuild:source.location" = local.in_artifacts_bucket } }
-        },
-        {
-          Sid       = "OutputOnlyToTheArtifactsBucket"
-          Effect    = "Deny"
-          Action    = "codebuild:StartBuild"
-          Resource  = "*"
-          Condition = { Null = { "codebuild:artifacts.location" = "false" }, StringNotLike = { "codebuild:artifacts.location" = local.in_artifacts_bucket } }
-        },
-        {
-          # The platform executor takes no environment override at all: ENV is its own.
-          Sid       = "ApplyTakesNoEnvironment"
-          Effect    = "Deny"
-          Action    = "codebuild:StartBuild"
-          Resource  = local.ci_projects.apply
-          Condition = { Null = { "codebuild:environment" = "false" } }
-        },
-        {
-          # The app-deploy executor takes the digests (or the release) and nothing else:
-          # no PATH, BASH_ENV, MAKEFLAGS or ENV that could change what runs or where.
-          Sid       = "DeployTakesOnlyDigests"
-          Effect    = "Deny"
-          Action    = "codebuild:StartBuild"
-          Resource  = local.ci_projects.deploy
-          Condition = { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }
-        },
-      ],
+      [for stage, names in local.ci_variables : {
+        Sid       = "${title(stage)}TakesOnly${stage == "apply" ? "TheCommit" : "TheCommitAndDigests"}"
+        Effect    = "Deny"
+        Action    = "codebuild:StartBuild"
+        Resource  = local.ci_projects[stage]
+        Condition = { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = names } }
+      }],
     )
   }
 }

@@ -311,7 +311,7 @@ run "ci_role_trusts_only_the_artifacts_accounts_pipeline" {
 
   assert {
     condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Principal, s.Action, s.Condition]] == [["ArtifactsAccountPipeline", { AWS = "arn:aws:iam::999999999999:root" }, "sts:AssumeRole", {
-      ArnEquals = { "aws:PrincipalArn" = "arn:aws:iam::999999999999:role/acme-codepipeline" }
+      ArnEquals = { "aws:PrincipalArn" = "arn:aws:iam::999999999999:role/acme-publish" }
     }]]
     error_message = "When CodePipeline delivers, the CI role trusts only the artifacts account's pipeline role, by exact ARN."
   }
@@ -352,19 +352,24 @@ run "ci_role_cannot_override_what_an_executor_runs" {
     error_message = "StartBuild is refused when it overrides the buildspec, image, service role, privileged mode, registry credential, logs or adds a source."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s.Condition if s.Sid == "SourceOnlyFromTheArtifactsBucket" && s.Effect == "Deny"]) == {
-      Null          = { "codebuild:source.location" = "false" }
-      StringNotLike = { "codebuild:source.location" = ["acme-artifacts-999999999999/*", "arn:aws:s3:::acme-artifacts-999999999999/*"] }
-    }
-    error_message = "A build may take its source only from the artifacts account's bucket."
+    # The executors fetch their bundle themselves (NO_SOURCE): no source override at all,
+    # neither the source as a whole nor its location, and no build output.
+    condition = alltrue([for key in ["codebuild:source", "codebuild:source.location", "codebuild:source.auth.type", "codebuild:source.insecureSsl", "codebuild:artifacts", "codebuild:secondaryArtifacts"] :
+      length([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s if s.Effect == "Deny" && try(s.Action, null) == "codebuild:StartBuild" && s.Resource == "*" && try(s.Condition, null) == { Null = { (key) = "false" } }]) == 1
+    ])
+    error_message = "StartBuild is refused when it overrides the source in any way (location included) or names build output."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "ApplyTakesNoEnvironment" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", { Null = { "codebuild:environment" = "false" } }]
-    error_message = "The platform executor takes no environment override at all."
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "ApplyTakesOnlyTheCommit" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["SOURCE_COMMIT"] } }]
+    error_message = "The platform executor takes only SOURCE_COMMIT (the bundle to fetch); ENV and the bucket are its own."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "DeployTakesOnlyDigests" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-deploy", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }]
-    error_message = "The app-deploy executor takes only IMAGE_DIGEST, IMAGE_DIGEST_<APP> and RELEASE."
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "DeployTakesOnlyTheCommitAndDigests" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-deploy", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["SOURCE_COMMIT", "IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }]
+    error_message = "The app-deploy executor takes only SOURCE_COMMIT, IMAGE_DIGEST, IMAGE_DIGEST_<APP> and RELEASE."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : s if s.Effect == "Deny" && contains(flatten([try(s.Action, [])]), "codebuild:StartBuild") && can(s.Condition.StringNotLike)]) == 0
+    error_message = "No source location is allowed, not even one in the artifacts bucket: the buildspec fetches the bundle."
   }
 }
 
@@ -384,6 +389,38 @@ run "executors_can_run_in_the_vpc_from_the_bundle" {
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s.NotResource if s.Sid == "NoObjectsButTheStateAndBundles"]) == ["arn:aws:s3:::acme-prod-tfstate-333333333333/*", "arn:aws:s3:::acme-artifacts-999999999999/source/*"]
     error_message = "The platform executor reads no object but the state and the source bundles."
+  }
+}
+
+# make deploy (the app-deploy executor) reads the release manifest and the static files
+# make publish wrote to the artifacts bucket, and verifies each image's cosign signature
+# with the signing key's public half; the platform executor needs none of it.
+run "app_deployer_reads_releases_static_files_and_verifies_signatures" {
+  command = apply
+
+  variables {
+    delivery = { provider = "github", artifacts_account_id = "999999999999", artifacts_region = "eu-west-1" }
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : s.Resource if s.Sid == "ReadReleasesAndStaticFiles" && s.Effect == "Allow" && toset(flatten([s.Action])) == toset(["s3:GetObject", "s3:GetObjectVersion"])]) == ["arn:aws:s3:::acme-artifacts-999999999999/releases/*", "arn:aws:s3:::acme-artifacts-999999999999/static/*"]
+    error_message = "The app-deploy executor reads the release manifests and the published static files of the artifacts bucket, nothing else there but the bundles."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : [s.Action, s.Resource, s.Condition] if s.Sid == "ListTheStaticFiles" && s.Effect == "Allow"]) == ["s3:ListBucket", "arn:aws:s3:::acme-artifacts-999999999999", { StringLike = { "s3:prefix" = ["static/*"] } }]
+    error_message = "The app-deploy executor lists only the static files' prefix (aws s3 sync lists it)."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "DecryptTheSourceBundles" && s.Effect == "Allow" && s.Action == "kms:Decrypt"]) == ["arn:aws:kms:eu-west-1:999999999999:key/*", { StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" } }]
+    error_message = "The artifacts key decrypts the bucket's objects for the executors only through S3, in the artifacts region."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["app_deploy"].policy).Statement : [toset(flatten([s.Action])), s.Resource, s.Condition] if s.Sid == "VerifyImageSignatures" && s.Effect == "Allow"]) == [toset(["kms:DescribeKey", "kms:GetPublicKey", "kms:Verify"]), "arn:aws:kms:eu-west-1:999999999999:key/*", { "ForAnyValue:StringEquals" = { "kms:ResourceAliases" = "alias/acme-image-signing" } }]
+    error_message = "The app-deploy executor verifies signatures with the key aliased alias/<project>-image-signing (never kms:Sign)."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s if s.Effect == "Allow" && (contains(flatten([s.Action]), "kms:GetPublicKey") || contains(flatten([try(s.Resource, [])]), "arn:aws:s3:::acme-artifacts-999999999999/releases/*") || contains(flatten([try(s.Resource, [])]), "arn:aws:s3:::acme-artifacts-999999999999/static/*"))]) == 0
+    error_message = "The platform executor reads only the source bundles of the artifacts bucket."
   }
 }
 

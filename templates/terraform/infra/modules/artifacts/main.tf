@@ -6,9 +6,12 @@
 #                                environment's nodes and executors pull from it, by their
 #                                role ARNs (the repository policy); nothing else may.
 #   <project>-artifacts-<account> the artifact bucket, encrypted with the artifacts key:
-#                                source/<sha>.zip (the source bundle the executors build
-#                                from), releases/<sha>.json (the digests of a release),
-#                                pipeline/ (CodePipeline's own artifacts).
+#                                source/<sha>.zip (the source bundle the executors fetch
+#                                and build), releases/<sha>.json (the digests of a
+#                                release), static/<app>/<sha>/ (a static web app's files,
+#                                make publish), pipeline/ (CodePipeline's own artifacts).
+#                                The platform executors read source/ only; the app-deploy
+#                                executors source/, releases/ and static/ (make deploy).
 #   alias/<project>-artifacts    that key (repositories and bucket).
 #   alias/<project>-image-signing the cosign signing key (ECC_NIST_P256, sign and verify
 #                                only; the private key never leaves KMS).
@@ -113,14 +116,15 @@ resource "aws_kms_key" "signing" {
         Resource  = "*"
       },
       {
-        # make deploy verifies each digest's signature before helm runs: the public key
-        # only, never kms:Sign.
-        Sid       = "ExecutorsVerify"
+        # make deploy (the app-deploy executor) verifies each digest's signature before
+        # helm runs: the public key only, never kms:Sign. The platform executor deploys
+        # no image and needs none of it.
+        Sid       = "AppDeployVerifies"
         Effect    = "Allow"
         Principal = { AWS = local.accounts }
         Action    = ["kms:GetPublicKey", "kms:DescribeKey", "kms:Verify"]
         Resource  = "*"
-        Condition = { ArnEquals = { "aws:PrincipalArn" = local.all_executors } }
+        Condition = { ArnEquals = { "aws:PrincipalArn" = local.executors.app_deploy } }
       },
     ]
   })
@@ -134,24 +138,33 @@ resource "aws_kms_alias" "signing" {
 # --- The artifact bucket ---------------------------------------------------------------
 
 locals {
+  # Each environment's executors fetch with their own roles (the buildspec's pre_build:
+  # aws s3 cp of source/<sha>.zip); make deploy, in the app-deploy executor, also reads
+  # the release manifest and syncs the static files of a release (listing their prefix).
   bucket_statements = [
     {
-      # CodeBuild fetches an S3 source with the project's role: each environment's
-      # executors read the bundles and release manifests, nothing else.
-      Sid       = "ExecutorsReadBundlesAndReleases"
+      Sid       = "ExecutorsReadBundles"
       Effect    = "Allow"
       Principal = { AWS = local.accounts }
       Action    = ["s3:GetObject", "s3:GetObjectVersion"]
-      Resource  = ["${local.bucket_arn}/source/*", "${local.bucket_arn}/releases/*"]
+      Resource  = "${local.bucket_arn}/source/*"
       Condition = { ArnEquals = { "aws:PrincipalArn" = local.all_executors } }
     },
     {
-      Sid       = "ExecutorsLocateTheBucket"
+      Sid       = "AppDeployReadsReleasesAndStaticFiles"
       Effect    = "Allow"
       Principal = { AWS = local.accounts }
-      Action    = ["s3:GetBucketLocation", "s3:GetBucketAcl"]
+      Action    = ["s3:GetObject", "s3:GetObjectVersion"]
+      Resource  = ["${local.bucket_arn}/releases/*", "${local.bucket_arn}/static/*"]
+      Condition = { ArnEquals = { "aws:PrincipalArn" = local.executors.app_deploy } }
+    },
+    {
+      Sid       = "AppDeployListsStaticFiles"
+      Effect    = "Allow"
+      Principal = { AWS = local.accounts }
+      Action    = "s3:ListBucket"
       Resource  = local.bucket_arn
-      Condition = { ArnEquals = { "aws:PrincipalArn" = local.all_executors } }
+      Condition = { ArnEquals = { "aws:PrincipalArn" = local.executors.app_deploy }, StringLike = { "s3:prefix" = ["static/*"] } }
     },
   ]
 }

@@ -114,10 +114,22 @@ locals {
       [
         { Sid = "SignWithTheImageKey", Effect = "Allow", Action = ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"], Resource = aws_kms_key.signing.arn },
         {
-          Sid      = "WriteBundlesReleasesAndPipelineArtifacts"
+          # make publish uploads static/<app>/<sha>/ (delivery/publish-static.sh); make
+          # bundle source/<sha>.zip and releases/<sha>.json, reading an existing object
+          # back to compare (delivery/release.sh).
+          Sid      = "WriteBundlesReleasesStaticFilesAndPipelineArtifacts"
           Effect   = "Allow"
           Action   = ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"]
-          Resource = ["${local.bucket_arn}/source/*", "${local.bucket_arn}/releases/*", "${local.bucket_arn}/pipeline/*"]
+          Resource = ["${local.bucket_arn}/source/*", "${local.bucket_arn}/releases/*", "${local.bucket_arn}/static/*", "${local.bucket_arn}/pipeline/*"]
+        },
+        {
+          # publish-static.sh lists static/<app>/<sha>/ to find an earlier upload of the
+          # commit, and syncs it back to compare.
+          Sid       = "ListStaticFiles"
+          Effect    = "Allow"
+          Action    = "s3:ListBucket"
+          Resource  = local.bucket_arn
+          Condition = { StringLike = { "s3:prefix" = ["static/*"] } }
         },
         {
           Sid       = "UseTheArtifactsKeyThroughS3AndEcr"

@@ -3,11 +3,19 @@
 #   <name>-apply   the platform executor (role <name>-platform): make plan, apply, addons
 #   <name>-deploy  the app-deploy executor (role <name>-app-deploy): make deploy, by digest
 # Both run in the private subnets behind one security group that the cluster's security
-# group admits on 443, build the source bundle of one commit from the artifacts account's
-# bucket (<bucket>/source/<sha>.zip, named per build by sourceLocationOverride), run the
-# fixed buildspec of buildspecs/<stage>.yml, and log to a KMS-encrypted log group. The
-# roles come from infra/bootstrap (roles.tf); CI may only start these projects and read
-# their logs (the <name>-ci role there), never override their image, role or buildspec.
+# group admits on 443, run the fixed buildspec of buildspecs/<stage>.yml, and log to a
+# KMS-encrypted log group. The projects have no CodeBuild source (NO_SOURCE): CodeBuild
+# reads an S3 source only from a bucket in the build's own region (CodeBuild user guide,
+# Troubleshooting, "The bucket you are attempting to access must be addressed using the
+# specified endpoint": https://docs.aws.amazon.com/codebuild/latest/userguide/troubleshooting.html#troubleshooting-input-bucket-different-region),
+# and the artifacts bucket is in the artifacts region, not necessarily the environment's.
+# The buildspec's pre_build phase fetches the bundle of the commit CI names
+# (SOURCE_COMMIT, 40 hex) itself: aws s3 cp --region ARTIFACTS_REGION
+# s3://ARTIFACTS_BUCKET/source/<sha>.zip, unzipped into a fresh BUNDLE_DIR. The bucket and
+# its region are the project's own variables. The roles come from infra/bootstrap
+# (roles.tf); CI may only start these projects and read their logs (the <name>-ci role
+# there), pass SOURCE_COMMIT (and the digests to deploy), never override their source,
+# image, role or buildspec.
 
 locals {
   stages = {
@@ -24,9 +32,12 @@ locals {
       description  = "App-deploy executor of ${var.name}: make deploy by image digest, in the VPC"
     }
   }
-  # Builds with no source named fail here instead of building anything: CI names the
-  # bundle of its commit (make execute passes sourceLocationOverride).
-  unnamed_source = "${var.artifacts_bucket}/source/none.zip"
+  # The project's own variables (the CI role may pass none of these names).
+  variables = {
+    ENV              = var.environment
+    ARTIFACTS_BUCKET = var.artifacts_bucket
+    ARTIFACTS_REGION = var.artifacts_region
+  }
 }
 
 # --- Network: the private subnets, 443 out, the cluster's API admits it ------------
@@ -93,8 +104,7 @@ resource "aws_codebuild_project" "this" {
   concurrent_build_limit = 1
 
   source {
-    type      = "S3"
-    location  = local.unnamed_source
+    type      = "NO_SOURCE"
     buildspec = file("${path.module}/buildspecs/${each.key}.yml")
   }
 
@@ -109,9 +119,12 @@ resource "aws_codebuild_project" "this" {
     image_pull_credentials_type = "CODEBUILD"
     privileged_mode             = false
 
-    environment_variable {
-      name  = "ENV"
-      value = var.environment
+    dynamic "environment_variable" {
+      for_each = local.variables
+      content {
+        name  = environment_variable.key
+        value = environment_variable.value
+      }
     }
   }
 

@@ -284,6 +284,7 @@ module "executors" {
   platform_role_arn         = local.platform_role_arn
   app_deploy_role_arn       = local.app_deploy_role_arn
   artifacts_bucket          = "${var.project}-artifacts-${var.artifacts.account_id}"
+  artifacts_region          = var.artifacts.region
   kms_key_arn               = module.foundation.kms_key_arn
   log_retention_days        = var.observability.log_retention_days
 }

@@ -81,9 +81,9 @@ variable "access_log_bucket" {
 }
 
 variable "images_kept" {
-  description = "Tagged images kept per repository (signatures and attestations count); older ones expire. Keep enough to roll back to."
+  description = "Tagged images kept per repository; older ones expire. A release is three tagged images (the image, its cosign signature and its SBOM attestation), so 300 keeps the last 100 releases to roll back to."
   type        = number
-  default     = 100
+  default     = 300
 
   validation {
     condition     = var.images_kept >= 1 && var.images_kept <= 10000

@@ -59,12 +59,22 @@ variable "app_deploy_role_arn" {
 }
 
 variable "artifacts_bucket" {
-  description = "The artifacts account's bucket (<project>-artifacts-<account>, infra/artifacts) whose source/<sha>.zip bundles the builds run."
+  description = "The artifacts account's bucket (<project>-artifacts-<account>, infra/artifacts) whose source/<sha>.zip bundles the builds fetch and run."
   type        = string
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.artifacts_bucket))
     error_message = "artifacts_bucket must be an S3 bucket name."
+  }
+}
+
+variable "artifacts_region" {
+  description = "Region of the artifacts bucket (the artifacts account's, spec project.region): the builds fetch their bundle from it with aws s3 cp --region, since CodeBuild's own S3 source reads only a bucket of the build's region."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", var.artifacts_region))
+    error_message = "artifacts_region must be an AWS region, e.g. ap-southeast-2."
   }
 }
 

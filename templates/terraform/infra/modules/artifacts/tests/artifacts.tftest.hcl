@@ -78,6 +78,10 @@ run "the_signing_key_signs_and_never_leaves_kms" {
     ])
     error_message = "Only the account (through IAM: the publisher) may sign; the environments may only read the public key and verify."
   }
+  assert {
+    condition     = one([for s in jsondecode(aws_kms_key.signing.policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"] if s.Sid != "AccountAdministers"]) == ["arn:aws:iam::111111111111:role/acme-dev-app-deploy", "arn:aws:iam::333333333333:role/acme-prod-app-deploy"]
+    error_message = "Only the app-deploy executors (make deploy runs cosign verify) use the signing key's public half."
+  }
 }
 
 run "pulls_only_by_the_environments_roles" {
@@ -124,9 +128,45 @@ run "only_the_executors_read_bundles" {
 
   assert {
     condition = alltrue([
-      for s in local.bucket_statements : !contains(flatten([s.Action]), "s3:PutObject") && length(s.Condition.ArnEquals["aws:PrincipalArn"]) == 4
+      for s in local.bucket_statements : s.Effect == "Allow" && length(setsubtract(toset(flatten([s.Action])), toset(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]))) == 0
     ])
-    error_message = "The environments' executors (and no other role) may only read from the bucket."
+    error_message = "The environments' executors may only read from the bucket."
+  }
+  assert {
+    condition = jsonencode(one([for s in local.bucket_statements : [s.Resource, s.Condition] if s.Sid == "ExecutorsReadBundles"])) == jsonencode(["arn:aws:s3:::acme-artifacts-999999999999/source/*", { ArnEquals = { "aws:PrincipalArn" = [
+      "arn:aws:iam::111111111111:role/acme-dev-app-deploy", "arn:aws:iam::111111111111:role/acme-dev-platform",
+      "arn:aws:iam::333333333333:role/acme-prod-app-deploy", "arn:aws:iam::333333333333:role/acme-prod-platform",
+    ] } }])
+    error_message = "Every environment's two executors read the source bundles (their buildspec fetches them)."
+  }
+  assert {
+    # make deploy: the release manifest (release.sh fetch) and the static files of a
+    # release (deploy-static.sh syncs static/<app>/<sha>/, listing the prefix).
+    condition = jsonencode([for s in local.bucket_statements : [s.Sid, s.Resource, try(s.Condition.StringLike, null)] if jsonencode(s.Condition.ArnEquals["aws:PrincipalArn"]) == jsonencode(["arn:aws:iam::111111111111:role/acme-dev-app-deploy", "arn:aws:iam::333333333333:role/acme-prod-app-deploy"])]) == jsonencode([
+      ["AppDeployReadsReleasesAndStaticFiles", ["arn:aws:s3:::acme-artifacts-999999999999/releases/*", "arn:aws:s3:::acme-artifacts-999999999999/static/*"], null],
+      ["AppDeployListsStaticFiles", "arn:aws:s3:::acme-artifacts-999999999999", { "s3:prefix" = ["static/*"] }],
+    ])
+    error_message = "Only the app-deploy executors read the release manifests and the static files (and list only static/)."
+  }
+  assert {
+    condition     = length([for s in local.bucket_statements : s if contains(s.Condition.ArnEquals["aws:PrincipalArn"], "arn:aws:iam::111111111111:role/acme-dev-platform") && s.Sid != "ExecutorsReadBundles"]) == 0
+    error_message = "The platform executors read only the source bundles."
+  }
+}
+
+run "the_publisher_writes_bundles_releases_and_static_files" {
+  command = apply
+
+  assert {
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.publisher[0].policy).Statement : s.Resource if contains(flatten([s.Action]), "s3:PutObject")])) == toset([
+      "arn:aws:s3:::acme-artifacts-999999999999/source/*", "arn:aws:s3:::acme-artifacts-999999999999/releases/*",
+      "arn:aws:s3:::acme-artifacts-999999999999/static/*", "arn:aws:s3:::acme-artifacts-999999999999/pipeline/*",
+    ])
+    error_message = "make publish and make bundle write source/, releases/ and static/ (and CodePipeline pipeline/), nothing else."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.publisher[0].policy).Statement : [s.Resource, s.Condition] if s.Action == "s3:ListBucket"]) == ["arn:aws:s3:::acme-artifacts-999999999999", { StringLike = { "s3:prefix" = ["static/*"] } }]
+    error_message = "publish-static.sh lists only static/ (an earlier upload of the commit)."
   }
 }
 

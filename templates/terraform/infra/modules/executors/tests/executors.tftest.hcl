@@ -13,6 +13,7 @@ variables {
   platform_role_arn         = "arn:aws:iam::111111111111:role/acme-prod-platform"
   app_deploy_role_arn       = "arn:aws:iam::111111111111:role/acme-prod-app-deploy"
   artifacts_bucket          = "acme-artifacts-999999999999"
+  artifacts_region          = "eu-west-1" # not the environment's region: the builds fetch across regions
   kms_key_arn               = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   log_retention_days        = 90
 }
@@ -60,20 +61,47 @@ run "fixed_buildspec_image_and_no_privilege" {
   command = plan
 
   assert {
-    condition     = alltrue([for k, p in aws_codebuild_project.this : one(p.source).buildspec == file("${path.module}/buildspecs/${k}.yml") && one(p.source).type == "S3" && startswith(one(p.source).location, "${var.artifacts_bucket}/source/")])
-    error_message = "Each project's buildspec is the module's file for its stage, and its source is a bundle in the artifacts bucket."
+    condition     = alltrue([for k, p in aws_codebuild_project.this : one(p.source).buildspec == file("${path.module}/buildspecs/${k}.yml")])
+    error_message = "Each project's buildspec is the module's file for its stage."
   }
   assert {
     condition     = alltrue([for p in aws_codebuild_project.this : one(p.environment).privileged_mode == false && startswith(one(p.environment).image, "aws/codebuild/") && one(p.environment).image_pull_credentials_type == "CODEBUILD" && length(one(p.environment).registry_credential) == 0])
     error_message = "Builds run a CodeBuild-managed image, never privileged, with no registry credential."
   }
   assert {
-    condition     = alltrue([for p in aws_codebuild_project.this : [for v in one(p.environment).environment_variable : "${v.name}=${v.value}"] == ["ENV=prod"]])
-    error_message = "The only variable the project sets is ENV, its own environment."
+    condition     = alltrue([for p in aws_codebuild_project.this : [for v in one(p.environment).environment_variable : "${v.name}=${v.value}"] == ["ARTIFACTS_BUCKET=acme-artifacts-999999999999", "ARTIFACTS_REGION=eu-west-1", "ENV=prod"]])
+    error_message = "The project sets its own environment (ENV) and where its bundles are (ARTIFACTS_BUCKET, ARTIFACTS_REGION), nothing else."
   }
   assert {
     condition     = alltrue([for p in aws_codebuild_project.this : p.concurrent_build_limit == 1 && one(p.artifacts).type == "NO_ARTIFACTS"])
     error_message = "One build at a time per executor, and no build output."
+  }
+}
+
+# CodeBuild's own S3 source reads only a bucket of the build's region (CodeBuild user
+# guide, Troubleshooting, "The bucket you are attempting to access must be addressed using
+# the specified endpoint"): the projects take no CodeBuild source, and the buildspec
+# fetches the bundle of SOURCE_COMMIT from the artifacts bucket in the artifacts region.
+run "the_bundle_is_fetched_from_the_artifacts_region" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : one(p.source).type == "NO_SOURCE" && one(p.source).location == null && length(p.secondary_sources) == 0])
+    error_message = "The executors take no CodeBuild source (an S3 source cannot be in another region): the buildspec fetches the bundle."
+  }
+  assert {
+    condition     = alltrue([for p in aws_codebuild_project.this : contains([for v in one(p.environment).environment_variable : "${v.name}=${v.value}"], "ARTIFACTS_REGION=${var.artifacts_region}") && contains([for v in one(p.environment).environment_variable : "${v.name}=${v.value}"], "ARTIFACTS_BUCKET=${var.artifacts_bucket}")])
+    error_message = "Each project names the artifacts bucket and its region, which the buildspec fetches from."
+  }
+  assert {
+    condition = alltrue([for k, p in aws_codebuild_project.this : alltrue([
+      strcontains(one(p.source).buildspec, "pre_build:"),
+      strcontains(one(p.source).buildspec, "=~ ^[0-9a-f]{40}$ ]]"),
+      strcontains(one(p.source).buildspec, "aws s3 cp --only-show-errors --region \"$ARTIFACTS_REGION\" \"s3://$ARTIFACTS_BUCKET/source/$SOURCE_COMMIT.zip\""),
+      strcontains(one(p.source).buildspec, "rm -rf \"$BUNDLE_DIR\""),
+      strcontains(one(p.source).buildspec, "build:\n    commands:\n      - cd \"$BUNDLE_DIR\"\n"),
+    ])])
+    error_message = "The buildspec checks SOURCE_COMMIT is a full SHA, fetches source/<sha>.zip with --region ARTIFACTS_REGION into a fresh directory, and builds there."
   }
 }
 
