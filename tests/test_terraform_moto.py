@@ -521,7 +521,11 @@ def check_artifacts(aws: Aws, outputs: dict[str, Any]) -> None:
     rules = json.loads(
         ecr.get_lifecycle_policy(repositoryName=f"{project}/api")["lifecyclePolicyText"]
     )
-    assert len(rules["rules"]) == 2
+    # One rule: only tagged images expire, beyond the last 100 releases (image, signature,
+    # attestation); untagged index manifests and referrers never do.
+    assert [
+        (r["selection"]["tagStatus"], r["selection"]["countNumber"]) for r in rules["rules"]
+    ] == [("tagged", 300)]
 
     # The signing key signs, and its public key verifies: what cosign does with awskms://.
     signing = kms.describe_key(KeyId=aliases[f"alias/{project}-image-signing"])["KeyMetadata"]

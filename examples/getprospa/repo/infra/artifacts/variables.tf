@@ -84,9 +84,14 @@ variable "tags" {
 }
 
 variable "images_kept" {
-  description = "Tagged images kept per repository; older ones expire."
+  description = "Tagged images kept per repository; older ones expire. A release is three tagged images (the image, its cosign signature and its SBOM attestation), so 300 keeps the last 100 releases to roll back to."
   type        = number
-  default     = 100
+  default     = 300
+
+  validation {
+    condition     = var.images_kept >= 1 && var.images_kept <= 10000
+    error_message = "images_kept must be between 1 and 10000."
+  }
 }
 
 variable "force_destroy_state" {
