@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .resolve import default_artifacts_account
+
 Spec = dict[str, Any]
 Scope = Literal["project", "environment", "app", "app-environment"]
 Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "none"]
@@ -878,10 +880,7 @@ def artifacts_account(spec: Spec) -> str:
     given = spec.get("artifacts", {}).get("account")
     if given:
         return str(given)
-    envs = spec["environments"]
-    order = [n for n in spec.get("promotion", []) if n in envs] or list(envs)
-    production = [n for n in order if envs[n]["tier"] == "production"]
-    return str(envs[(production or order)[-1]]["account"])
+    return default_artifacts_account(spec["environments"], spec.get("promotion", []))
 
 
 def first_environment(spec: Spec) -> str:

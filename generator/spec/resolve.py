@@ -232,11 +232,16 @@ def _resolve_artifacts(
     given = spec.get("artifacts", {}).get("account")
     if given is not None:
         return {"account": given}
+    return {"account": default_artifacts_account(environments, promotion)}
+
+
+def default_artifacts_account(environments: dict[str, Any], promotion: list[str]) -> str:
+    """The account of the last production-tier environment in promotion order, else of the
+    last environment (resolved environments, with their tiers)."""
     # A promotion list naming unknown environments is reported by the checks.
     order = [n for n in promotion if n in environments] or list(environments)
     production = [n for n in order if environments[n]["tier"] == "production"]
-    host = production[-1] if production else order[-1]
-    return {"account": environments[host]["account"]}
+    return str(environments[(production or order)[-1]]["account"])
 
 
 def resolve(spec: dict[str, Any]) -> dict[str, Any]:
