@@ -36,3 +36,32 @@ def test_make_test_runs_every_phase_through_the_timer() -> None:
     for phase in ("setup/system-deps", "tools", "lint", '"parallel pytest"', '"alone pytest"'):
         assert f"$(PHASE) {phase} " in recipe, phase
     assert "test-phases.sh report $(TEST_TIMES)' EXIT" in recipe
+
+
+def test_phases_run_side_by_side_report_the_wall_clock_beside_their_sum(tmp_path: Path) -> None:
+    times = tmp_path / "times"
+    run = f"{SCRIPT} run {times}"
+    script = (
+        f"trap '{SCRIPT} report {times}' EXIT; "
+        f"{{ {run} a sleep 1 & pid=$!; {run} b sleep 1; wait $pid; }}"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = {
+        line.rsplit(None, 1)[0].strip(): float(line.split()[-1])
+        for line in proc.stdout.splitlines()
+        if line.startswith("  ") and line.split()[-1][0].isdigit()
+    }
+    assert rows["total"] >= 2.0, rows
+    assert 1.0 <= rows["wall clock"] < 1.9, rows
+
+
+def test_the_alone_tests_run_beside_a_niced_parallel_run() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ntest: ") :].split("\n\n")[0]
+    assert '$(PHASE) "alone pytest" ' in recipe
+    assert ">$(ALONE_LOG) 2>&1 & alone=$$!;" in recipe, (
+        "the alone phase must start in the background"
+    )
+    assert '$(PHASE) "parallel pytest" nice -n $(PARALLEL_NICE) ' in recipe
+    assert "wait $$alone" in recipe
