@@ -33,11 +33,16 @@ if ((${#body} > 65000)); then
   body="${body:0:65000}"$'\n\n'"(cut: the plans are longer than a comment can hold; see the jobs' logs)"
 fi
 
-api() {
-  curl --silent --show-error --fail-with-body \
+api() {  # GitHub's answer on stdout; on an error status, the answer on stderr and failure
+  local answer
+  if ! answer="$(curl --silent --show-error --fail-with-body \
     --header "Authorization: Bearer $GITHUB_TOKEN" \
     --header "Accept: application/vnd.github+json" \
-    --header "X-GitHub-Api-Version: 2022-11-28" "$@"
+    --header "X-GitHub-Api-Version: 2022-11-28" "$@")"; then
+    echo "plan-comment: GitHub answered: $answer" >&2
+    return 1
+  fi
+  printf '%s\n' "$answer"
 }
 comments="$api_url/repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments"
 id=""
