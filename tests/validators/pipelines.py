@@ -54,7 +54,9 @@ def _workflows(repo: RenderedRepo) -> list[Path]:
     return nonempty(sorted((repo.root / WORKFLOWS).glob("*.yml")), "GitHub workflows")
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
 
 
@@ -62,7 +64,10 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpr
 def github_workflows_pass_actionlint_zizmor_and_the_schema(repo: RenderedRepo) -> None:
     files = [str(p.relative_to(repo.root)) for p in _workflows(repo)]
     shellcheck = require("shellcheck")
-    proc = _run([str(tool_venv_bin("workflows", "actionlint")), "-shellcheck", shellcheck, *files], repo.root)
+    proc = _run(
+        [str(tool_venv_bin("workflows", "actionlint")), "-shellcheck", shellcheck, *files],
+        repo.root,
+    )
     assert proc.returncode == 0, f"actionlint:\n{proc.stdout}{proc.stderr}"
 
     # zizmor: offline audits only (no GitHub API here), the auditor persona (the most
@@ -72,12 +77,18 @@ def github_workflows_pass_actionlint_zizmor_and_the_schema(repo: RenderedRepo) -
         repo.root,
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
-    assert proc.returncode in (0, 10, 11, 12, 13, 14), f"zizmor failed to run:\n{proc.stderr[-3000:]}"
+    assert proc.returncode in (0, 10, 11, 12, 13, 14), (
+        f"zizmor failed to run:\n{proc.stderr[-3000:]}"
+    )
     findings = json.loads(proc.stdout or "[]")
     serious = [f for f in findings if f["determinations"]["severity"] in ("Medium", "High")]
-    assert not serious, "zizmor: " + json.dumps(
-        [(f["ident"], f["desc"], f["locations"][0]["symbolic"]["key"]) for f in serious], indent=1
-    )[:4000]
+    assert not serious, (
+        "zizmor: "
+        + json.dumps(
+            [(f["ident"], f["desc"], f["locations"][0]["symbolic"]["key"]) for f in serious],
+            indent=1,
+        )[:4000]
+    )
 
     proc = _run(
         [str(tool_venv_bin("workflows", "check-jsonschema")), "--builtin-schema", "vendor.github-workflows", *files],
@@ -108,7 +119,9 @@ def github_workflows_pass_checkov(repo: RenderedRepo) -> None:
 
 def _pins() -> dict[str, tuple[str, str]]:
     """The versions file: action -> (sha, tag)."""
-    found = re.findall(r'\("([\w.-]+/[\w.-]+)", "([0-9a-f]{40})", "(v[\w.]+)"\)', VERSIONS.read_text())
+    found = re.findall(
+        r'\("([\w.-]+/[\w.-]+)", "([0-9a-f]{40})", "(v[\w.]+)"\)', VERSIONS.read_text()
+    )
     return {action: (sha, tag) for action, sha, tag in nonempty(found, "pinned actions")}
 
 
@@ -140,14 +153,18 @@ def github_workflows_are_hardened(repo: RenderedRepo) -> None:
             assert job.get("timeout-minutes"), f"{where}: no timeout"
             for step in job["steps"]:
                 if "run" in step:
-                    assert "${{" not in step["run"], f"{where}: an expression in run: {step['run']!r}"
+                    assert "${{" not in step["run"], (
+                        f"{where}: an expression in run: {step['run']!r}"
+                    )
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step.get("with", {}).get("persist-credentials") is False, (
                         f"{where}: the checkout keeps the token (persist-credentials)"
                     )
             oidc = job["permissions"].get("id-token") == "write"
             uses_aws = any("configure-aws-credentials" in s.get("uses", "") for s in job["steps"])
-            assert oidc == uses_aws, f"{where}: id-token: write exactly where AWS credentials are taken"
+            assert oidc == uses_aws, (
+                f"{where}: id-token: write exactly where AWS credentials are taken"
+            )
             if name == "pull-request.yml" and (oidc or "pull-requests" in job["permissions"]):
                 assert "github.event.pull_request.head.repo.full_name == github.repository" in str(
                     job.get("if", "")
@@ -190,8 +207,18 @@ def github_jobs_follow_the_spec(repo: RenderedRepo) -> None:
     docs = {name: doc for name, _, doc in _documents(repo)}
     for name, doc in docs.items():
         for job_id, job in doc["jobs"].items():
-            creds = [s["with"] for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
-            env = next((a.split("=", 1)[1] for s in job["steps"] for a in s.get("run", "").split() if a.startswith("ENV=")), None)
+            creds = [
+                s["with"] for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")
+            ]
+            env = next(
+                (
+                    a.split("=", 1)[1]
+                    for s in job["steps"]
+                    for a in s.get("run", "").split()
+                    if a.startswith("ENV=")
+                ),
+                None,
+            )
             if not creds:
                 continue
             role = creds[0]["role-to-assume"]
@@ -201,20 +228,26 @@ def github_jobs_follow_the_spec(repo: RenderedRepo) -> None:
             assert env is not None, f"{name}:{job_id}"
             account = spec["environments"][env]["account"]
             kind = "ci" if name == "deliver.yml" else "plan"
-            assert role == f"arn:aws:iam::{account}:role/{p}-{env}-{kind}", f"{name}:{job_id}: {role}"
+            assert role == f"arn:aws:iam::{account}:role/{p}-{env}-{kind}", (
+                f"{name}:{job_id}: {role}"
+            )
             assert creds[0]["allowed-account-ids"] == account
             gate = job.get("environment")
             if kind == "ci":
                 assert gate == env, f"{name}:{job_id}: the CI role trusts only environment {env}"
             else:
                 want = f"{env}-plan" if _protected_plan(spec, env) else None
-                assert gate == want, f"{name}:{job_id}: environment {gate}, the plan role trusts {want}"
+                assert gate == want, (
+                    f"{name}:{job_id}: environment {gate}, the plan role trusts {want}"
+                )
 
     test = docs["pull-request.yml"]["jobs"]["test"]
     if "database" in spec:
         version = ".".join(str(spec["database"]["version"]).split(".")[:2])
         images = [s["image"] for s in test["services"].values()]
-        assert len(images) == 2 and all(re.match(rf"mysql:{re.escape(version)}[.@]", i) for i in images), images
+        assert len(images) == 2 and all(
+            re.match(rf"mysql:{re.escape(version)}[.@]", i) for i in images
+        ), images
         assert all(re.search(r"@sha256:[0-9a-f]{64}$", i) for i in images), images
         assert test["env"]["TEST_DATABASE_URL"].startswith("mysql+pymysql://")
     else:
@@ -247,7 +280,11 @@ class _FakeGitHub(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlparse(self.path)
         if not self._authorised() or url.path != "/repos/org/repo/issues/7/comments":
-            return None if self.headers.get("Authorization") != "Bearer test-token" else self._reply(404, {})
+            return (
+                None
+                if self.headers.get("Authorization") != "Bearer test-token"
+                else self._reply(404, {})
+            )
         query = parse_qs(url.query)
         size, page = int(query["per_page"][0]), int(query["page"][0])
         self.calls.append(f"GET page {page}")
@@ -258,7 +295,11 @@ class _FakeGitHub(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         if self._authorised():
-            comment = {"id": 1000 + len(self.comments), "user": {"login": "github-actions[bot]"}, "body": self._body()}
+            comment = {
+                "id": 1000 + len(self.comments),
+                "user": {"login": "github-actions[bot]"},
+                "body": self._body(),
+            }
             self.comments.append(comment)
             self.calls.append("POST")
             self._reply(201, comment)
@@ -286,20 +327,36 @@ def github_plan_comment_is_one_comment_edited_in_place(repo: RenderedRepo) -> No
         root = Path(tmp) / "tf"
         root.mkdir()
         (root / "main.tf").write_text('resource "terraform_data" "example" {\n  input = "one"\n}\n')
-        env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1"}
-        for argv in (["init", "-input=false"], ["plan", "-input=false", f"-out={work}/build/{envs[0]}/infra.tfplan"]):
+        env = {
+            **os.environ,
+            "CHECKPOINT_DISABLE": "1",
+            "TF_CLI_CONFIG_FILE": "/dev/null",
+            "TF_IN_AUTOMATION": "1",
+        }
+        for argv in (
+            ["init", "-input=false"],
+            ["plan", "-input=false", f"-out={work}/build/{envs[0]}/infra.tfplan"],
+        ):
             (work / "build" / envs[0]).mkdir(parents=True, exist_ok=True)
             proc = _run([terraform, f"-chdir={root}", *argv], work, env)
             assert proc.returncode == 0, proc.stdout + proc.stderr
         plans = work / "build" / "plans"
         for name in envs[:2]:  # the first has a plan, the second none (a failed plan)
-            proc = _run([make, "plan-summary", f"ENV={name}", f"TERRAFORM_ENV_DIR={root}"], work, env)
+            proc = _run(
+                [make, "plan-summary", f"ENV={name}", f"TERRAFORM_ENV_DIR={root}"], work, env
+            )
             assert proc.returncode == 0, proc.stdout + proc.stderr
             (plans / f"plan-{name}").mkdir(parents=True)
-            shutil.move(work / "build" / name / "plan-summary.md", plans / f"plan-{name}" / "plan-summary.md")
+            shutil.move(
+                work / "build" / name / "plan-summary.md",
+                plans / f"plan-{name}" / "plan-summary.md",
+            )
         marker = "<!-- platformgen: terraform plans -->"
         person = {"id": 1, "user": {"login": "someone"}, "body": f"{marker}\nquoted by a person"}
-        chatter = [{"id": 2 + i, "user": {"login": "github-actions[bot]"}, "body": "other"} for i in range(120)]
+        chatter = [
+            {"id": 2 + i, "user": {"login": "github-actions[bot]"}, "body": "other"}
+            for i in range(120)
+        ]
         handler = type("H", (_FakeGitHub,), {"comments": [person, *chatter], "calls": []})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()

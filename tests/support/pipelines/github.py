@@ -104,9 +104,7 @@ def read_workflow(path: Path, repo: Path, spec: dict[str, Any]) -> list[Step]:
             if "uses" in step:
                 uses.append(f"uses: {step['uses']}")
         make, other = make_invocations(runs)
-        named = {
-            arg.split("=", 1)[1] for argv in make for arg in argv if arg.startswith("ENV=")
-        }
+        named = {arg.split("=", 1)[1] for argv in make for arg in argv if arg.startswith("ENV=")}
         if len(named) > 1:
             raise WorkflowError(f"{path.relative_to(repo)}:{job_id} names several ENV: {named}")
         gate = _environment(job)
