@@ -4,6 +4,8 @@ small hand-written workflows (order of needs, triggers, refusals)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,39 @@ def test_what_the_reader_refuses(
 ) -> None:
     with pytest.raises(WorkflowError, match=message):
         read(_write(tmp_path, text), spec)
+
+
+def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
+    """Environments named like the fixed jobs (publish, comment, summary) get jobs of their
+    own: every job id of every workflow is unique (YAML would silently keep the last)."""
+    from support.tools import tool_venv_bin
+
+    from generator.engine.operations import new
+
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(
+        "apiVersion: platformgen/v1\n"
+        "project: {name: jobs, organisation: org, domain: jobs.example.com, region: eu-west-1}\n"
+        "environments:\n"
+        "  publish: {tier: development, account: '123456789012', vpcCidr: 10.0.0.0/16}\n"
+        "  comment: {tier: staging, account: '223456789012', vpcCidr: 10.1.0.0/16}\n"
+        "  summary: {tier: production, account: '323456789012', vpcCidr: 10.2.0.0/16}\n"
+        "apps:\n  - {name: worker, kind: worker}\n"
+        "pipelines: {providers: [github]}\n"
+    )
+    repo = tmp_path / "repo"
+    new(spec, repo)
+    for path in sorted((repo / ".github" / "workflows").glob("*.yml")):
+        ids = re.findall(r"^  ([a-z0-9-]+):$", path.read_text().split("\njobs:\n", 1)[1], re.M)
+        assert len(ids) == len(set(ids)), f"{path.name}: {ids}"
+    proc = subprocess.run(
+        [str(tool_venv_bin("workflows", "actionlint")), "-shellcheck="],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    resolved = load_spec(spec).resolved
+    assert resolved is not None
+    deliver = [s for s in read(repo, resolved) if s.trigger == DELIVER]
+    assert [s.environment for s in deliver] == [None, "publish", "comment", "summary"]
