@@ -241,6 +241,21 @@ def github_jobs_follow_the_spec(repo: RenderedRepo) -> None:
                     f"{name}:{job_id}: environment {gate}, the plan role trusts {want}"
                 )
 
+    # The comment job finds each summary by its file name: download-artifact puts a lone
+    # artifact's files straight into path (v5 and later), so all go into one folder.
+    jobs = docs["pull-request.yml"]["jobs"]
+    uploads = [
+        s["with"]["path"]
+        for j in jobs.values()
+        for s in j["steps"]
+        if "upload-artifact" in s.get("uses", "")
+    ]
+    assert uploads == [f"build/{e}/plan-summary-{e}.md" for e in spec["promotion"]], uploads
+    download = next(
+        s for s in jobs["plan-summary-comment"]["steps"] if "download-artifact" in s.get("uses", "")
+    )
+    assert download["with"] == {"pattern": "plan-*", "path": "build/plans", "merge-multiple": True}
+
     test = docs["pull-request.yml"]["jobs"]["test"]
     if "database" in spec:
         version = ".".join(str(spec["database"]["version"]).split(".")[:2])
@@ -346,11 +361,9 @@ def github_plan_comment_is_one_comment_edited_in_place(repo: RenderedRepo) -> No
                 [make, "plan-summary", f"ENV={name}", f"TERRAFORM_ENV_DIR={root}"], work, env
             )
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            (plans / f"plan-{name}").mkdir(parents=True)
-            shutil.move(
-                work / "build" / name / "plan-summary.md",
-                plans / f"plan-{name}" / "plan-summary.md",
-            )
+            # download-artifact with merge-multiple: every summary in one folder
+            plans.mkdir(exist_ok=True)
+            shutil.move(work / "build" / name / f"plan-summary-{name}.md", plans)
         marker = "<!-- platformgen: terraform plans -->"
         person = {"id": 1, "user": {"login": "someone"}, "body": f"{marker}\nquoted by a person"}
         chatter = [
@@ -378,7 +391,7 @@ def github_plan_comment_is_one_comment_edited_in_place(repo: RenderedRepo) -> No
             assert f"<b>{envs[1]}</b>: **failed**" in body
             for name in envs[2:]:
                 assert f"**{name}**: no plan" in body
-            summary = plans / f"plan-{envs[1]}" / "plan-summary.md"
+            summary = plans / f"plan-summary-{envs[1]}.md"
             summary.write_text(summary.read_text().replace("**failed**", "No changes."))
             second = _run([make, "plan-comment"], work, api)
             assert second.returncode == 0, second.stdout + second.stderr

@@ -56,7 +56,7 @@ execute: require-env ## Run ENV's executor (STAGE=apply or deploy) on this commi
 # The pull request's plan comment (GitHub Actions, .github/workflows/pull-request.yml): each
 # plan job runs make plan then make plan-summary; one job then runs make plan-comment.
 .PHONY: plan-summary
-plan-summary: require-env ## Write ENV's saved plan (make plan first) as a Markdown section: build/ENV/plan-summary.md
+plan-summary: require-env ## Write ENV's saved plan (make plan first) as a Markdown section: build/ENV/plan-summary-ENV.md
 	ENV=$(ENV) TERRAFORM=$(TERRAFORM) bash delivery/plan-summary.sh
 
 .PHONY: plan-comment

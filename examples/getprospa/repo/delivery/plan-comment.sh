@@ -6,7 +6,7 @@
 # person's comment is never edited.
 #   GITHUB_TOKEN       the job's token (pull-requests: write)
 #   GITHUB_REPOSITORY  owner/name; PR_NUMBER  the pull request
-#   PLAN_SUMMARIES     the downloaded summaries: <dir>/plan-<env>/plan-summary.md
+#   PLAN_SUMMARIES     the folder of the downloaded summaries, plan-summary-<env>.md
 set -euo pipefail
 api_url="${GITHUB_API_URL:-https://api.github.com}"
 author="${COMMENT_AUTHOR:-github-actions[bot]}"
@@ -18,7 +18,7 @@ marker='<!-- platformgen: terraform plans -->'
 
 body="$marker"$'\n'"### Terraform plans"$'\n\n'
 for env in $ENVIRONMENTS; do
-  summary="$dir/plan-$env/plan-summary.md"
+  summary="$dir/plan-summary-$env.md"
   if [[ -f "$summary" ]]; then
     body+="$(cat "$summary")"$'\n\n'
   else

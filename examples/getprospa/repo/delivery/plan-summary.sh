@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pull request's view of one plan (make plan-summary ENV=, after make plan ENV=):
-# writes build/$ENV/plan-summary.md, a collapsed Markdown section with terraform's headline
+# writes build/$ENV/plan-summary-$ENV.md, a collapsed Markdown section with terraform's headline
 # ("Plan: 1 to add, ..." or "No changes.") and the plan as text. With no saved plan (the plan
 # failed), the section says so. make plan-comment puts every environment's section into the
 # pull request's one plan comment. Terraform prints sensitive values as (sensitive value).
@@ -8,7 +8,7 @@ set -euo pipefail
 limit="${PLAN_SUMMARY_LIMIT:-15000}"
 dir="build/$ENV"
 plan="$dir/infra.tfplan"
-out="$dir/plan-summary.md"
+out="$dir/plan-summary-$ENV.md"
 mkdir -p "$dir"
 if [[ -f "$plan" ]] && text="$($TERRAFORM -chdir="$TERRAFORM_ENV_DIR" show -no-color "$PWD/$plan" 2>&1)"; then
   headline="$(grep -E '^(Plan: |No changes\.)' <<<"$text" | tail -n 1 || true)"
