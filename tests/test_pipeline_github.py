@@ -143,3 +143,50 @@ def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
     assert resolved is not None
     deliver = [s for s in read(repo, resolved) if s.trigger == DELIVER]
     assert [s.environment for s in deliver] == [None, "publish", "comment", "summary"]
+
+
+@pytest.mark.parametrize(
+    ("version", "image"),
+    [
+        ("8.0", "mysql:8.0@sha256:6f54880f"),
+        ("8.0.42", "mysql:8.0@sha256:6f54880f"),  # an older spec's full version
+        ("8.4", "mysql:8.4.11@sha256:85b9bf2e"),
+    ],
+)
+def test_the_mysql_service_image_follows_the_database_version(version: str, image: str) -> None:
+    """Every version the schema admits has an image pinned by digest in the versions file."""
+    import jinja2
+    from conftest import ROOT
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT)), undefined=jinja2.StrictUndefined
+    )
+    template = env.from_string(
+        '{% from "templates/_shared/ci_versions.jinja" import mysql_image %}{{ mysql_image(v) }}'
+    )
+    rendered = template.render(v=version)
+    assert rendered.startswith(image) and re.fullmatch(
+        r"mysql:[\d.]+@sha256:[0-9a-f]{64}", rendered
+    )
+
+
+def test_every_major_minor_the_schema_admits_has_an_image() -> None:
+    import json
+
+    import jinja2
+    from conftest import ROOT
+
+    schema = json.loads((ROOT / "schema" / "platform.v1.schema.json").read_text())
+    pattern = schema["properties"]["database"]["properties"]["version"]["pattern"]
+    admitted = [
+        f"{a}.{b}" for a in range(5, 12) for b in range(10) if re.match(pattern, f"{a}.{b}")
+    ]
+    assert admitted, pattern
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT)), undefined=jinja2.StrictUndefined
+    )
+    template = env.from_string(
+        '{% from "templates/_shared/ci_versions.jinja" import mysql_image %}{{ mysql_image(v) }}'
+    )
+    for version in admitted:
+        assert template.render(v=version).startswith(f"mysql:{version}"), version
