@@ -33,7 +33,7 @@ def test_the_reference_reads_as_the_promotion(spec: dict[str, Any]) -> None:
         ["tools", "lint"],
         ["tools", "test"],
         ["tools", "build"],
-        ["platform-check"],
+        ["tools", "platform-check"],
         *[["tools", "plan", "plan-summary"]] * 3,
         ["plan-comment"],
     ]
