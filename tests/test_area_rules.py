@@ -235,5 +235,5 @@ def test_github_bake_limit_is_the_deliver_workflows_timeout(tmp_path: Path) -> N
     deliver = yaml.safe_load(
         (tmp_path / "repo" / ".github" / "workflows" / "deliver.yml").read_text()
     )
-    assert deliver["jobs"]["dev"]["timeout-minutes"] == area_rules.GITHUB_JOB_MINUTES
-    assert deliver["jobs"]["prod"]["timeout-minutes"] == area_rules.GITHUB_EXECUTOR_MINUTES
+    assert deliver["jobs"]["deploy-dev"]["timeout-minutes"] == area_rules.GITHUB_JOB_MINUTES
+    assert deliver["jobs"]["deploy-prod"]["timeout-minutes"] == area_rules.GITHUB_EXECUTOR_MINUTES
