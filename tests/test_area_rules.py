@@ -194,3 +194,46 @@ def test_only_public_apps_and_services_use_their_path(tmp_path: Path) -> None:
         env_root_plan(repo / "infra" / "envs" / "dev", "123456789012", "eu-west-1", None)
     )
     assert "/zzpublic" in plan and "/zzignored" not in plan and "/zzserved" not in plan
+
+
+def test_github_bake_limit_is_the_deliver_workflows_timeout(tmp_path: Path) -> None:
+    """GITHUB_EXECUTOR_MINUTES is the executors' build timeouts plus the margin deliver.yml
+    adds, and the longest bake the rule allows renders a job of exactly GitHub's limit."""
+    executors = (
+        ROOT / "templates" / "terraform" / "infra" / "modules" / "executors" / "variables.tf"
+    ).read_text()
+    defaults = {
+        name: int(value)
+        for name, value in re.findall(
+            r'variable "(\w+_timeout_minutes)" \{.*?default\s*=\s*(\d+)', executors, re.DOTALL
+        )
+    }
+    assert defaults == {"apply_timeout_minutes": 120, "deploy_timeout_minutes": 30}
+    assert sum(defaults.values()) + 20 == area_rules.GITHUB_EXECUTOR_MINUTES
+    text = (
+        "apiVersion: platformgen/v1\n"
+        "project: {name: bake, organisation: org, domain: bake.example.com, region: eu-west-1}\n"
+        "environments:\n"
+        f"  dev: {{account: '123456789012', vpcCidr: 10.0.0.0/16, bakeMinutes: {area_rules.GITHUB_BAKE_MAX}}}\n"
+        "  prod: {account: '223456789012', vpcCidr: 10.1.0.0/16}\n"
+        "apps:\n  - {name: worker, kind: worker}\n"
+        "pipelines: {providers: [github]}\n"
+    )
+    assert load_spec_text(text).ok
+    over = text.replace(
+        f"bakeMinutes: {area_rules.GITHUB_BAKE_MAX}",
+        f"bakeMinutes: {area_rules.GITHUB_BAKE_MAX + 1}",
+    )
+    assert [d.code for d in load_spec_text(over).errors] == ["area.github-bake-too-long"]
+    elsewhere = over.replace(
+        "providers: [github]", "providers: [github, codepipeline], deliver: codepipeline"
+    )
+    assert "area.github-bake-too-long" not in [d.code for d in load_spec_text(elsewhere).errors]
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(text)
+    new(spec, tmp_path / "repo")
+    deliver = yaml.safe_load(
+        (tmp_path / "repo" / ".github" / "workflows" / "deliver.yml").read_text()
+    )
+    assert deliver["jobs"]["deploy-dev"]["timeout-minutes"] == area_rules.GITHUB_JOB_MINUTES
+    assert deliver["jobs"]["deploy-prod"]["timeout-minutes"] == area_rules.GITHUB_EXECUTOR_MINUTES

@@ -401,3 +401,36 @@ def executor_kubectl(ctx: Context) -> Iterator[Diagnostic]:
             "lines to delivery/tools.versions in the generated repository, copied from "
             "https://dl.k8s.io/release/v<version>/bin/linux/<arch>/kubectl.sha256",
         )
+
+
+# --- pipelines (templates/pipelines/) ------------------------------------------------
+
+GITHUB_JOB_MINUTES = 360
+"""A job on a GitHub-hosted runner runs at most 6 hours, then GitHub ends it (GitHub Docs,
+"Actions limits": https://docs.github.com/en/actions/reference/actions-limits)."""
+GITHUB_EXECUTOR_MINUTES = 120 + 30 + 20
+"""What an environment's job of deliver.yml spends before its bake: the executors' build
+timeouts (modules/executors: apply_timeout_minutes 120, deploy_timeout_minutes 30) and 20
+minutes for the job's own setup and the builds' queueing. deliver.yml sets each
+environment job's timeout-minutes to this plus the bake."""
+GITHUB_BAKE_MAX = GITHUB_JOB_MINUTES - GITHUB_EXECUTOR_MINUTES
+
+
+@check
+def github_bake_fits_one_job(ctx: Context) -> Iterator[Diagnostic]:
+    """When GitHub delivers, an environment's apply, deploy and bake run in one job (one
+    approval, one OIDC session), which GitHub ends after 6 hours."""
+    if ctx.resolved["pipelines"]["deliver"] != "github":
+        return
+    for name, env in ctx.resolved["environments"].items():
+        if env["bakeMinutes"] > GITHUB_BAKE_MAX:
+            yield ctx.finding(
+                "error",
+                "area.github-bake-too-long",
+                ("environments", name, "bakeMinutes"),
+                f"environment '{name}' bakes {env['bakeMinutes']} minutes, but GitHub ends a "
+                f"job after {GITHUB_JOB_MINUTES} minutes and the job also waits up to "
+                f"{GITHUB_EXECUTOR_MINUTES} minutes for the executors",
+                f"set bakeMinutes to at most {GITHUB_BAKE_MAX}, or deliver with another "
+                "provider (pipelines.deliver)",
+            )

@@ -53,6 +53,16 @@ execute: require-env ## Run ENV's executor (STAGE=apply or deploy) on this commi
 	@case "$(STAGE)" in apply|deploy) ;; *) echo "set STAGE to apply (platform executor) or deploy (app-deploy executor)" >&2; exit 2 ;; esac
 	ENV=$(ENV) REGION=$(REGION_$(ENV)) bash delivery/execute.sh
 
+# The pull request's plan comment (GitHub Actions, .github/workflows/pull-request.yml): each
+# plan job runs make plan then make plan-summary; one job then runs make plan-comment.
+.PHONY: plan-summary
+plan-summary: require-env ## Write ENV's saved plan (make plan first) as a Markdown section: build/ENV/plan-summary-ENV.md
+	ENV=$(ENV) TERRAFORM=$(TERRAFORM) bash delivery/plan-summary.sh
+
+.PHONY: plan-comment
+plan-comment: ## Post the plan summaries (PLAN_SUMMARIES=build/plans) as the pull request's one comment, editing the previous one (GITHUB_TOKEN, GITHUB_REPOSITORY, PR_NUMBER)
+	ENVIRONMENTS="$(ENVIRONMENTS)" bash delivery/plan-comment.sh
+
 .PHONY: bake
 bake: require-env ## Wait ENV's bake period (bakeMinutes); fail as soon as one of ENV's alarms is in ALARM
 	ENV=$(ENV) REGION=$(REGION_$(ENV)) BAKE_MINUTES=$(BAKE_MINUTES_$(ENV)) EDGE_ALARMS=$(EDGE_ALARMS) \
