@@ -7,6 +7,7 @@ moto server's STS), and `make ci-wait-ports` waits for the service containers' p
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -238,3 +239,28 @@ def test_ci_wait_ports(ci_repo: Path) -> None:
         assert proc.returncode == 0, proc.stderr
     proc = _make(ci_repo, "ci-wait-ports", f"PORTS={port}", WAIT_SECONDS="2")
     assert proc.returncode != 0 and f"127.0.0.1:{port}" in proc.stderr
+
+
+@pytest.mark.slow
+def test_ci_tools_installs_the_hash_checked_aws_cli(ci_repo: Path) -> None:
+    """The AWS CLI half of `make ci-tools`, from PyPI (the other half, install-tools.sh,
+    downloads from GitHub and HashiCorp, which this machine cannot reach; its verification
+    has its own tests). A lock whose hash does not match the wheel installs nothing."""
+    lock = ci_repo / "delivery" / "ci-requirements.lock"
+    good = lock.read_text()
+    first = good.index("--hash=sha256:") + len("--hash=sha256:")
+    lock.write_text(good[:first] + ("0" if good[first] != "0" else "1") + good[first + 1 :])
+    env = {
+        **os.environ,
+        "CI_DIR": str(ci_repo / "build" / "ci"),
+        "TOOLS_BIN_DIR": str(ci_repo / "bin"),
+    }
+    run = ["bash", "delivery/ci.sh", "tools"]
+    proc = subprocess.run(run, cwd=ci_repo, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "hash" in proc.stderr.lower(), proc.stderr[-2000:]
+    assert not (ci_repo / "bin" / "aws").exists()
+    shutil.rmtree(ci_repo / "build" / "ci")
+    lock.write_text(good)
+    proc = subprocess.run(run, cwd=ci_repo, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("aws-cli/1.45.11 "), proc.stdout
