@@ -38,6 +38,14 @@ def _file(repo: RenderedRepo) -> Path:
     return path
 
 
+@validator("pipelines", when=lambda spec: not _lists_bitbucket(spec))
+def no_bitbucket_pipelines_unless_listed(repo: RenderedRepo) -> None:
+    """A spec without bitbucket in pipelines.providers gets no bitbucket-pipelines.yml."""
+    assert not (repo.root / FILE).exists(), (
+        f"{FILE} is rendered, but pipelines.providers has no bitbucket"
+    )
+
+
 @validator("pipelines", when=_lists_bitbucket)
 def bitbucket_pipelines_match_bitbuckets_schema(repo: RenderedRepo) -> None:
     proc = subprocess.run(
