@@ -264,3 +264,65 @@ def test_ci_tools_installs_the_hash_checked_aws_cli(ci_repo: Path) -> None:
     proc = subprocess.run(run, cwd=ci_repo, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("aws-cli/1.45.11 "), proc.stdout
+
+
+TWO_ENVIRONMENTS = """\
+apiVersion: platformgen/v1
+project: {name: twostep, organisation: example-org, domain: twostep.example.com, region: eu-west-1}
+environments:
+  dev: {account: "123456789012", vpcCidr: 10.0.0.0/16}
+  prod: {account: "123456789013", vpcCidr: 10.1.0.0/16}
+apps:
+  - {name: api, kind: api}
+database: {version: "8.4"}
+backup: {account: "123456789014"}
+pipelines:
+  providers: [bitbucket]
+  bitbucket:
+    workspaceUuid: "{5a1c9e3d-2b4f-4c6a-8d7e-1f0a9b8c7d6e}"
+    repositoryUuid: "{9e8d7c6b-5a4f-4e3d-b2c1-0a9f8e7d6c5b}"
+    deployEnvironments:
+      dev: "{1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e}"
+      prod: "{1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5f}"
+    planEnvironments:
+      prod: "{2b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5f}"
+"""
+
+
+def test_promotion_order_and_approvals_are_the_specs(tmp_path: Path) -> None:
+    """Two environments, prod approved by a person: its stage is manual, dev's is not; its
+    plan and drift run in prod-plan. Swapping the stages or dropping the approval fails."""
+    spec_path = tmp_path / "platform.yaml"
+    spec_path.write_text(TWO_ENVIRONMENTS)
+    root = tmp_path / "repo"
+    new(spec_path, root)
+    spec = _spec(spec_path)
+    repo = RenderedRepo("two", spec_path, root, spec)
+    bitbucket_steps_follow_the_spec(repo)
+    deliver = [s for s in bitbucket.read(root, spec) if s.trigger == DELIVER and s.environment]
+    assert [(s.environment, s.approval) for s in deliver] == [("dev", False)] * 3 + [
+        ("prod", True)
+    ] * 3
+    where = {s.name: d for s, d, _ in bitbucket.deployments(root, spec)}
+    assert where["Plan prod"] == where["Drift prod"] == "prod-plan" and where["Plan dev"] is None
+
+    data = yaml.safe_load((root / bitbucket.FILE).read_text())
+    items = data["pipelines"]["branches"]["main"]
+    stages = [i for i in items if "stage" in i]
+    swapped = [i for i in items if "stage" not in i] + stages[::-1]
+    for broken, message in [
+        (swapped, "promotion order|trusts only"),
+        (None, "approval False, spec says True"),
+    ]:
+        copy = yaml.safe_load(yaml.safe_dump(data))
+        if broken is None:
+            next(
+                i["stage"]
+                for i in copy["pipelines"]["branches"]["main"]
+                if i.get("stage", {}).get("deployment") == "prod"
+            ).pop("trigger")
+        else:
+            copy["pipelines"]["branches"]["main"] = broken
+        (root / bitbucket.FILE).write_text(yaml.safe_dump(copy, sort_keys=False))
+        with pytest.raises(AssertionError, match=message):
+            bitbucket_steps_follow_the_spec(repo)
