@@ -8,6 +8,7 @@ moto server's STS), and `make ci-wait-ports` waits for the service containers' p
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 from conftest import REFERENCE_DIR, REFERENCE_SPEC, SPECS
 from support.moto import MotoServer, moto_server
 from support.pipelines import DELIVER, PULL_REQUEST, SCHEDULE, bitbucket
+from support.requirements import normalise, read_pins
 from support.tools import tool_venv_bin
 from validators import RenderedRepo
 from validators.pipelines_bitbucket import bitbucket_steps_follow_the_spec
@@ -27,6 +29,7 @@ from validators.pipelines_bitbucket import bitbucket_steps_follow_the_spec
 from generator.engine.operations import new
 from generator.spec import load_spec
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = SPECS / "small.yaml"
 ROLE = "arn:aws:iam::123456789012:role/tiny-dev-plan"
 
@@ -326,3 +329,26 @@ def test_promotion_order_and_approvals_are_the_specs(tmp_path: Path) -> None:
         (root / bitbucket.FILE).write_text(yaml.safe_dump(copy, sort_keys=False))
         with pytest.raises(AssertionError, match=message):
             bitbucket_steps_follow_the_spec(repo)
+
+
+def test_the_ci_aws_cli_lock_is_the_tested_aws_cli() -> None:
+    """delivery/ci-requirements.lock pins exactly, with hashes, the AWS CLI version set that
+    platformgen's own delivery tests run (tools/awscli.txt), and ci.sh installs it in
+    hash-checking mode, wheels only."""
+    delivery = ROOT / "templates" / "repo" / "delivery"
+    pins = read_pins(delivery / "ci-requirements.lock")
+    tested = {
+        normalise(name): version
+        for name, version in (
+            line.split("==") for line in (ROOT / "tools" / "awscli.txt").read_text().splitlines()
+            if line and not line.startswith("#")
+        )
+    }  # fmt: skip
+    assert {name: pin.version for name, pin in pins.items()} == tested
+    script = (delivery / "ci.sh").read_text()
+    (install,) = re.findall(r"pip\" install(?:[^\n\\]|\\\n)*", script)
+    assert (
+        "--require-hashes" in install
+        and "--only-binary :all:" in install
+        and "--no-deps" in install
+    )
