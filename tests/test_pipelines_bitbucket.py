@@ -27,7 +27,7 @@ from validators import RenderedRepo
 from validators.pipelines_bitbucket import bitbucket_steps_follow_the_spec
 
 from generator.engine.operations import new
-from generator.spec import load_spec
+from generator.spec import area_rules, load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = SPECS / "small.yaml"
@@ -273,7 +273,7 @@ TWO_ENVIRONMENTS = """\
 apiVersion: platformgen/v1
 project: {name: twostep, organisation: example-org, domain: twostep.example.com, region: eu-west-1}
 environments:
-  dev: {account: "123456789012", vpcCidr: 10.0.0.0/16}
+  dev: {account: "123456789012", vpcCidr: 10.0.0.0/16, bakeMinutes: BAKE}
   prod: {account: "123456789013", vpcCidr: 10.1.0.0/16}
 apps:
   - {name: api, kind: api}
@@ -296,7 +296,7 @@ def test_promotion_order_and_approvals_are_the_specs(tmp_path: Path) -> None:
     """Two environments, prod approved by a person: its stage is manual, dev's is not; its
     plan and drift run in prod-plan. Swapping the stages or dropping the approval fails."""
     spec_path = tmp_path / "platform.yaml"
-    spec_path.write_text(TWO_ENVIRONMENTS)
+    spec_path.write_text(TWO_ENVIRONMENTS.replace("BAKE", str(area_rules.BITBUCKET_BAKE_MAX)))
     root = tmp_path / "repo"
     new(spec_path, root)
     spec = _spec(spec_path)
@@ -352,3 +352,33 @@ def test_the_ci_aws_cli_lock_is_the_tested_aws_cli() -> None:
         and "--only-binary :all:" in install
         and "--no-deps" in install
     )
+
+
+def test_step_times_are_the_executors_and_the_bake_rule(tmp_path: Path) -> None:
+    """The apply and deploy steps outlast the executors' build timeouts (modules/executors)
+    by the step's setup, the longest bake the rule admits fills a step to Bitbucket's limit,
+    and one minute more is refused."""
+    executors = (
+        ROOT / "templates" / "terraform" / "infra" / "modules" / "executors" / "variables.tf"
+    ).read_text()
+    timeouts = {
+        name: int(value)
+        for name, value in re.findall(
+            r'variable "(\w+)_timeout_minutes" \{.*?default\s*=\s*(\d+)', executors, re.DOTALL
+        )
+    }
+    assert set(timeouts) == {"apply", "deploy"}
+    spec_path = tmp_path / "platform.yaml"
+    spec_path.write_text(TWO_ENVIRONMENTS.replace("BAKE", str(area_rules.BITBUCKET_BAKE_MAX)))
+    new(spec_path, tmp_path / "repo")
+    steps = {
+        body["name"]: body
+        for _, _, body, _ in bitbucket.raw_steps(tmp_path / "repo", _spec(spec_path))
+    }
+    setup = area_rules.BITBUCKET_STEP_SETUP_MINUTES
+    for env in ("dev", "prod"):
+        assert steps[f"Apply {env}"]["max-time"] == timeouts["apply"] + setup
+        assert steps[f"Deploy {env}"]["max-time"] == timeouts["deploy"] + setup
+    assert steps["Bake dev"]["max-time"] == area_rules.BITBUCKET_STEP_MAX_MINUTES
+    over = TWO_ENVIRONMENTS.replace("BAKE", str(area_rules.BITBUCKET_BAKE_MAX + 1))
+    assert [d.code for d in load_spec_text(over).errors] == ["area.bitbucket-bake-too-long"]

@@ -527,34 +527,6 @@ def bitbucket_deploy_environments(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-# Bitbucket Pipelines stops a step after max-time minutes, at most 720 (Atlassian, "Bitbucket
-# pipeline is failing with Exceeded build time limit error": "A step's max-time can be
-# configured to any positive integer between 1 and 720"). The bake step also installs its tools
-# and assumes its role first (bitbucket-pipelines.yml gives it bakeMinutes + 15).
-BITBUCKET_MAX_STEP_MINUTES = 720
-BITBUCKET_STEP_SETUP_MINUTES = 15
-
-
-@check
-def bitbucket_bake_fits_a_step(ctx: Context) -> Iterator[Diagnostic]:
-    """When Bitbucket delivers, each environment's bake is one step (make bake ENV=<env>)."""
-    if ctx.resolved["pipelines"]["deliver"] != "bitbucket":
-        return
-    limit = BITBUCKET_MAX_STEP_MINUTES - BITBUCKET_STEP_SETUP_MINUTES
-    for name, env in ctx.resolved["environments"].items():
-        minutes = env.get("bakeMinutes", 0)
-        if minutes > limit:
-            yield ctx.finding(
-                "error",
-                "semantic.bitbucket-bake-too-long",
-                ("environments", name, "bakeMinutes"),
-                f"{name} bakes for {minutes} minutes, but Bitbucket Pipelines, which delivers, "
-                f"stops a step after {BITBUCKET_MAX_STEP_MINUTES} minutes (the bake step needs "
-                f"{BITBUCKET_STEP_SETUP_MINUTES} more for its tools)",
-                f"set bakeMinutes to at most {limit}, or deliver from another provider",
-            )
-
-
 @check
 def artifacts_account(ctx: Context) -> Iterator[Diagnostic]:
     """The artifacts account holds what every environment runs: no non-production
