@@ -434,3 +434,33 @@ def github_bake_fits_one_job(ctx: Context) -> Iterator[Diagnostic]:
                 f"set bakeMinutes to at most {GITHUB_BAKE_MAX}, or deliver with another "
                 "provider (pipelines.deliver)",
             )
+
+
+BITBUCKET_STEP_MAX_MINUTES = 720
+"""Bitbucket Pipelines ends a step after its max-time, which is at most 720 minutes
+(Atlassian, "Bitbucket pipeline is failing with Exceeded build time limit error": "A step's
+max-time can be configured to any positive integer between 1 and 720")."""
+BITBUCKET_STEP_SETUP_MINUTES = 15
+"""What a step of bitbucket-pipelines.yml spends before its work: make ci-tools and
+ci-assume-role. The file gives the bake step bakeMinutes plus this, and the apply and deploy
+steps the executors' build timeouts (modules/executors) plus this."""
+BITBUCKET_BAKE_MAX = BITBUCKET_STEP_MAX_MINUTES - BITBUCKET_STEP_SETUP_MINUTES
+
+
+@check
+def bitbucket_bake_fits_one_step(ctx: Context) -> Iterator[Diagnostic]:
+    """When Bitbucket delivers, an environment's bake is one step (make bake ENV=<env>)."""
+    if ctx.resolved["pipelines"]["deliver"] != "bitbucket":
+        return
+    for name, env in ctx.resolved["environments"].items():
+        if env["bakeMinutes"] > BITBUCKET_BAKE_MAX:
+            yield ctx.finding(
+                "error",
+                "area.bitbucket-bake-too-long",
+                ("environments", name, "bakeMinutes"),
+                f"environment '{name}' bakes {env['bakeMinutes']} minutes, but Bitbucket "
+                f"Pipelines ends a step after {BITBUCKET_STEP_MAX_MINUTES} minutes and the bake "
+                f"step needs {BITBUCKET_STEP_SETUP_MINUTES} more for its tools",
+                f"set bakeMinutes to at most {BITBUCKET_BAKE_MAX}, or deliver with another "
+                "provider (pipelines.deliver)",
+            )

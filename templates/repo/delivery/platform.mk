@@ -36,6 +36,34 @@ export RELEASE STAGE TERRAFORM_ENV_DIR DELIVERY
 executor-tools: ## Install terraform, helm, kubectl (the cluster's minor), cosign, syft and jq into TOOLS_BIN_DIR, each verified first (the executors' install phase)
 	TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) KUBERNETES_VERSION=$(KUBERNETES_VERSION) bash delivery/install-tools.sh
 
+# CI steps that start from a bare image (Bitbucket Pipelines): delivery/ci.sh. Its AWS config
+# (make ci-assume-role) is the credentials of every later make run of the step: the AWS CLI,
+# Terraform and cosign's KMS signer read AWS_CONFIG_FILE. It exists only in CI (the target
+# refuses to run without a Bitbucket OIDC token), under build/, which git ignores.
+CI_DIR := $(CURDIR)/build/ci
+ROLE_ARN ?=
+PORTS ?=
+ifneq ($(wildcard $(CI_DIR)/aws/config),)
+export AWS_CONFIG_FILE := $(CI_DIR)/aws/config
+export AWS_SDK_LOAD_CONFIG := 1
+endif
+
+# The CI steps never run kubectl (the executors do): the other tools, each verified first.
+CI_TOOLS := terraform helm cosign syft jq
+
+.PHONY: ci-tools
+ci-tools: ## CI: terraform, helm, cosign, syft and jq (each verified, as make executor-tools does) and the AWS CLI from delivery/ci-requirements.lock, hash-checked (Bitbucket steps)
+	TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) bash delivery/install-tools.sh $(CI_TOOLS)
+	CI_DIR=$(CI_DIR) TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) bash delivery/ci.sh tools
+
+.PHONY: ci-assume-role
+ci-assume-role: ## CI (Bitbucket, oidc: true): later make runs of this step assume ROLE_ARN with the step's OIDC token (in ENV's region, else the artifacts region)
+	CI_DIR=$(CI_DIR) ROLE_ARN=$(ROLE_ARN) REGION=$(if $(ENV),$(REGION_$(ENV)),$(ARTIFACTS_REGION)) bash delivery/ci.sh assume-role
+
+.PHONY: ci-wait-ports
+ci-wait-ports: ## CI: wait until each of PORTS accepts connections on 127.0.0.1 (the test databases' service containers)
+	CI_DIR=$(CI_DIR) PORTS="$(PORTS)" bash delivery/ci.sh wait-ports
+
 .PHONY: delivery-release
 delivery-release: ## RELEASE=<git sha>: fetch releases/<sha>.json (digests and static files of that commit) into build/releases/
 	@if [ -n "$${RELEASE:-}" ]; then bash delivery/release.sh fetch; fi
