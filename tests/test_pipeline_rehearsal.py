@@ -17,7 +17,8 @@ tests/specs/*.yaml):
 - the delivering system's schedule: `infra-drift ENV=<e>` once per environment;
 - no shell line outside make runs terraform, helm, kubectl, aws, cosign, docker, ...
 Each rule is shown to fail on a fixture of Steps broken in one way (a renamed target, in the
-pipeline or in the Makefile; a swapped promotion; a missing or extra approval; ...).
+pipeline or in the Makefile; a swapped promotion; a missing or extra approval; ...), and a
+broken stage (a spec platformgen refuses) fails the run's make.
 
 The real run (test_pull_request_stage_runs_for_real_on_the_reference) runs the reference's
 `make lint`, `make test`, `make build` and `make platform-check` (the pull-request steps'
@@ -309,6 +310,30 @@ def _stand_ins(work: Path, repo: RenderedRepo) -> None:
         shutil.copy(tls()[0], certs / "rds-ca-bundle.pem")
 
 
+def _run_make(
+    work: Path, argv: tuple[str, ...], helm: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`make <argv>` as CI runs it, with the tools swapped in on the command line (which
+    overrides however a Makefile sets them); servers, images and caches come in `env`."""
+    swaps = (f"HELM={helm}", f"PLATFORMGEN={TEST_BIN / 'platformgen'}", "CONTAINER=podman")
+    return subprocess.run(
+        ["make", *argv, *swaps], cwd=work, env=env, capture_output=True, text=True, timeout=2400
+    )
+
+
+def test_a_broken_stage_fails_the_run(rendered: Rendered, tmp_path: Path) -> None:
+    """The run's make fails when the stage is broken: a spec the local platformgen refuses
+    stops `make lint` at its first prerequisite (platform-validate), and the run reports it."""
+    work = tmp_path / "repo"
+    shutil.copytree(rendered(REFERENCE).root, work, symlinks=True)
+    spec = work / "platform.yaml"
+    spec.write_text(spec.read_text() + "unknownField: 1\n")
+    helm = install_helm_shim(tmp_path / "bin")
+    proc = _run_make(work, ("lint",), helm, make_env())
+    assert proc.returncode != 0
+    assert "unknownField" in proc.stdout + proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -374,18 +399,10 @@ def test_pull_request_stage_runs_for_real_on_the_reference(
         }
         # The tools swapped in on the command line, which overrides however a Makefile sets
         # them; the rest (servers, base images, caches) in the environment.
-        swaps = (f"HELM={helm}", f"PLATFORMGEN={TEST_BIN / 'platformgen'}", "CONTAINER=podman")
         for argv in invocations:
             label = " ".join(argv)
             begin, cpu = time.monotonic(), _children_cpu()
-            proc = subprocess.run(
-                ["make", *argv, *swaps],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=2400,
-            )
+            proc = _run_make(work, argv, helm, env)
             timings[label] = time.monotonic() - begin
             cpu_times[label] = _children_cpu() - cpu
             outputs[label] = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
