@@ -467,3 +467,37 @@ def _check_run(
     assert not [s for s in suites if "failed" in s or "error" in s], suites
     for unit in repo.units_of("web"):
         assert (work / unit.dest / "dist" / "index.html").is_file(), f"{unit.key}: no dist/"
+
+
+def test_the_helm_shim_lints_renders_and_refuses_the_rest(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    """The shim fails where helm fails (a value the chart's schema refuses, a template error),
+    and refuses what it does not implement instead of ignoring it."""
+    repo = rendered(REFERENCE)
+    helm = str(install_helm_shim(tmp_path / "bin"))
+    chart = repo.root / "deploy" / "helm" / "api"
+    values = [
+        "-f",
+        str(chart / "values-dev.yaml"),
+        "-f",
+        str(chart / "ci" / "platform-values.yaml"),
+    ]
+
+    def shim(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([helm, *args], capture_output=True, text=True, timeout=120)
+
+    good = shim("lint", "--strict", str(chart), "--namespace", "api", *values)
+    assert good.returncode == 0 and "1 chart(s) linted, 0 chart(s) failed" in good.stdout
+    rendered_text = shim("template", "api", str(chart), "--namespace", "api", *values)
+    assert rendered_text.returncode == 0 and "# Source: api/templates/" in rendered_text.stdout
+    assert "kind: Deployment" in rendered_text.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("replicaCount: many\n")
+    refused = shim("lint", "--strict", str(chart), "--namespace", "api", *values, "-f", str(bad))
+    assert refused.returncode == 1 and "replicaCount" in refused.stdout, refused.stdout
+    no_platform = shim("template", "api", str(chart), "-f", str(chart / "values-dev.yaml"))
+    assert no_platform.returncode == 1 and "missing properties" in no_platform.stderr
+    assert shim("upgrade", "--install", "api", str(chart)).returncode == 2
+    assert shim("lint", str(chart), "--set", "a=b").returncode == 2
+    assert shim("version", "--template", "{{ .Version }}").stdout.startswith("v4.")

@@ -6,6 +6,7 @@ Only what the generated repository's lint and test targets pass is understood:
 
     helm lint [--strict] CHART... [--namespace NS] [-f FILE]... [--kube-version V] [--quiet]
     helm template [NAME] CHART [--namespace NS] [-f FILE]...
+    helm version [--short | --template '{{ .Version }}']   the library's Helm version (v4.x)
 
 Values files merge as Helm merges them (maps merge, anything else is replaced, later
 files win) and the chart's values.yaml is coalesced under them by the engine itself.
@@ -65,6 +66,9 @@ def _parser() -> _Parser:
     lint.add_argument("--strict", action="store_true")
     lint.add_argument("--quiet", action="store_true")
     lint.add_argument("--kube-version")
+    version = commands.add_parser("version", add_help=False)
+    version.add_argument("--short", action="store_true")
+    version.add_argument("--template")
     template = commands.add_parser("template", add_help=False)
     template.add_argument("args", nargs="+", metavar="[NAME] CHART")
     for sub in (lint, template):
@@ -132,16 +136,35 @@ def install(bin_dir: Path, python: str = sys.executable) -> Path:
     return helm
 
 
-def main(argv: list[str]) -> int:
-    if argv[:1] not in (["lint"], ["template"]):
+def version(args: argparse.Namespace) -> int:
+    """What the generated targets' version checks read (delivery/tools.sh, helm 4 checks)."""
+    import helm_python
+
+    number = helm_python.helm_sdk_version()
+    if args.template not in (None, "{{ .Version }}", "{{.Version}}"):
+        raise SystemExit(f"helm (platformgen test shim): unsupported --template {args.template!r}")
+    if args.short or args.template:
+        print(number)
+    else:
         print(
-            f"helm (platformgen test shim): only lint and template are supported, not "
+            f'version.BuildInfo{{Version:"{number}", GitCommit:"", GitTreeState:"", GoVersion:""}}'
+        )
+    return 0
+
+
+COMMANDS = {"lint": lint, "template": template, "version": version}
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] not in ([c] for c in COMMANDS):
+        print(
+            f"helm (platformgen test shim): only {', '.join(COMMANDS)} are supported, not "
             f"{' '.join(argv[:1]) or '(nothing)'}",
             file=sys.stderr,
         )
         return 2
     args = _parser().parse_args(argv)
-    return lint(args) if args.command == "lint" else template(args)
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":
