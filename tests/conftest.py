@@ -9,15 +9,21 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from generator.releases import RECORD_FILE, exclude_patterns, excluder, iter_files, load_record
 
+if TYPE_CHECKING:
+    from validators import RenderedRepo
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = ROOT / "examples" / "getprospa"
 REFERENCE_SPEC = REFERENCE_DIR / "platform.yaml"
 SPECS = ROOT / "tests" / "specs"
+# Every spec the rendered output is checked on: the reference and tests/specs/*.yaml.
+MATRIX = {"getprospa": REFERENCE_SPEC, **{p.stem: p for p in sorted(SPECS.glob("*.yaml"))}}
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "platformgen tests",
     "GIT_AUTHOR_EMAIL": "tests@platformgen.invalid",
@@ -67,6 +73,30 @@ def terraform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
         return Terraform(tmp_path_factory.mktemp("terraform-config"))
     except ToolchainMissing as exc:
         pytest.fail(f"Terraform toolchain: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RenderedRepo]:
+    """Render a spec of the matrix by name, once per worker; every test of that worker shares
+    it (tests/test_rendered.py's validators, the pipeline rehearsal): copy it to change it."""
+    from validators import RenderedRepo
+
+    from generator.engine.operations import find_recorded_units, new
+    from generator.spec import load_spec
+
+    cache: dict[str, RenderedRepo] = {}
+
+    def get(name: str) -> RenderedRepo:
+        if name not in cache:
+            root = tmp_path_factory.mktemp(f"rendered-{name}") / "repo"
+            new(MATRIX[name], root)
+            resolved = load_spec(MATRIX[name]).resolved
+            assert resolved is not None
+            units = sorted(find_recorded_units(root).values(), key=lambda u: u.id)
+            cache[name] = RenderedRepo(name, MATRIX[name], root, resolved, units)
+        return cache[name]
+
+    return get
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, bool]]:

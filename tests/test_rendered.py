@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REFERENCE_SPEC, SPECS
+from conftest import MATRIX
 from validators import RenderedRepo, Validator, load_all
 
-from generator.engine.operations import find_recorded_units, new
 from generator.engine.templates import bundled
 from generator.engine.units import load_areas, plan_units
 from generator.spec import load_spec
-
-MATRIX = {"getprospa": REFERENCE_SPEC, **{p.stem: p for p in sorted(SPECS.glob("*.yaml"))}}
 
 
 def _resolved() -> dict[str, dict[str, Any]]:
@@ -49,23 +46,6 @@ def _cases() -> list:
         for v in load_all()
         if v.area in areas[spec] and v.applies(spec, specs[spec])
     ]
-
-
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], RenderedRepo]:
-    cache: dict[str, RenderedRepo] = {}
-
-    def get(name: str) -> RenderedRepo:
-        if name not in cache:
-            root = tmp_path_factory.mktemp(f"rendered-{name}") / "repo"
-            new(MATRIX[name], root)
-            resolved = load_spec(MATRIX[name]).resolved
-            assert resolved is not None
-            units = sorted(find_recorded_units(root).values(), key=lambda u: u.id)
-            cache[name] = RenderedRepo(name, MATRIX[name], root, resolved, units)
-        return cache[name]
-
-    return get
 
 
 @pytest.mark.parametrize(("spec", "check"), _cases())

@@ -6,8 +6,9 @@ needs to run on the template set only, not per spec.
 breaks one invariant in a copy of a module (or of the bootstrap) and requires the run that
 guards it to fail with its own message. That the unbroken modules and bootstrap validate and
 pass their tests is proven once, by the generated repository's own targets
-(tests/test_infra_make.py runs `make infra-lint infra-test` on the rendered reference,
-whose modules are these files byte for byte).
+(the pipeline rehearsal, tests/test_pipeline_rehearsal.py, runs `make lint` and `make test`,
+which include `infra-lint` and `infra-test`, on the rendered reference, whose modules are
+these files byte for byte).
 
 The rules no single module's test can see are checked on the files themselves, each with
 its own breakage: every IAM role carries the permissions boundary, no AWS-managed
@@ -60,7 +61,7 @@ def copy_initialised(initialised: Path, target: Path) -> Path:
 
 @pytest.mark.parametrize("module", [*MODULE_NAMES, "bootstrap"])
 def test_every_module_has_tests(module: str) -> None:
-    """`make infra-test` runs them (tests/test_infra_make.py); a module without any would
+    """`make infra-test` runs them (tests/test_pipeline_rehearsal.py); a module without any would
     pass it silently."""
     root = root_of(MODULES.parent, module)
     assert list((root / "tests").glob("*.tftest.hcl")), f"{module} has no tests"

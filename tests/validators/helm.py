@@ -24,6 +24,7 @@ from typing import Any
 import helm_python
 import pytest
 import yaml
+from conftest import SPECS
 from support.helm import (
     Render,
     deep_merge,
@@ -34,6 +35,7 @@ from support.helm import (
     subnet_tier_cidrs,
     validate_manifest,
 )
+from support.helm_shim import install as install_helm_shim
 from support.tools import CHECKOV_ARGS, CHECKOV_ENV, ROOT, tool_venv_bin
 
 from . import RenderedRepo, nonempty, require, validator
@@ -573,6 +575,34 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
     ):
         with pytest.raises(helm_python.HelmRenderError, match=expected):
             loaded.render(deep_merge(good, change), name="x", namespace="x")
+
+
+# On the reference, the pipeline rehearsal runs these targets within its `make lint` and
+# `make test` (tests/test_pipeline_rehearsal.py); here, every other spec.
+@validator("helm", only=tuple(p.stem for p in sorted(SPECS.glob("*.yaml"))))
+def lint_and_test_targets_pass_with_the_ci_values(repo: RenderedRepo) -> None:
+    """Each chart's own `make helm-<app>-lint helm-<app>-test`, with the stand-in platform
+    values they pass (ci/platform-values.yaml), through the helm shim (no helm binary here)."""
+    make = require("make")
+    targets = [
+        f"helm-{c.app['name']}-{verb}"
+        for c in nonempty(charts(repo), "charts")
+        for verb in ("lint", "test")
+    ]
+    with tempfile.TemporaryDirectory(prefix="helm-shim-") as tmp:
+        helm = install_helm_shim(Path(tmp))
+        proc = subprocess.run(
+            [make, *targets],
+            cwd=repo.root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PATH": f"{tmp}{os.pathsep}{os.environ['PATH']}", "HELM": str(helm)},
+            timeout=600,
+        )
+    assert proc.returncode == 0, (
+        f"make {' '.join(targets)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    )
+    assert proc.stdout.count("0 chart(s) failed") == len(charts(repo)) * len(repo.spec["promotion"])
 
 
 @validator("helm")

@@ -12,6 +12,11 @@ container against MariaDB: `migrate` brings an empty database to head, /readyz a
 enforced over HTTP, schemathesis finds no server error and no schema violation in
 the service's own OpenAPI document, and SIGTERM drains (readiness 503) before exit.
 
+On the reference, the lint, tests and image build are its repository's own `make lint`,
+`make test` and `make build`, run once by the pipeline rehearsal
+(tests/test_pipeline_rehearsal.py), which makes the image and container checks below on the
+image it built; the validators here run them on the other specs.
+
 Expensive things are made once per worker process and cleaned up at exit: the
 MariaDB server, the TLS material, the JWKS server. The base images are made once per
 machine (a file lock serialises xdist workers) and kept, tagged by their recipe's hash.
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SPECS
 from support.service_stack import (
     PREFIX,
     Identity,
@@ -50,7 +56,9 @@ from support.tools import CHECKOV_ARGS, CHECKOV_ENV, tool_venv_bin
 
 from . import RenderedRepo, require, validator
 
-CONTAINER_SPECS = ("getprospa", "small")
+CONTAINER_SPECS = ("small",)
+# Every spec of the matrix but the reference (tests/conftest.py's MATRIX).
+OTHER_SPECS = tuple(p.stem for p in sorted(SPECS.glob("*.yaml")))
 IMAGE_BUDGET_MB = 150
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 TEST_BIN = Path(sys.executable).parent
@@ -95,7 +103,9 @@ def services_match_the_spec_and_register_make_targets(repo: RenderedRepo) -> Non
         assert f"EXPOSE {app['port']}" in dockerfile and "USER 10001:10001" in dockerfile
 
 
-@validator("service")
+# The reference's services run their lint and tests through the repository's own `make lint`
+# and `make test` in the pipeline rehearsal (tests/test_pipeline_rehearsal.py): here, the others.
+@validator("service", only=OTHER_SPECS)
 def service_lint_and_tests_pass_against_mariadb(repo: RenderedRepo) -> None:
     """The service's own Makefile targets: ruff, then its pytest suite on MariaDB over verified TLS."""
     make = require("make")
@@ -147,14 +157,17 @@ def dockerfile_passes_hadolint_and_checkov(repo: RenderedRepo) -> None:
 
 # Image builds and container checks cost about a minute per service: they run on the
 # reference and the small spec (the CI time budget); every spec still gets lint, tests,
-# hadolint and checkov above.
+# hadolint and checkov above. The reference's image is the one its own `make build` makes in
+# the pipeline rehearsal (tests/test_pipeline_rehearsal.py), which calls check_image and
+# check_container on it: here, the small spec's.
 @validator("service", only=CONTAINER_SPECS)
 def image_builds_and_runs_against_mariadb(repo: RenderedRepo) -> None:
     base_images()
     for key, service in _services(repo):
         image = _build(repo.name, key, service)
         try:
-            _check_container(repo.name, key, image)
+            check_image(key, image)
+            check_container(repo.name, key, image)
         finally:
             podman("rmi", "-f", image, check=False)
 
@@ -166,14 +179,18 @@ def _build(spec: str, key: str, service: Path) -> str:
     assert proc.returncode == 0, (
         f"{key}: make build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}"
     )
-    size = int(podman("image", "inspect", f"{image}:{tag}", "--format", "{{.Size}}").stdout.strip())
+    return f"{image}:{tag}"
+
+
+def check_image(key: str, image: str) -> None:
+    """Within the size budget, runs as 10001, labelled with its source."""
+    size = int(podman("image", "inspect", image, "--format", "{{.Size}}").stdout.strip())
     assert size <= IMAGE_BUDGET_MB * 1_000_000, (
         f"{key}: image is {size / 1e6:.0f} MB (budget {IMAGE_BUDGET_MB})"
     )
-    config = json.loads(podman("image", "inspect", f"{image}:{tag}").stdout)[0]["Config"]
+    config = json.loads(podman("image", "inspect", image).stdout)[0]["Config"]
     assert config["User"] == "10001:10001"
     assert "org.opencontainers.image.source" in config["Labels"]
-    return f"{image}:{tag}"
 
 
 def _http(
@@ -232,7 +249,9 @@ def _wait(url: str, want: int, timeout: float = 40) -> int:
     return status
 
 
-def _check_container(spec: str, key: str, image: str) -> None:
+def check_container(spec: str, key: str, image: str) -> None:
+    """The image against MariaDB: migrate (refused without settings or with the wrong CA),
+    readiness, user, read-only root, auth, schemathesis, metrics and a draining SIGTERM."""
     db, ident = database(), identity()
     name = f"{PREFIX}-{spec}-{key}-{os.getpid()}".replace("_", "-")
     db_name, user, password = (
