@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.service_stack import image_exists, import_rootfs, run
+from support.service_stack import image_exists, import_rootfs, run
 
 PACKAGES = "mariadb-server,mariadb-client"
 
