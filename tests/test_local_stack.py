@@ -55,11 +55,18 @@ def env() -> dict[str, str]:
 
 
 def _state(env: dict[str, str]) -> tuple[set[str], set[str], set[str]]:
-    def ids(*args: str) -> set[str]:
-        out = subprocess.run(["podman", *args], capture_output=True, text=True, env=env, check=True)
-        return set(out.stdout.split())
+    """The containers, volumes and networks of the reference's compose projects (by name:
+    other work on this machine may create and remove its own meanwhile)."""
 
-    return ids("ps", "-a", "-q"), ids("volume", "ls", "-q"), ids("network", "ls", "-q")
+    def names(*args: str) -> set[str]:
+        out = subprocess.run(["podman", *args], capture_output=True, text=True, env=env, check=True)
+        return {name for name in out.stdout.split() if name.startswith("getprospa")}
+
+    return (
+        names("ps", "-a", "--format", "{{.Names}}"),
+        names("volume", "ls", "-q"),
+        names("network", "ls", "-q"),
+    )
 
 
 @pytest.fixture

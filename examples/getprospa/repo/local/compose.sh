@@ -133,10 +133,22 @@ cmd_test() {
 }
 
 test_cleanup() {
-  local status=$?
+  local status=$? label kind left=""
+  local -a ids
   if [[ -n "${TEST_PROJECT:-}" ]]; then
-    "${COMPOSE_CMD[@]}" -p "$TEST_PROJECT" -f compose.yaml down -v >/dev/null 2>&1 \
-      || echo "local/compose.sh: could not remove compose project $TEST_PROJECT; remove it with: ${COMPOSE_CMD[*]} -p $TEST_PROJECT down -v" >&2
+    "${COMPOSE_CMD[@]}" -p "$TEST_PROJECT" -f compose.yaml down -v >/dev/null 2>&1 || true
+    # Whatever the compose tool left (podman-compose 1.0 keeps the network): everything
+    # labelled with this run's project, which only this run uses.
+    label="label=com.docker.compose.project=$TEST_PROJECT"
+    mapfile -t ids < <("$ENGINE" ps -a -q --filter "$label" 2>/dev/null || true)
+    ((${#ids[@]} == 0)) || "$ENGINE" rm -f "${ids[@]}" >/dev/null 2>&1 || true
+    for kind in volume network; do
+      mapfile -t ids < <("$ENGINE" "$kind" ls -q --filter "$label" 2>/dev/null || true)
+      ((${#ids[@]} == 0)) || "$ENGINE" "$kind" rm "${ids[@]}" >/dev/null 2>&1 || true
+      left+="$("$ENGINE" "$kind" ls -q --filter "$label" 2>/dev/null || true)"
+    done
+    left+="$("$ENGINE" ps -a -q --filter "$label" 2>/dev/null || true)"
+    [[ -z "$left" ]] || echo "local/compose.sh: could not remove all of compose project $TEST_PROJECT: $ENGINE ps -a, volume ls and network ls --filter $label list what is left" >&2
   fi
   exit "$status"
 }
