@@ -191,6 +191,14 @@ def compose_file_is_valid_pinned_and_private(repo: RenderedRepo) -> None:
     assert "mysqladmin ping" in " ".join(db["healthcheck"]["test"])
     assert db["environment"]["MYSQL_DATABASE"] == repo.spec["database"]["name"]
     for name, service in data["services"].items():
+        # Every image is built here from this repository, or pinned by digest.
+        image = re.sub(r"^\$\{[A-Z][A-Z0-9_]*:-(.*)\}$", r"\1", service["image"])
+        built = any(
+            "build" in s and s["image"] == service["image"] for s in data["services"].values()
+        )
+        assert built or re.search(r"@sha256:[0-9a-f]{64}$", image), (
+            f"{name}: {image} is not pinned by digest"
+        )
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
         for key, value in service.get("environment", {}).items():
