@@ -34,8 +34,17 @@ $(TOOL_VENVS)/%/.installed: tools/%.txt
 	$(TOOL_VENVS)/$*/bin/pip install --quiet --no-deps -r tools/$*.txt
 	touch $@
 
+# Renovate's config validator, from the lock the generated repositories carry (one pin for
+# both: templates/repo/tools/renovate/package-lock.json, every package's integrity hash).
+RENOVATE_LOCK := templates/repo/tools/renovate
+$(TOOL_VENVS)/renovate/.installed: $(RENOVATE_LOCK)/package.json $(RENOVATE_LOCK)/package-lock.json
+	rm -rf $(TOOL_VENVS)/renovate && mkdir -p $(TOOL_VENVS)/renovate
+	cp $(RENOVATE_LOCK)/package.json $(RENOVATE_LOCK)/package-lock.json $(TOOL_VENVS)/renovate/
+	cd $(TOOL_VENVS)/renovate && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 .PHONY: tools
-tools: $(patsubst tools/%.txt,$(TOOL_VENVS)/%/.installed,$(wildcard tools/*.txt)) ## Create the separate tool venvs (checkov, ...)
+tools: $(patsubst tools/%.txt,$(TOOL_VENVS)/%/.installed,$(wildcard tools/*.txt)) $(TOOL_VENVS)/renovate/.installed ## Create the separate tool venvs (checkov, ...) and Renovate's validator
 
 .PHONY: system-deps
 system-deps: ## Install the Debian packages the tests need (idempotent)

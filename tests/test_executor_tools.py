@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -373,3 +374,38 @@ def test_validate_warns_when_the_executors_have_no_kubectl_for_the_minor(
     assert area_rules.kubectl_minors() == {
         k.removeprefix("KUBECTL_VERSION_") for k in _pins() if k.startswith("KUBECTL_VERSION_")
     }
+
+
+def _make_tools(mirror: Mirror, tree: str, repo: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "tools"],
+        cwd=repo,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(repo.parent), "TOOLS_VERSIONS_FILE": str(mirror.pins),
+             "INSTALL_TOOLS_TEST_MIRROR": f"{mirror.url}/{tree}", "INSTALL_TOOLS_TEST_FINGERPRINT": mirror.signer},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_generated_make_tools_installs_verified_terraform_and_helm_for_local_targets(
+    mirror: Mirror, tmp_path: Path
+) -> None:
+    """A developer's `make tools`: the same script and pins, into the repository's .tools/bin,
+    which the Makefile puts first on PATH; then the local targets' tool checks pass."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REFERENCE_DIR / "repo", repo)
+    refused = _make_tools(mirror, "tampered", repo)
+    assert refused.returncode != 0 and "REFUSED terraform" in refused.stderr, refused.stderr
+    assert not (repo / ".tools/bin/terraform").exists()
+    proc = _make_tools(mirror, "good", repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in (repo / ".tools/bin").iterdir()) == ["helm", "terraform"]
+    for tool in ("terraform", "helm"):
+        assert re.search(
+            rf"^installed {tool} \S+ \({repo}/.tools/bin/{tool}\), verified$", proc.stdout, re.M
+        )
+    pins = _pins()
+    check = subprocess.run(
+        ["make", "tool-terraform", "tool-helm", f"TERRAFORM_VERSION={pins['TERRAFORM_VERSION']}"],
+        cwd=repo, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert check.returncode == 0 and "warning" not in check.stderr, check.stderr

@@ -271,10 +271,10 @@ def base_images() -> None:
             shutil.rmtree(root.parent, ignore_errors=True)
 
 
-def import_rootfs(root: Path, image: str) -> None:
+def import_rootfs(root: Path, image: str, changes: tuple[str, ...] | list[str] = ()) -> None:
     tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
     proc = subprocess.run(
-        ["podman", "import", "-", image],
+        ["podman", "import", *(f"--change={change}" for change in changes), "-", image],
         stdin=tar.stdout,
         capture_output=True,
         text=True,

@@ -81,7 +81,13 @@ def every_deployed_image_is_pinned_by_digest(repo: RenderedRepo) -> None:
         assert DIGEST.search(image), f"a chart deploys {image} by tag, not by digest"
     for path, text in _text_files(repo.root):
         rel = path.relative_to(repo.root)
-        if "templates" in rel.parts or path.suffix not in (".yaml", ".yml", ".json"):
+        # compose.yaml (local runs) builds the API images itself and pins MySQL behind an
+        # override variable: tests/validators/devloop.py checks each of its images.
+        if (
+            "templates" in rel.parts
+            or path.suffix not in (".yaml", ".yml", ".json")
+            or rel.name == "compose.yaml"
+        ):
             continue
         docs = [json.loads(text)] if path.suffix == ".json" else list(yaml.safe_load_all(text))
         for image in _images(docs):

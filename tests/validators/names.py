@@ -357,7 +357,7 @@ def kubernetes_names_are_the_naming_tables(repo: RenderedRepo) -> None:
         assert {namespace["metadata"]["name"]} == namespaces, (app, namespaces)
         assert namespace["metadata"]["labels"]["app.kubernetes.io/part-of"] in labels
         makefile = (chart.path / "platform.mk").read_text()
-        releases = set(re.findall(r"helm upgrade --install (\S+)", makefile))
+        releases = set(re.findall(r"(?:helm|\$\(HELM\)) upgrade --install (\S+)", makefile))
         assert releases == predicted(app, "k8s:release"), (app, releases)
         for env, render in chart.renders.items():
             for manifest in render.manifests:

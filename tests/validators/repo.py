@@ -50,7 +50,9 @@ def makefile_targets_run(repo: RenderedRepo) -> None:
     dry = subprocess.run(
         [make, "-n", "platform-check"], cwd=repo.root, capture_output=True, text=True, check=True
     )
-    assert f"platformgen=={current_ref().removeprefix('v')} platformgen check ." in dry.stdout
+    # platformgen from the hashed lock (ADR 0017), at the version the answers files record.
+    assert ".platformgen/.venv/bin/platformgen check ." in dry.stdout, dry.stdout
+    assert f"platformgen-{current_ref().removeprefix('v')}-py3-none-any.whl" in dry.stdout
     for verb in ("lint", "test", "build", "plan", "apply", "deploy"):
         assert f"{verb} " in out.stdout, f"make help does not list {verb}"
     first_env = repo.spec["promotion"][0]

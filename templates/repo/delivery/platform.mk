@@ -32,6 +32,14 @@ export PROJECT ARTIFACTS_ACCOUNT ARTIFACTS_REGION REGISTRY ARTIFACTS_BUCKET SIGN
 export CONTAINER_APPS STATIC_APPS AWS COSIGN SYFT JQ CONTAINER COSIGN_VERSION SYFT_VERSION
 export RELEASE STAGE TERRAFORM_ENV_DIR DELIVERY
 
+# Local targets that run terraform or helm (make lint, make test) depend on these: a missing
+# tool fails with the version pinned in tools.versions, and make tools installs exactly it.
+.PHONY: tool-terraform tool-helm
+tool-terraform:
+	@TERRAFORM="$(TERRAFORM)" TERRAFORM_VERSION=$(TERRAFORM_VERSION) bash delivery/tools.sh terraform
+tool-helm:
+	@HELM="$(HELM)" HELM_VERSION=$(HELM_VERSION) bash delivery/tools.sh helm
+
 .PHONY: executor-tools
 executor-tools: ## Install terraform, helm, kubectl (the cluster's minor), cosign, syft and jq into TOOLS_BIN_DIR, each verified first (the executors' install phase)
 	TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) KUBERNETES_VERSION=$(KUBERNETES_VERSION) bash delivery/install-tools.sh

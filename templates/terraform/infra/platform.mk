@@ -16,8 +16,6 @@ INFRA := infra
 INFRA_ROOTS := $(INFRA)/bootstrap $(wildcard $(INFRA)/backup) $(wildcard $(INFRA)/artifacts) $(wildcard $(INFRA)/envs/*)
 INFRA_MODULES := $(filter-out %/.mocks,$(wildcard $(INFRA)/modules/*))
 INFRA_BUILD = build/$(ENV)
-TERRAFORM ?= terraform
-HELM ?= helm
 AWS ?= aws
 export TF_PLUGIN_CACHE_DIR ?= $(HOME)/.terraform.d/plugin-cache
 export TF_IN_AUTOMATION ?= 1
@@ -48,7 +46,7 @@ INFRA_LOCK := $(if $(shell command -v flock 2>/dev/null),flock "$$TF_PLUGIN_CACH
 infra_init = $(INFRA_LOCK) $(TERRAFORM) -chdir=$(1) init -backend=false -input=false -lockfile=readonly >/dev/null
 
 .PHONY: infra-warm-cache
-infra-warm-cache:
+infra-warm-cache: tool-terraform
 	mkdir -p "$$TF_PLUGIN_CACHE_DIR"
 	for dir in $(filter-out $(INFRA_FIRST),$(INFRA_ROOTS) $(INFRA_MODULES)); do \
 	  test -f "$$dir/.terraform.lock.hcl" || cp $(INFRA_FIRST)/.terraform.lock.hcl "$$dir/"; \
@@ -205,22 +203,22 @@ infra-addons: require-env infra-outputs infra-addon-charts ## Install or upgrade
 	  --namespace kube-system --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \
 	  -f $(INFRA)/addons/metrics-server.values.yaml
 	# Helm installs a chart's CRDs only once: apply them first, so an upgrade updates them.
-	kubectl apply --server-side --force-conflicts --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	$(KUBECTL) apply --server-side --force-conflicts --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(ADDON_CHARTS)/karpenter/crds
 	$(HELM) upgrade --install karpenter $(ADDON_CHARTS)/karpenter-$(KARPENTER_CHART_VERSION).tgz \
 	  --namespace karpenter --create-namespace --kubeconfig $(INFRA_BUILD)/kubeconfig --wait --skip-crds \
 	  -f $(INFRA)/addons/karpenter.values.yaml \
 	  --set-string settings.clusterName="$$(jq -r .name $(INFRA_BUILD)/cluster.json)" \
 	  --set-string settings.interruptionQueue="$$(jq -r .karpenterInterruptionQueue $(INFRA_BUILD)/cluster.json)"
-	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	$(KUBECTL) apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(INFRA)/addons/karpenter-$(ENV).yaml
-	kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
+	$(KUBECTL) apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig \
 	  -f $(INFRA)/addons/app-deployer.yaml
 ifneq ($(wildcard $(INFRA)/addons/datadog),)
 	sed -e "s|ROLE_ARN|$$(jq -r .datadogApiKeyRoleArn $(INFRA_BUILD)/cluster.json)|" \
 	  -e "s|REGION|$$(jq -r .region $(INFRA_BUILD)/cluster.json)|" $(INFRA)/addons/datadog/api-key.yaml \
-	  | kubectl apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig -f -
-	kubectl wait --for=condition=Ready externalsecret/datadog-api-key -n datadog \
+	  | $(KUBECTL) apply --server-side --field-manager=platform --kubeconfig $(INFRA_BUILD)/kubeconfig -f -
+	$(KUBECTL) wait --for=condition=Ready externalsecret/datadog-api-key -n datadog \
 	  --kubeconfig $(INFRA_BUILD)/kubeconfig --timeout=120s
 	$(HELM) upgrade --install datadog $(ADDON_CHARTS)/datadog-$(DATADOG_CHART_VERSION).tgz \
 	  --namespace datadog --kubeconfig $(INFRA_BUILD)/kubeconfig --wait \

@@ -35,7 +35,7 @@ database-lint: database-setup ## database: ruff check and format check of the ki
 	cd $(DATABASE_KIT) && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 .PHONY: database-test
-database-test: database-setup ## database: the kit's tests on two servers (DBKIT_TEST_SOURCE_DSN, DBKIT_TEST_TARGET_DSN)
+database-test: database-setup ## database: the kit's tests on a source and a target database (DBKIT_TEST_SOURCE_DSN, DBKIT_TEST_TARGET_DSN; make test sets both)
 	cd $(DATABASE_KIT) && .venv/bin/python -m pytest
 
 .PHONY: database-preflight

@@ -1,8 +1,11 @@
-"""Fixtures: two real MySQL servers named by DBKIT_TEST_SOURCE_DSN and DBKIT_TEST_TARGET_DSN.
+"""Fixtures: a source and a target database on real MySQL servers, named by
+DBKIT_TEST_SOURCE_DSN and DBKIT_TEST_TARGET_DSN.
 
-The tests create and drop their own tables in those databases; the user needs all
-privileges on them (and CREATE DATABASE for the preflight tests). CI starts two servers
-(platformgen's harness, or the mysql:8 service containers of the generated workflows).
+Two databases on one server suffice (the root `make test` starts one server through
+compose.yaml and uses dbkit_source and dbkit_target on it); two servers work too
+(platformgen's harness starts two). The tests create and drop their own tables in those
+databases; the user needs all privileges on them (and CREATE DATABASE, CREATE USER and
+SET GLOBAL for the preflight tests).
 Without the DSNs the server tests fail with this message; they are never skipped.
 """
 
@@ -30,7 +33,8 @@ def _dsn(role: str) -> str:
     if not value:
         pytest.fail(
             f"set DBKIT_TEST_{role.upper()}_DSN to a {role} test database, e.g. "
-            f"mysql://root:PASSWORD@127.0.0.1:3306/dbkit_{role} (two servers: see docs/runbooks)",
+            f"mysql://root:PASSWORD@127.0.0.1:3306/dbkit_{role} "
+            "(or run make test at the repository root: it starts a server with both)",
             pytrace=False,
         )
     return value

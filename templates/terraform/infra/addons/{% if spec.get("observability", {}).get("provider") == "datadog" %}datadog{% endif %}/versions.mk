@@ -3,6 +3,7 @@
 # The chart's values are checked against this version's values.schema.json by
 # platformgen's tests.
 DATADOG_REPO := https://helm.datadoghq.com
+# renovate: datasource=helm depName=datadog registryUrl=https://helm.datadoghq.com
 DATADOG_CHART_VERSION := 3.240.0
 # The chart archive's sha256, which `make addons` checks before installing anything.
 # platformgen could not reach helm.datadoghq.com to record it: until a person records

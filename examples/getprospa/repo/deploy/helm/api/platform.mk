@@ -1,5 +1,7 @@
 # The api chart's make targets; the root Makefile includes this file.
-# Needs helm 4, and for deploy also kubectl, jq, the AWS CLI and terraform.
+# Needs helm 4 (the version in delivery/tools.versions: make tools installs it), and for
+# deploy also kubectl, jq, the AWS CLI and terraform. Every recipe runs them as $(HELM),
+# $(KUBECTL) and $(TERRAFORM), so another copy or a shim can be swapped in.
 LINT_TARGETS += helm-api-lint
 TEST_TARGETS += helm-api-test
 DEPLOY_TARGETS += helm-api-deploy
@@ -26,17 +28,17 @@ helm-api-publish: ## Push api's image of this commit once, sign it, attach its S
 	bash delivery/publish-image.sh api
 
 .PHONY: helm-api-lint
-helm-api-lint: ## Lint the api chart, strict, with every environment's values
+helm-api-lint: tool-helm ## Lint the api chart, strict, with every environment's values
 	@for env in $(ENVIRONMENTS); do \
 	  echo "helm lint api ($$env)"; \
-	  helm lint --strict deploy/helm/api --namespace api \
+	  $(HELM) lint --strict deploy/helm/api --namespace api \
 	    -f deploy/helm/api/values-$$env.yaml -f deploy/helm/api/ci/platform-values.yaml || exit 1; \
 	done
 
 .PHONY: helm-api-test
-helm-api-test: ## Render the api chart for every environment
+helm-api-test: tool-helm ## Render the api chart for every environment
 	@for env in $(ENVIRONMENTS); do \
-	  helm template api deploy/helm/api --namespace api \
+	  $(HELM) template api deploy/helm/api --namespace api \
 	    -f deploy/helm/api/values-$$env.yaml -f deploy/helm/api/ci/platform-values.yaml >/dev/null || exit 1; \
 	done
 
@@ -45,22 +47,22 @@ helm-api-test: ## Render the api chart for every environment
 # app deployer can never relax the namespace's Pod Security labels.
 .PHONY: helm-api-namespace
 helm-api-namespace: require-env ## Create api's namespace and the app deployer's access to it in ENV (platform executor, part of make addons)
-	kubectl apply --server-side --field-manager=platform -f deploy/helm/api/namespace.yaml -f deploy/helm/api/access.yaml
+	$(KUBECTL) apply --server-side --field-manager=platform -f deploy/helm/api/namespace.yaml -f deploy/helm/api/access.yaml
 
 .PHONY: helm-api-deploy
 helm-api-deploy: require-env delivery-release ## Deploy api to ENV by digest (signature verified first): migration hook, rollout (rolls back on failure), helm test
 	@bash delivery/digest.sh api >/dev/null
-	@helm version --template '{{ .Version }}' | grep -q '^v4\.' || { echo "helm 4 is required" >&2; exit 1; }
+	@$(HELM) version --template '{{ .Version }}' | grep -q '^v4\.' || { echo "helm 4 is required" >&2; exit 1; }
 	digest="$$(bash delivery/digest.sh api)"; \
 	mkdir -p build/helm/api; \
-	terraform -chdir=$(TERRAFORM_ENV_DIR) output -json app_values \
+	$(TERRAFORM) -chdir=$(TERRAFORM_ENV_DIR) output -json app_values \
 	  | jq --exit-status '{platform: .["api"]}' > build/helm/api/platform-$(ENV).json; \
 	repository="$$(jq -r .platform.imageRepository build/helm/api/platform-$(ENV).json)"; \
 	tag="$$(bash delivery/verify-image.sh "$$repository" "$$digest")"; \
-	kubectl get rolebinding platformgen-app-deployer --namespace api >/dev/null \
+	$(KUBECTL) get rolebinding platformgen-app-deployer --namespace api >/dev/null \
 	  || { echo "api's namespace or its deploy access is missing: run make addons ENV=$(ENV) (platform executor) first" >&2; exit 1; }; \
-	helm upgrade --install api deploy/helm/api --namespace api \
+	$(HELM) upgrade --install api deploy/helm/api --namespace api \
 	  -f deploy/helm/api/values-$(ENV).yaml -f build/helm/api/platform-$(ENV).json \
 	  --set-string image.tag="$$tag" --set-string image.digest="$$digest" \
 	  --rollback-on-failure --wait=watcher --timeout 10m
-	helm test api --namespace api --timeout 2m
+	$(HELM) test api --namespace api --timeout 2m
