@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REFERENCE_DIR, REFERENCE_SPEC, ROOT
+from support.tools import tool_venv_bin
 
 from generator.spec import area_rules, load_spec_text
 
@@ -380,13 +381,15 @@ def _make_tools(mirror: Mirror, tree: str, repo: Path) -> subprocess.CompletedPr
     return subprocess.run(
         ["make", "tools"],
         cwd=repo,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(repo.parent), "TOOLS_VERSIONS_FILE": str(mirror.pins),
+        # The AWS CLI is one from platformgen's tool venv: `make tools` keeps an installed one
+        # (tests/test_pipelines_bitbucket.py installs it from its lock).
+        env={"PATH": f"{tool_venv_bin('awscli', 'aws').parent}:/usr/bin:/bin", "HOME": str(repo.parent), "TOOLS_VERSIONS_FILE": str(mirror.pins),
              "INSTALL_TOOLS_TEST_MIRROR": f"{mirror.url}/{tree}", "INSTALL_TOOLS_TEST_FINGERPRINT": mirror.signer},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
-def test_the_generated_make_tools_installs_verified_terraform_and_helm_for_local_targets(
+def test_the_generated_make_tools_installs_every_verified_tool_for_local_targets_and_ci(
     mirror: Mirror, tmp_path: Path
 ) -> None:
     """A developer's `make tools`: the same script and pins, into the repository's .tools/bin,
@@ -398,8 +401,10 @@ def test_the_generated_make_tools_installs_verified_terraform_and_helm_for_local
     assert not (repo / ".tools/bin/terraform").exists()
     proc = _make_tools(mirror, "good", repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(p.name for p in (repo / ".tools/bin").iterdir()) == ["helm", "terraform"]
-    for tool in ("terraform", "helm"):
+    installed = sorted(p.name for p in (repo / ".tools/bin").iterdir())
+    assert installed == ["cosign", "helm", "jq", "syft", "terraform"], installed
+    assert "aws: " in proc.stdout and "already installed" in proc.stdout, proc.stdout
+    for tool in installed:
         assert re.search(
             rf"^installed {tool} \S+ \({repo}/.tools/bin/{tool}\), verified$", proc.stdout, re.M
         )

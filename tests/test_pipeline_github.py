@@ -148,9 +148,9 @@ def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("version", "image"),
     [
-        ("8.0", "mysql:8.0@sha256:6f54880f"),
-        ("8.0.42", "mysql:8.0@sha256:6f54880f"),  # an older spec's full version
-        ("8.4", "mysql:8.4.11@sha256:85b9bf2e"),
+        ("8.0", "docker.io/library/mysql:8.0@sha256:e161b1be"),
+        ("8.0.42", "docker.io/library/mysql:8.0@sha256:e161b1be"),  # an older spec's full version
+        ("8.4", "docker.io/library/mysql:8.4@sha256:85b9bf2e"),
     ],
 )
 def test_the_mysql_service_image_follows_the_database_version(version: str, image: str) -> None:
@@ -166,7 +166,7 @@ def test_the_mysql_service_image_follows_the_database_version(version: str, imag
     )
     rendered = template.render(v=version)
     assert rendered.startswith(image) and re.fullmatch(
-        r"mysql:[\d.]+@sha256:[0-9a-f]{64}", rendered
+        r"docker\.io/library/mysql:[\d.]+@sha256:[0-9a-f]{64}", rendered
     )
 
 
@@ -189,4 +189,6 @@ def test_every_major_minor_the_schema_admits_has_an_image() -> None:
         '{% from "templates/_shared/ci_versions.jinja" import mysql_image %}{{ mysql_image(v) }}'
     )
     for version in admitted:
-        assert template.render(v=version).startswith(f"mysql:{version}"), version
+        assert template.render(v=version).startswith(
+            f"docker.io/library/mysql:{version}@sha256:"
+        ), version

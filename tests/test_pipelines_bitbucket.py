@@ -67,7 +67,7 @@ def test_reader_on_a_delivering_repository(small: Path) -> None:
     assert [s.name for s in deliver] == [
         "Lint", "Test", "Build, publish, bundle", "Apply dev", "Deploy dev", "Bake dev",
     ]  # fmt: skip
-    assert deliver[2].targets() == ["ci-tools", "ci-assume-role", "build", "publish", "bundle"]
+    assert deliver[2].targets() == ["tools", "ci-assume-role", "build", "publish", "bundle"]
     assert deliver[4].make[-1] == (
         "execute",
         "ENV=dev",
@@ -246,7 +246,7 @@ def test_ci_wait_ports(ci_repo: Path) -> None:
 
 @pytest.mark.slow
 def test_ci_tools_installs_the_hash_checked_aws_cli(ci_repo: Path) -> None:
-    """The AWS CLI half of `make ci-tools`, from PyPI (the other half, install-tools.sh,
+    """The AWS CLI half of `make tools`, from PyPI (the other half, install-tools.sh,
     downloads from GitHub and HashiCorp, which this machine cannot reach; its verification
     has its own tests). A lock whose hash does not match the wheel installs nothing."""
     lock = ci_repo / "delivery" / "ci-requirements.lock"

@@ -441,7 +441,7 @@ BITBUCKET_STEP_MAX_MINUTES = 720
 (Atlassian, "Bitbucket pipeline is failing with Exceeded build time limit error": "A step's
 max-time can be configured to any positive integer between 1 and 720")."""
 BITBUCKET_STEP_SETUP_MINUTES = 15
-"""What a step of bitbucket-pipelines.yml spends before its work: make ci-tools and
+"""What a step of bitbucket-pipelines.yml spends before its work: make tools and
 ci-assume-role. The file gives the bake step bakeMinutes plus this, and the apply and deploy
 steps the executors' build timeouts (modules/executors) plus this."""
 BITBUCKET_BAKE_MAX = BITBUCKET_STEP_MAX_MINUTES - BITBUCKET_STEP_SETUP_MINUTES

@@ -56,13 +56,6 @@ export AWS_CONFIG_FILE := $(CI_DIR)/aws/config
 export AWS_SDK_LOAD_CONFIG := 1
 endif
 
-# The CI steps never run kubectl (the executors do): the other tools, each verified first.
-CI_TOOLS := terraform helm cosign syft jq
-
-.PHONY: ci-tools
-ci-tools: ## CI: terraform, helm, cosign, syft and jq (each verified, as make executor-tools does) and the AWS CLI from delivery/ci-requirements.lock, hash-checked (Bitbucket steps)
-	TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) bash delivery/install-tools.sh $(CI_TOOLS)
-	CI_DIR=$(CI_DIR) TOOLS_BIN_DIR=$(TOOLS_BIN_DIR) bash delivery/ci.sh tools
 
 .PHONY: ci-assume-role
 ci-assume-role: ## CI (Bitbucket, oidc: true): later make runs of this step assume ROLE_ARN with the step's OIDC token (in ENV's region, else the artifacts region)
