@@ -97,7 +97,7 @@ def services_match_the_spec_and_register_make_targets(repo: RenderedRepo) -> Non
         help_text = run([make, "help"], cwd=repo.root).stdout
         for verb in ("lint", "test", "build", "migrate"):
             assert f"service-{key}-{verb}" in help_text, f"make help lacks service-{key}-{verb}"
-        dry = run([make, "-n", "test"], cwd=repo.root)
+        dry = run([make, "-n", "test-targets"], cwd=repo.root)
         assert dry.returncode == 0 and f"-C services/{key} test" in dry.stdout, dry.stderr
         dockerfile = (service / "Dockerfile").read_text()
         assert f"EXPOSE {app['port']}" in dockerfile and "USER 10001:10001" in dockerfile
