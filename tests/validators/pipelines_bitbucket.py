@@ -133,9 +133,9 @@ def bitbucket_images_are_pinned_by_digest(repo: RenderedRepo) -> None:
     if "database" in repo.spec:
         version = ".".join(str(repo.spec["database"]["version"]).split(".")[:2])
         tags = {s["image"].split("@")[0] for s in services.values()}
-        assert tags and all(t.removeprefix("docker.io/library/").startswith(f"mysql:{version}") for t in tags), (
-            f"{FILE}: the test databases {sorted(tags)} are not MySQL {version} (database.version)"
-        )
+        assert tags and all(
+            t.removeprefix("docker.io/library/").startswith(f"mysql:{version}") for t in tags
+        ), f"{FILE}: the test databases {sorted(tags)} are not MySQL {version} (database.version)"
 
 
 def _protected(spec: dict[str, Any], env: str) -> bool:
