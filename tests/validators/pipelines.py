@@ -261,7 +261,7 @@ def github_jobs_follow_the_spec(repo: RenderedRepo) -> None:
         version = ".".join(str(spec["database"]["version"]).split(".")[:2])
         images = [s["image"] for s in test["services"].values()]
         assert len(images) == 2 and all(
-            re.match(rf"mysql:{re.escape(version)}[.@]", i) for i in images
+            re.match(rf"(?:docker\.io/library/)?mysql:{re.escape(version)}[.@]", i) for i in images
         ), images
         assert all(re.search(r"@sha256:[0-9a-f]{64}$", i) for i in images), images
         assert test["env"]["TEST_DATABASE_URL"].startswith("mysql+pymysql://")
