@@ -145,3 +145,9 @@ def template_repo(tmp_path: Path) -> Iterator[TemplateRepo]:
     result = TemplateRepo(repo)
     result.tag("v1.0.0", "templates v1.0.0")
     yield result
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `first` (minutes each) go to the front: pytest-xdist hands tests out
+    in this order, so a long one never starts last and keeps the whole run waiting."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)

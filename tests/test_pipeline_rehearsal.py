@@ -344,6 +344,7 @@ def _locks(infra: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.first
 def test_pull_request_stage_runs_for_real_on_the_reference(
     rendered: Rendered, terraform: Any, tmp_path: Path
 ) -> None:
