@@ -41,7 +41,9 @@ class Step:
 
     def targets(self) -> list[str]:
         """Every make target this step names, in order (VAR=value arguments dropped)."""
-        return [arg for argv in self.make for arg in argv if "=" not in arg and not arg.startswith("-")]
+        return [
+            arg for argv in self.make for arg in argv if "=" not in arg and not arg.startswith("-")
+        ]
 
 
 def make_invocations(lines: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
