@@ -44,7 +44,6 @@ locals {
   }
   all_executors = sort(concat(local.executors.platform, local.executors.app_deploy))
   pullers       = sort(concat(local.nodes, local.all_executors))
-  ci_roles      = sort([for e, r in local.env_role : "${r}-ci"])
 }
 
 # --- Keys ------------------------------------------------------------------------------
