@@ -1071,6 +1071,78 @@ BREAKAGES = [
         '"kms:DeleteImportedKeyMaterial", "kms:DisableKey"',
         "boundary_denies_deletes_and_tampering",
     ),
+    # modules/pipeline: V2, the source, the triggers, promotion order and approvals,
+    # least privilege.
+    (
+        "pipeline",
+        "main.tf",
+        'role_arn       = aws_iam_role.this["release-pipeline"].arn\n  pipeline_type  = "V2"',
+        'role_arn       = aws_iam_role.this["release-pipeline"].arn\n  pipeline_type  = "V1"',
+        "pipelines_are_v2_from_the_connection",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        'OutputArtifactFormat = "CODEBUILD_CLONE_REF"',
+        'OutputArtifactFormat = "CODE_ZIP"',
+        "pipelines_are_v2_from_the_connection",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        '      pull_request {\n        events = ["OPEN", "UPDATED"]\n        branches {\n          includes = [var.branch]\n        }\n      }\n',
+        '      push {\n        branches {\n          includes = [var.branch]\n        }\n      }\n',
+        "pipelines_are_v2_from_the_connection",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        "  promotion = [for e in var.environments : {",
+        "  promotion = [for e in reverse(var.environments) : {",
+        "promotion_follows_the_order_with_approvals_where_configured",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        'e.approval ? [{ name = "Approve"',
+        'true ? [{ name = "Approve"',
+        "promotion_follows_the_order_with_approvals_where_configured",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        'e.approval ? [{ name = "Approve"',
+        'false ? [{ name = "Approve"',
+        "promotion_follows_the_order_with_approvals_where_configured",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        '{ name = "Deploy", kind = "build", build = "release-deploy"',
+        '{ name = "Deploy", kind = "build", build = "release-bake"',
+        "promotion_follows_the_order_with_approvals_where_configured",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        'Resource = local.ci_roles },',
+        'Resource = "arn:aws:iam::*:role/*" },',
+        "roles_are_least_privilege",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        '        privileged  = false\n        compute     = "BUILD_GENERAL1_SMALL"\n        timeout     = 240',
+        '        privileged  = true\n        compute     = "BUILD_GENERAL1_SMALL"\n        timeout     = 240',
+        "roles_are_least_privilege",
+    ),
+    (
+        "pipeline",
+        "main.tf",
+        "  kms_key_id        = aws_kms_key.logs.arn\n",
+        "",
+        "roles_are_least_privilege",
+    ),
 ]
 
 

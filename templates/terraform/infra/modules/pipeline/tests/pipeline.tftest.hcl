@@ -98,6 +98,13 @@ run "promotion_follows_the_order_with_approvals_where_configured" {
   }
   assert {
     condition = alltrue(flatten([for s in slice(aws_codepipeline.release[0].stage, 2, 5) : [for a in s.action : a.provider == "Manual" || try(
+      a.configuration.ProjectName == { Apply = "acme-release-apply", Deploy = "acme-release-deploy", Bake = "acme-release-bake" }[a.name] &&
+      aws_codebuild_project.this[trimprefix(a.configuration.ProjectName, "acme-")].source[0].buildspec == "pipelines/codebuild/${lower(a.name)}.yml",
+    false)]]))
+    error_message = "Apply, deploy and bake run their own build projects, each with its own buildspec (pipelines/codebuild/<action>.yml)."
+  }
+  assert {
+    condition = alltrue(flatten([for s in slice(aws_codepipeline.release[0].stage, 2, 5) : [for a in s.action : a.provider == "Manual" || try(
       contains(jsondecode(a.configuration.EnvironmentVariables), { name = "ENV", value = trimprefix(s.name, "Promote-"), type = "PLAINTEXT" }) &&
       contains(jsondecode(a.configuration.EnvironmentVariables), { name = "AWS_PROFILE", value = "${trimprefix(s.name, "Promote-")}-ci", type = "PLAINTEXT" }),
     false)]]))
