@@ -2,19 +2,18 @@
 # pipelines.providers lists codepipeline). infra/docs/adr/0010-codepipeline-driver.md
 # explains the design; docs/runbooks/codepipeline-connection.md completes the connection.
 #
-#   <project>-<host>     the CodeConnections connection to GitHub or Bitbucket Cloud. Created
-#                        PENDING: no pipeline can read the repository until a person
-#                        completes it in the console (the runbook).
-#   <project>-checks     pull requests into the deploy branch: make lint, test, build and
-#                        platform-check (build project <project>-checks, role
-#                        <project>-checks-build, which reaches no AWS account's resources).
-#   <project>-release    only when CodePipeline delivers: pushes to the deploy branch.
-#                        make build publish bundle (project <project>-publish, role the
-#                        publisher <project>-publish), then per environment in promotion
-#                        order: a manual approval where the environment has one, make
-#                        execute STAGE=apply, make execute STAGE=deploy RELEASE=<commit>,
-#                        make bake (projects <project>-release-apply|deploy|bake, role the
-#                        driver <project>-drive, which may only assume <project>-<env>-ci).
+#   <project>-<host>   the CodeConnections connection to GitHub or Bitbucket (PENDING until completed)
+#   <project>-checks   pull requests into the deploy branch: make lint test build platform-check
+#   <project>-release  pushes to the deploy branch (only where CodePipeline delivers)
+#
+# A connection Terraform creates stays PENDING: no pipeline can read the repository until
+# a person completes it in the console (the runbook). The checks build <project>-checks runs
+# as <project>-checks-build, which reaches no environment. The release pipeline runs make
+# build publish bundle in <project>-publish as the publisher <project>-publish, then per
+# environment in promotion order: a manual approval where the environment has one, make
+# execute STAGE=apply, make execute STAGE=deploy RELEASE=<commit> and make bake, in the
+# builds <project>-release-apply, -deploy and -bake, as the driver <project>-drive, which
+# may only assume each environment's CI role <project>-<env>-ci.
 #
 # Every build runs a buildspec of the repository (pipelines/codebuild/*.yml) whose commands
 # are make targets, on a full clone of the pipeline's commit (CODEBUILD_CLONE_REF: the
