@@ -471,7 +471,7 @@ locals {
   #     only steps of the deployment environment named for <env> (pipelines.bitbucket.deployEnvironments).
   #   CodePipeline: the artifacts account's driver <project>-drive, the role of the release
   #     pipeline's apply, deploy and bake builds (infra/artifacts, modules/pipeline), which
-  #     assume this role to run make execute and make bake (infra/docs/adr/0010).
+  #     assume this role to run make execute and make bake (infra/docs/adr/0011).
   bitbucket_deploy_environment = try(var.bitbucket.deploy_environment_uuids[var.environment], null)
   pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-drive"
 

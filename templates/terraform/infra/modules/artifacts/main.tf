@@ -98,7 +98,7 @@ resource "aws_kms_alias" "artifacts" {
 }
 
 resource "aws_kms_key" "signing" {
-  #checkov:skip=CKV_AWS_7:KMS rotates symmetric keys only; an asymmetric signing key is rotated by creating a new key and re-signing (infra/docs/adr/0010).
+  #checkov:skip=CKV_AWS_7:KMS rotates symmetric keys only; an asymmetric signing key is rotated by creating a new key and re-signing (infra/docs/adr/0011).
   description              = "${var.project}: cosign signatures of the images"
   customer_master_key_spec = "ECC_NIST_P256"
   key_usage                = "SIGN_VERIFY"

@@ -9,7 +9,7 @@
 #   codepipeline  the build project <project>-publish of the release pipeline in this
 #                 account (modules/pipeline): the publish build runs as this role. The
 #                 pipeline has its own role, and the driver <project>-drive, not this
-#                 role, assumes each environment's CI role (infra/docs/adr/0010).
+#                 role, assumes each environment's CI role (infra/docs/adr/0011).
 # The other providers only check pull requests: none of them is trusted here. Until the
 # delivering provider's trust can be written (Bitbucket's UUIDs unknown), there is no
 # publisher, and nothing can publish.

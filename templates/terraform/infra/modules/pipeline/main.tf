@@ -1,5 +1,5 @@
 # CodePipeline V2 in the artifacts account (infra/artifacts calls this module when spec
-# pipelines.providers lists codepipeline). infra/docs/adr/0010-codepipeline-driver.md
+# pipelines.providers lists codepipeline). infra/docs/adr/0011-codepipeline-driver.md
 # explains the design; docs/runbooks/codepipeline-connection.md completes the connection.
 #
 #   <project>-<host>   the CodeConnections connection to GitHub or Bitbucket (PENDING until completed)
