@@ -1091,7 +1091,7 @@ BREAKAGES = [
         "pipeline",
         "main.tf",
         '      pull_request {\n        events = ["OPEN", "UPDATED"]\n        branches {\n          includes = [var.branch]\n        }\n      }\n',
-        '      push {\n        branches {\n          includes = [var.branch]\n        }\n      }\n',
+        "      push {\n        branches {\n          includes = [var.branch]\n        }\n      }\n",
         "pipelines_are_v2_from_the_connection",
     ),
     (
@@ -1125,7 +1125,7 @@ BREAKAGES = [
     (
         "pipeline",
         "main.tf",
-        'Resource = local.ci_roles },',
+        "Resource = local.ci_roles },",
         'Resource = "arn:aws:iam::*:role/*" },',
         "roles_are_least_privilege",
     ),
