@@ -117,6 +117,14 @@ resource "aws_codestarconnections_connection" "this" {
   provider_type = local.connection_provider
 }
 
+locals {
+  connection = {
+    arn    = aws_codestarconnections_connection.this.arn
+    name   = aws_codestarconnections_connection.this.name
+    status = aws_codestarconnections_connection.this.connection_status
+  }
+}
+
 # --- Logs: one group per build, under a key that only CloudWatch Logs uses -----------------
 
 resource "aws_kms_key" "logs" {
@@ -215,7 +223,7 @@ locals {
       Sid      = "CloneTheRepository"
       Effect   = "Allow"
       Action   = ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
-      Resource = aws_codestarconnections_connection.this.arn
+      Resource = local.connection.arn
     },
   ] }
 
@@ -244,7 +252,7 @@ locals {
         Sid      = "ReadTheRepository"
         Effect   = "Allow"
         Action   = ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
-        Resource = aws_codestarconnections_connection.this.arn
+        Resource = local.connection.arn
       },
       {
         Sid      = "RunItsBuilds"
@@ -338,7 +346,7 @@ resource "aws_codebuild_project" "this" {
 
 locals {
   source_configuration = {
-    ConnectionArn        = aws_codestarconnections_connection.this.arn
+    ConnectionArn        = local.connection.arn
     FullRepositoryId     = var.repository
     BranchName           = var.branch
     OutputArtifactFormat = "CODEBUILD_CLONE_REF"

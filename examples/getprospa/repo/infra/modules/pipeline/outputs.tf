@@ -1,10 +1,6 @@
 output "connection" {
   description = "The CodeConnections connection: ARN, name and status (PENDING until a person completes it: docs/runbooks/codepipeline-connection.md)."
-  value = {
-    arn    = aws_codestarconnections_connection.this.arn
-    name   = aws_codestarconnections_connection.this.name
-    status = aws_codestarconnections_connection.this.connection_status
-  }
+  value       = local.connection
 }
 
 output "pipelines" {
