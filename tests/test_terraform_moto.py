@@ -77,6 +77,8 @@ MOTO_GAPS = {
     "module.backup.aws_backup_restore_testing_plan.this": "moto has no AWS Backup restore testing API (none in dev anyway: development tier runs no restore tests)",
     "module.backup.aws_backup_restore_testing_selection.database": "moto has no AWS Backup restore testing API",
     "module.backup_vault.aws_backup_vault_policy.this": "moto has no backup vault access policy API (PutBackupVaultAccessPolicy)",
+    "module.pipeline[0].aws_codepipeline.checks": "moto's GetPipeline returns the pipeline's created and updated times as strings, which the provider's AWS SDK refuses to decode (expected Timestamp to be a JSON Number), so no pipeline can be read back; tests/pipeline.tftest.hcl asserts V2, the source, the triggers, the artifact store and the stages",
+    "module.pipeline[0].output.pipelines": "the checks pipeline's name, as the pipeline is left out",
     "module.pipeline[0].aws_codestarconnections_connection.this": "moto has no CodeConnections (CodeStar Connections) API; the apply gives the pipelines a placeholder connection ARN (module.pipeline[0].local.connection), and tests/pipeline.tftest.hcl asserts the connection and its use",
 }
 # Applied, but changed for moto.
@@ -458,6 +460,12 @@ locals {
     status = "PENDING"
   }
 }
+resource "aws_codepipeline" "checks" {
+  count = 0
+}
+output "pipelines" {
+  value = { checks = "${var.project}-checks" }
+}
 resource "aws_codebuild_project" "this" {
   source {
     type      = "S3"
@@ -525,30 +533,12 @@ def test_artifacts_applies_against_moto(terraform: Terraform, tmp_path: Path) ->
 
 
 def check_codepipeline(aws: Aws, outputs: dict[str, Any], tfvars: dict[str, Any]) -> None:
-    """The reference's pull-request pipeline as moto holds it: V2, its source on the deploy
-    branch, its trigger, its privileged checks build and the roles and logs around them."""
+    """The reference's pull-request checks as moto holds them: the privileged checks build,
+    the pipeline's and the build's roles under the boundary, the encrypted log group. The
+    pipeline itself and the connection are moto gaps (MOTO_GAPS)."""
     project, account = tfvars["project"], ARTIFACTS_ACCOUNT
     assert tfvars["codepipeline"]["delivers"] is False, "the reference's deliverer moved"
-    assert outputs["codepipeline"]["value"]["pipelines"] == {"checks": f"{project}-checks"}
     assert outputs["codepipeline"]["value"]["connection"]["status"] == "PENDING"
-    pipeline = aws("codepipeline").get_pipeline(name=f"{project}-checks")["pipeline"]
-    assert pipeline["pipelineType"] == "V2" and pipeline["executionMode"] == "PARALLEL"
-    assert pipeline["roleArn"] == f"arn:aws:iam::{account}:role/{project}-checks-pipeline"
-    store = pipeline["artifactStore"]
-    assert (
-        store["location"] == f"{project}-artifacts-{account}"
-        and store["encryptionKey"]["type"] == "KMS"
-    )
-    assert [s["name"] for s in pipeline["stages"]] == ["Source", "Check"]
-    source = pipeline["stages"][0]["actions"][0]
-    assert source["actionTypeId"]["provider"] == "CodeStarSourceConnection"
-    assert source["configuration"]["BranchName"] == tfvars["codepipeline"]["branch"]
-    assert source["configuration"]["FullRepositoryId"] == tfvars["codepipeline"]["repository"]
-    [trigger] = pipeline["triggers"]
-    assert "push" not in trigger["gitConfiguration"]
-    assert trigger["gitConfiguration"]["pullRequest"][0]["branches"]["includes"] == [
-        tfvars["codepipeline"]["branch"]
-    ]
     [build] = aws("codebuild").batch_get_projects(names=[f"{project}-checks"])["projects"]
     assert build["environment"]["privilegedMode"] is True
     assert build["serviceRole"] == f"arn:aws:iam::{account}:role/{project}-checks-build"
