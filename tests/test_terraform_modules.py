@@ -1139,6 +1139,13 @@ BREAKAGES = [
     (
         "pipeline",
         "main.tf",
+        "  permissions_boundary = var.permissions_boundary\n",
+        "",
+        "roles_are_least_privilege",
+    ),
+    (
+        "pipeline",
+        "main.tf",
         "  kms_key_id        = aws_kms_key.logs.arn\n",
         "",
         "roles_are_least_privilege",

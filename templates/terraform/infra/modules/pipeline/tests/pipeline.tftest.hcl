@@ -124,6 +124,10 @@ run "roles_are_least_privilege" {
     error_message = "Only the driver assumes a role."
   }
   assert {
+    condition     = alltrue([for r in aws_iam_role.this : r.permissions_boundary == var.permissions_boundary])
+    error_message = "Every role here carries the artifacts account's permissions boundary."
+  }
+  assert {
     condition     = alltrue([for p in aws_iam_role_policy.this : !strcontains(p.policy, "\"*\"")])
     error_message = "No policy here grants on every resource."
   }
