@@ -179,10 +179,8 @@ def test_every_rendered_rule_is_checked_against_the_templates() -> None:
             assert rule.resources, f"{rule.id}: name where it renders (resources=...)"
 
 
-# Resource types of the names the pipelines and migration areas will render.
+# Resource types of the names the migration area will render.
 PLANNED_RESOURCE_TYPES = {
-    "codepipeline": "aws_codepipeline",
-    "codeconnection": "aws_codeconnections_connection",
     "dms-instance": "aws_dms_replication_instance",
     "dms-identifier": "aws_dms_endpoint",
     "dms-subnet-group": "aws_dms_replication_subnet_group",
@@ -197,7 +195,6 @@ def test_planned_names_are_not_rendered_yet() -> None:
     text = "".join(_tf_files())
     for kind, resource_type in PLANNED_RESOURCE_TYPES.items():
         assert f'resource "{resource_type}"' not in text, f"{kind} is rendered now"
-    assert "codestarconnections" not in text
 
 
 def test_target_group_names_keep_32_characters() -> None:

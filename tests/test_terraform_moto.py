@@ -41,7 +41,7 @@ MOTO_WAF_RACE = "api error WafV2DuplicateItem"
 APP_SECRET_ENV, APP_SECRET = "ABN_LOOKUP_GUID", "api/abn-lookup"
 REGION = "ap-southeast-2"
 SERVICES = [
-    "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "codebuild", "configservice", "ec2", "ecr",
+    "acm", "backup", "cloudfront", "cloudtrail", "cloudwatch", "codebuild", "codepipeline", "configservice", "ec2", "ecr",
     "eks", "elbv2", "events", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3",
     "secretsmanager", "securityhub", "sns", "sqs", "sts", "wafv2",
 ]  # fmt: skip
@@ -77,6 +77,9 @@ MOTO_GAPS = {
     "module.backup.aws_backup_restore_testing_plan.this": "moto has no AWS Backup restore testing API (none in dev anyway: development tier runs no restore tests)",
     "module.backup.aws_backup_restore_testing_selection.database": "moto has no AWS Backup restore testing API",
     "module.backup_vault.aws_backup_vault_policy.this": "moto has no backup vault access policy API (PutBackupVaultAccessPolicy)",
+    "module.pipeline[0].aws_codepipeline.checks": "moto's GetPipeline returns the pipeline's created and updated times as strings, which the provider's AWS SDK refuses to decode (expected Timestamp to be a JSON Number), so no pipeline can be read back; tests/pipeline.tftest.hcl asserts V2, the source, the triggers, the artifact store and the stages",
+    "module.pipeline[0].output.pipelines": "the checks pipeline's name, as the pipeline is left out",
+    "module.pipeline[0].aws_codestarconnections_connection.this": "moto has no CodeConnections (CodeStar Connections) API; the apply gives the pipelines a placeholder connection ARN (module.pipeline[0].local.connection), and tests/pipeline.tftest.hcl asserts the connection and its use",
 }
 # Applied, but changed for moto.
 MOTO_ADJUSTMENTS = {
@@ -88,10 +91,12 @@ MOTO_ADJUSTMENTS = {
     "module.load_balancer.output.vpc_origin_id": "a fixed placeholder ID for the distribution's vpc_origin_config, as no VPC origin exists (moto's distribution ignores the block)",
     "module.cluster.output.cluster_security_group_id": "the stand-in group below: moto's EKS makes no cluster security group (no clusterSecurityGroupId), which the executors' rules name",
     "module.executors.aws_codebuild_project.this": "an S3 source at a placeholder location instead of NO_SOURCE: moto's CreateProject requires a location for every source type, and the provider refuses a location with NO_SOURCE (the module test asserts NO_SOURCE; the builds never read a CodeBuild source, their buildspec fetches the bundle)",
+    "module.pipeline[0].aws_codebuild_project.this": "an S3 source at a placeholder location and no artifacts instead of CODEPIPELINE: moto's CreateProject requires a location for every source and artifact type, and the provider refuses one with CODEPIPELINE (tests/pipeline.tftest.hcl asserts the CODEPIPELINE source and the buildspec paths)",
+    "module.pipeline[0].local.connection": "a placeholder ARN of a PENDING connection, as moto cannot create the connection",
     "module.backup_vault.aws_backup_vault.this": "force_destroy = false: moto has no ListRecoveryPointsByBackupVault, which a force-destroy calls; moto's vaults hold no recovery points, so they delete without it (the module test asserts force_destroy in development)",
 }
 # Module folders whose call (in the root that uses it) has another name.
-CALLS = {"account-baseline": "baseline[0]"}
+CALLS = {"account-baseline": "baseline[0]", "pipeline": "pipeline[0]"}
 
 # Resources added (in a plain file of the copy) to stand in for what AWS creates itself.
 MOTO_STAND_INS = {
@@ -433,13 +438,46 @@ def test_dev_applies_and_destroys_against_moto(terraform: Terraform, tmp_path: P
 
 
 # infra/artifacts, applied in the artifacts account (the reference's: its production
-# account, 333333333333) on a moto server of its own. Nothing of it is left out: moto has
-# ECR (repositories, their policies and lifecycle policies), asymmetric KMS keys that sign,
-# S3 and IAM. What moto does not do is evaluate the policies: the module test asserts them
-# (tests/artifacts.tftest.hcl), and the bucket's deny of plain HTTP is adjusted as for every
-# bucket (MOTO_ADJUSTMENTS). The CodePipeline pipeline, its publish project and the
-# CodeConnections connection are not rendered yet (issue 13; moto has no CodeConnections).
+# account, 333333333333) on a moto server of its own. moto has ECR (repositories, their
+# policies and lifecycle policies), asymmetric KMS keys that sign, S3, IAM, CloudWatch Logs,
+# CodeBuild and CodePipeline. What moto does not do is evaluate the policies: the module
+# tests assert them (tests/artifacts.tftest.hcl, tests/pipeline.tftest.hcl), and the
+# bucket's deny of plain HTTP is adjusted as for every bucket (MOTO_ADJUSTMENTS). The
+# reference lists codepipeline (GitHub delivers), so its pull-request pipeline is applied;
+# moto has no CodeConnections, so the connection is left out (MOTO_GAPS) and the pipeline
+# gets a placeholder connection ARN; moto's CodeBuild wants a source location
+# (MOTO_ADJUSTMENTS). The release pipeline (CodePipeline delivering) is the module test's.
 ARTIFACTS_ACCOUNT = "333333333333"
+ARTIFACTS_OVERRIDES = {
+    "pipeline": """\
+resource "aws_codestarconnections_connection" "this" {
+  count = 0
+}
+locals {
+  connection = {
+    arn    = "arn:aws:codeconnections:ap-southeast-2:333333333333:connection/0d5c2b7e-8c1a-4f7e-9b3d-2a6f1e4c9d80"
+    name   = "${var.project}-${var.repository_host}"
+    status = "PENDING"
+  }
+}
+resource "aws_codepipeline" "checks" {
+  count = 0
+}
+output "pipelines" {
+  value = { checks = "${var.project}-checks" }
+}
+resource "aws_codebuild_project" "this" {
+  source {
+    type      = "S3"
+    location  = "${var.artifact_bucket}/moto-placeholder.zip"
+    buildspec = "pipelines/codebuild/${each.value.buildspec}.yml"
+  }
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+}
+""",
+}
 
 
 @pytest.mark.alone
@@ -450,6 +488,8 @@ def test_artifacts_applies_against_moto(terraform: Terraform, tmp_path: Path) ->
     infra = repo / "infra"
     root = infra / "artifacts"
     (infra / "modules" / "bucket" / "zz_moto_override.tf").write_text(OVERRIDES["bucket"])
+    for module, text in ARTIFACTS_OVERRIDES.items():
+        (infra / "modules" / module / "zz_moto_override.tf").write_text(text)
     tfvars = json.loads((root / "artifacts.auto.tfvars.json").read_text())
     assert tfvars["account_id"] == ARTIFACTS_ACCOUNT, "the reference's artifacts account moved"
     steps = Steps(terraform, tmp_path / "terraform-logs")
@@ -476,6 +516,7 @@ def test_artifacts_applies_against_moto(terraform: Terraform, tmp_path: Path) ->
                 ok(steps.run("artifacts output", ["output", "-json"], root)).stdout
             )
             check_artifacts(aws, outputs)
+            check_codepipeline(aws, outputs, tfvars)
             # What it keeps can go: the repositories, the bucket, the keys (scheduled), the
             # publisher. The state bucket stays with the moto server (see the bootstrap).
             ok(
@@ -489,6 +530,34 @@ def test_artifacts_applies_against_moto(terraform: Terraform, tmp_path: Path) ->
             assert not aws("ecr").describe_repositories()["repositories"]
         finally:
             steps.report()
+
+
+def check_codepipeline(aws: Aws, outputs: dict[str, Any], tfvars: dict[str, Any]) -> None:
+    """The reference's pull-request checks as moto holds them: the privileged checks build,
+    the pipeline's and the build's roles under the boundary, the encrypted log group. The
+    pipeline itself and the connection are moto gaps (MOTO_GAPS)."""
+    project, account = tfvars["project"], ARTIFACTS_ACCOUNT
+    assert tfvars["codepipeline"]["delivers"] is False, "the reference's deliverer moved"
+    assert outputs["codepipeline"]["value"]["connection"]["status"] == "PENDING"
+    [build] = aws("codebuild").batch_get_projects(names=[f"{project}-checks"])["projects"]
+    assert build["environment"]["privilegedMode"] is True
+    assert build["serviceRole"] == f"arn:aws:iam::{account}:role/{project}-checks-build"
+    assert build["source"]["buildspec"] == "pipelines/codebuild/checks.yml"
+    iam = aws("iam")
+    for role in (f"{project}-checks-pipeline", f"{project}-checks-build"):
+        held = iam.get_role(RoleName=role)["Role"]
+        assert held["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(
+            f":policy/{project}-artifacts-boundary"
+        )
+    kms = aws("kms")
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    logs_key = kms.describe_key(KeyId=aliases[f"alias/{project}-pipeline-logs"])["KeyMetadata"][
+        "Arn"
+    ]
+    [group] = aws("logs").describe_log_groups(
+        logGroupNamePrefix=f"/aws/codebuild/{project}-checks"
+    )["logGroups"]
+    assert group["kmsKeyId"] == logs_key
 
 
 def check_artifacts(aws: Aws, outputs: dict[str, Any]) -> None:
@@ -1152,7 +1221,7 @@ def test_moto_gaps_are_documented() -> None:
     doc = (ROOT / "docs" / "terraform.md").read_text()
     for address, reason in {**MOTO_GAPS, **MOTO_ADJUSTMENTS}.items():
         assert f"`{address}`" in doc, f"docs/terraform.md does not list {address} ({reason})"
-    for module, text in OVERRIDES.items():
+    for module, text in [*OVERRIDES.items(), *ARTIFACTS_OVERRIDES.items()]:
         for line in text.splitlines():
             if line.startswith(("resource ", "data ", "output ")):
                 parts = line.split('"')

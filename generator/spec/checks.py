@@ -468,6 +468,35 @@ def delivery_provider(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def repository_host(ctx: Context) -> Iterator[Diagnostic]:
+    """pipelines.repositoryHost: CodePipeline's source connection needs exactly one host."""
+    pipelines = ctx.raw.get("pipelines", {})
+    given = pipelines.get("repositoryHost")
+    providers = ctx.resolved["pipelines"]["providers"]
+    hosts = [p for p in ("github", "bitbucket") if p in providers]
+    if "codepipeline" in providers and given is None and len(hosts) != 1:
+        listed = "both github and bitbucket" if hosts else "neither github nor bitbucket"
+        yield ctx.finding(
+            "error",
+            "semantic.repository-host",
+            ("pipelines", "providers"),
+            f"CodePipeline's source is a CodeConnections connection to the repository's host, "
+            f"and pipelines.providers lists {listed}, so the host cannot be known",
+            "set pipelines.repositoryHost to github or bitbucket (where "
+            f"{ctx.resolved['project']['organisation']}/{ctx.resolved['project']['repository']} lives)",
+        )
+    if given is not None and "codepipeline" not in providers:
+        yield ctx.finding(
+            "warning",
+            "semantic.repository-host-unused",
+            ("pipelines", "repositoryHost"),
+            "pipelines.repositoryHost is set, but codepipeline is not a provider, so it is ignored",
+            "add codepipeline to pipelines.providers or remove repositoryHost",
+            key=True,
+        )
+
+
+@check
 def bitbucket_deploy_environments(ctx: Context) -> Iterator[Diagnostic]:
     """When Bitbucket delivers, each environment's CI role trusts only the steps of the
     deployment environment named for it (infra/bootstrap/roles.tf)."""

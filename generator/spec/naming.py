@@ -781,8 +781,34 @@ def _ci_role(spec: Spec, v: Variables) -> bool:
 
 
 def _connections(spec: Spec, v: Variables) -> list[Variables]:
-    providers = spec["pipelines"]["providers"]
-    return [{"provider": p} for p in ("github", "bitbucket") if p in providers]
+    """modules/pipeline: one connection, to the repository's host (pipelines.repositoryHost)."""
+    host = spec["pipelines"].get("repositoryHost")
+    return [{"provider": host}] if host else []
+
+
+def _release_builds(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"stage": s} for s in ("apply", "deploy", "bake")]
+
+
+def _pipeline_builds(spec: Spec, v: Variables) -> list[Variables]:
+    """modules/pipeline: the build projects (and so their log groups)."""
+    delivers = delivering_provider(spec) == "codepipeline"
+    builds = [
+        "checks",
+        *(["publish", "release-apply", "release-deploy", "release-bake"] if delivers else []),
+    ]
+    return [{"build": b} for b in builds]
+
+
+def _pipeline_policies(spec: Spec, v: Variables) -> list[Variables]:
+    """modules/pipeline: the inline policies of its roles, and the publish build's on the publisher."""
+    delivers = delivering_provider(spec) == "codepipeline"
+    policies = [
+        "checks-pipeline",
+        "checks",
+        *(["release-pipeline", "drive", "publish-build"] if delivers else []),
+    ]
+    return [{"policy": p} for p in policies]
 
 
 def _dms_parts(spec: Spec, v: Variables) -> list[Variables]:
@@ -1088,20 +1114,31 @@ RULES: tuple[NameRule, ...] = (
     NameRule("artifacts-logs-bucket", S3_BUCKET, "project", "{project}-artifacts-logs-{artifacts_account}", "the access-log bucket of the artifact and state buckets", "artifacts", ("aws_s3_bucket.bucket",)),
     NameRule("artifacts-key-alias", KMS_ALIAS, "project", "alias/{project}-artifacts", "the key of the repositories and the artifact bucket", "artifacts", ("aws_kms_alias.name",)),
     NameRule("image-signing-key-alias", KMS_ALIAS, "project", "alias/{project}-image-signing", "the cosign signing key's alias", "artifacts", ("aws_kms_alias.name",)),
-    NameRule("publisher-role", IAM_ROLE, "project", "{project}-publish", "the publisher (the delivering CI system; CodePipeline's role when it delivers)", "artifacts", ("aws_iam_role.name",), when=_publisher),
+    NameRule("publisher-role", IAM_ROLE, "project", "{project}-publish", "the publisher (the delivering CI system; CodePipeline's publish build when it delivers)", "artifacts", ("aws_iam_role.name",), when=_publisher),
     NameRule("publisher-policy", IAM_INLINE_POLICY, "project", "publish", "the publisher's policy", "artifacts", ("aws_iam_role_policy.name",), when=_publisher),
     NameRule("artifacts-github-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://token.actions.githubusercontent.com", "the GitHub OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("github")),
     NameRule("artifacts-bitbucket-oidc-provider", IAM_OIDC_PROVIDER, "project", "https://api.bitbucket.org/2.0/workspaces/{organisation}/pipelines-config/identity/oidc", "the Bitbucket OIDC provider of a dedicated artifacts account", "artifacts", ("aws_iam_openid_connect_provider.url",), when=_artifacts_oidc("bitbucket")),
     NameRule("artifacts-state-bucket", S3_BUCKET, "project", "{project}-artifacts-state-{artifacts_account}", "the state bucket of infra/artifacts", "artifacts", ("aws_s3_bucket.bucket", "backend:bucket")),
     NameRule("artifacts-boundary", IAM_POLICY, "project", "{project}-artifacts-boundary", "the permissions boundary of the artifacts account's roles", "artifacts", ("aws_iam_policy.name",)),
     NameRule("artifacts-state-key-alias", KMS_ALIAS, "project", "alias/{project}-artifacts-state", "that state key's alias", "artifacts", ("aws_kms_alias.name",)),
-    # --- not rendered yet: the pipelines and DMS migration areas build these names --------
-    NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline", "none", when=_codepipeline, rendered=False),
+    # AWS CodePipeline (modules/pipeline, in infra/artifacts): pull-request checks always,
+    # the release pipeline and its driver where CodePipeline delivers.
+    NameRule("codepipeline", CODEPIPELINE, "project", "{project}-release", "the release pipeline (CodePipeline delivers)", "artifacts", ("aws_codepipeline.name",), when=_codepipeline_delivers),
+    NameRule("checks-pipeline", CODEPIPELINE, "project", "{project}-checks", "the pull-request pipeline", "artifacts", ("aws_codepipeline.name",), when=_codepipeline),
+    NameRule("publish-project", CODEBUILD_PROJECT, "project", "{project}-publish", "the release pipeline's publish build (make build publish bundle, as the publisher)", "artifacts", ("aws_codebuild_project.name",), when=_codepipeline_delivers),
+    NameRule("checks-project", CODEBUILD_PROJECT, "project", "{project}-checks", "the pull-request build (make lint test build platform-check)", "artifacts", ("aws_codebuild_project.name",), when=_codepipeline),
+    NameRule("release-project", CODEBUILD_PROJECT, "project", "{project}-release-{stage}", "the driver's builds (make execute STAGE=apply|deploy, make bake)", "artifacts", ("aws_codebuild_project.name",), when=_codepipeline_delivers, each=_release_builds),
+    NameRule("pipeline-build-log-group", LOG_GROUP, "project", "/aws/codebuild/{project}-{build}", "a pipeline build's log group", "artifacts", ("aws_cloudwatch_log_group.name",), when=_codepipeline, each=_pipeline_builds),
+    NameRule("pipeline-logs-key-alias", KMS_ALIAS, "project", "alias/{project}-pipeline-logs", "the key of the pipeline builds' logs", "artifacts", ("aws_kms_alias.name",), when=_codepipeline),
+    NameRule("checks-pipeline-role", IAM_ROLE, "project", "{project}-checks-pipeline", "the pull-request pipeline's role", "artifacts", ("aws_iam_role.name",), when=_codepipeline),
+    NameRule("checks-build-role", IAM_ROLE, "project", "{project}-checks-build", "the pull-request build's role (reaches no environment)", "artifacts", ("aws_iam_role.name",), when=_codepipeline),
+    NameRule("release-pipeline-role", IAM_ROLE, "project", "{project}-release-pipeline", "the release pipeline's role", "artifacts", ("aws_iam_role.name",), when=_codepipeline_delivers),
+    NameRule("driver-role", IAM_ROLE, "project", "{project}-drive", "the driver: assumes each <project>-<env>-ci role (make execute, make bake)", "artifacts", ("aws_iam_role.name",), when=_codepipeline_delivers),
+    NameRule("pipeline-policy", IAM_INLINE_POLICY, "project", "{policy}", "the inline policies of the pipeline roles", "artifacts", ("aws_iam_role_policy.name",), when=_codepipeline, each=_pipeline_policies),
+    NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection to the repository's host (PENDING until completed)", "artifacts", ("aws_codestarconnections_connection.name",), when=_codepipeline, each=_connections),
+    # --- not rendered yet: the plan project and the DMS migration area build these names --
     # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
-    # CodePipeline delivering: its build project, run as the publisher (make build publish bundle).
-    NameRule("publish-project", CODEBUILD_PROJECT, "project", "{project}-publish", "the pipeline's publish build (images, signatures, source bundle)", "none", when=_codepipeline_delivers, rendered=False),
-    NameRule("codeconnection", CODECONNECTION, "project", "{project}-{provider}", "the CodeConnections connection", "none", when=_codepipeline, each=_connections, rendered=False),
     NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),
     NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),
     NameRule("dms-identifier", DMS_IDENTIFIER, "environment", _PN + "-dms-{part}", "a DMS endpoint or task", "none", when=_migration_target, each=_dms_parts, rendered=False),

@@ -324,6 +324,12 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
         "deliver": pipelines.get("deliver", providers[0] if providers else "github"),
         "branch": pipelines.get("branch", "main"),
     }
+    # CodePipeline's source host: as written, else the one repository host listed (none
+    # when both or neither are: semantic.repository-host refuses that with codepipeline).
+    hosts = [p for p in ("github", "bitbucket") if p in providers]
+    host = pipelines.get("repositoryHost", hosts[0] if len(hosts) == 1 else None)
+    if host is not None:
+        out["pipelines"]["repositoryHost"] = host
     if "bitbucket" in pipelines:
         bitbucket = pipelines["bitbucket"]
         out["pipelines"]["bitbucket"] = {

@@ -102,7 +102,7 @@ resource "aws_iam_policy" "boundary" {
       {
         Sid      = "TheArtifactBucketOnly"
         Effect   = "Allow"
-        Action   = ["s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"]
+        Action   = ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"]
         Resource = [local.artifact_bucket_arn, "${local.artifact_bucket_arn}/*"]
       },
       {
@@ -133,5 +133,24 @@ module "artifacts" {
   access_log_bucket    = module.access_logs.log_target
   images_kept          = var.images_kept
   force_destroy        = var.force_destroy_state
+  permissions_boundary = aws_iam_policy.boundary.arn
+}
+
+# --- AWS CodePipeline (spec pipelines.providers lists codepipeline) -----------------------
+
+module "pipeline" {
+  source = "../modules/pipeline"
+  count  = var.codepipeline == null ? 0 : 1
+
+  project              = var.project
+  repository_host      = var.codepipeline.repository_host
+  repository           = var.codepipeline.repository
+  branch               = var.codepipeline.branch
+  delivers             = var.codepipeline.delivers
+  environments         = var.codepipeline.environments
+  log_retention_days   = var.codepipeline.log_retention_days
+  artifact_bucket      = module.artifacts.bucket
+  kms_key_arn          = module.artifacts.kms_key_arn
+  publisher_role_arn   = var.codepipeline.delivers ? module.artifacts.publisher_role_arn : null
   permissions_boundary = aws_iam_policy.boundary.arn
 }

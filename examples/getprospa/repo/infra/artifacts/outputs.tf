@@ -27,3 +27,12 @@ output "state_bucket" {
   description = "Bucket of this root's state, in the artifacts account."
   value       = module.state.id
 }
+
+output "codepipeline" {
+  description = "AWS CodePipeline: the connection (PENDING until completed: docs/runbooks/codepipeline-connection.md), the pipelines and the release promotion (null without codepipeline)."
+  value = try({
+    connection = module.pipeline[0].connection
+    pipelines  = module.pipeline[0].pipelines
+    promotion  = module.pipeline[0].promotion
+  }, null)
+}

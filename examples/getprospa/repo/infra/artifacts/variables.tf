@@ -99,3 +99,20 @@ variable "force_destroy_state" {
   type        = bool
   default     = false
 }
+
+variable "codepipeline" {
+  description = "AWS CodePipeline (spec pipelines.providers lists codepipeline; null otherwise): the repository's host (pipelines.repositoryHost) and name, the deploy branch, whether it delivers (pipelines.deliver), the environments in promotion order with their approvals, and the build logs' retention (observability.logRetentionDays). modules/pipeline validates each."
+  type = object({
+    repository_host = string
+    repository      = string
+    branch          = string
+    delivers        = bool
+    environments = list(object({
+      name       = string
+      account_id = string
+      approval   = bool
+    }))
+    log_retention_days = number
+  })
+  default = null
+}

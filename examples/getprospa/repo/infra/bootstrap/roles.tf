@@ -19,7 +19,7 @@
 #                      entry, no executor role. Trusted ONLY by the delivering provider
 #                      (spec pipelines.deliver): the GitHub environment <env>, the Bitbucket
 #                      deployment environment of <env>, or the artifacts account's
-#                      CodePipeline role. The other providers run pull-request checks only.
+#                      CodePipeline driver <project>-drive. The other providers run pull-request checks only.
 #
 # No CI system assumes an executor directly: CI starts the executors' CodeBuild projects
 # and they run under the executor roles. Every role carries the permissions
@@ -469,11 +469,11 @@ locals {
   #     AWS using Bitbucket Pipelines OpenID Connect":
   #     https://support.atlassian.com/bitbucket-cloud/docs/deploy-on-aws-using-bitbucket-pipelines-openid-connect/):
   #     only steps of the deployment environment named for <env> (pipelines.bitbucket.deployEnvironments).
-  #   CodePipeline: the artifacts account's publisher <project>-publish, which is the
-  #     pipeline's role (infra/artifacts, modules/artifacts/publisher.tf) and assumes this
-  #     role for its CodeBuild actions in this account (a cross-account action role).
+  #   CodePipeline: the artifacts account's driver <project>-drive, the role of the release
+  #     pipeline's apply, deploy and bake builds (infra/artifacts, modules/pipeline), which
+  #     assume this role to run make execute and make bake (infra/docs/adr/0011).
   bitbucket_deploy_environment = try(var.bitbucket.deploy_environment_uuids[var.environment], null)
-  pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-publish"
+  pipeline_role                = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:role/${var.project}-drive"
 
   ci_trust = concat(
     [for provider in aws_iam_openid_connect_provider.github : {
@@ -499,7 +499,7 @@ locals {
       }
     } if var.delivery.provider == "bitbucket" && local.bitbucket_deploy_environment != null],
     [for _ in range(var.delivery.provider == "codepipeline" ? 1 : 0) : {
-      Sid       = "ArtifactsAccountPipeline"
+      Sid       = "ArtifactsAccountPipelineDriver"
       Effect    = "Allow"
       Principal = { AWS = "arn:${local.partition}:iam::${var.delivery.artifacts_account_id}:root" }
       Action    = "sts:AssumeRole"

@@ -44,7 +44,6 @@ locals {
   }
   all_executors = sort(concat(local.executors.platform, local.executors.app_deploy))
   pullers       = sort(concat(local.nodes, local.all_executors))
-  ci_roles      = sort([for e, r in local.env_role : "${r}-ci"])
 }
 
 # --- Keys ------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ resource "aws_kms_alias" "artifacts" {
 }
 
 resource "aws_kms_key" "signing" {
-  #checkov:skip=CKV_AWS_7:KMS rotates symmetric keys only; an asymmetric signing key is rotated by creating a new key and re-signing (infra/docs/adr/0010).
+  #checkov:skip=CKV_AWS_7:KMS rotates symmetric keys only; an asymmetric signing key is rotated by creating a new key and re-signing (infra/docs/adr/0011).
   description              = "${var.project}: cosign signatures of the images"
   customer_master_key_spec = "ECC_NIST_P256"
   key_usage                = "SIGN_VERIFY"

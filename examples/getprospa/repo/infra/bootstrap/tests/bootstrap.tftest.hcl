@@ -310,10 +310,10 @@ run "ci_role_trusts_only_the_artifacts_accounts_pipeline" {
   }
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Principal, s.Action, s.Condition]] == [["ArtifactsAccountPipeline", { AWS = "arn:aws:iam::999999999999:root" }, "sts:AssumeRole", {
-      ArnEquals = { "aws:PrincipalArn" = "arn:aws:iam::999999999999:role/acme-publish" }
+    condition = [for s in jsondecode(aws_iam_role.this["ci"].assume_role_policy).Statement : [s.Sid, s.Principal, s.Action, s.Condition]] == [["ArtifactsAccountPipelineDriver", { AWS = "arn:aws:iam::999999999999:root" }, "sts:AssumeRole", {
+      ArnEquals = { "aws:PrincipalArn" = "arn:aws:iam::999999999999:role/acme-drive" }
     }]]
-    error_message = "When CodePipeline delivers, the CI role trusts only the artifacts account's pipeline role, by exact ARN."
+    error_message = "When CodePipeline delivers, the CI role trusts only the artifacts account's pipeline driver, by exact ARN (not the publisher)."
   }
 }
 

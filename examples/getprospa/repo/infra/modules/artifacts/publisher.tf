@@ -6,9 +6,10 @@
 #                 sub {repository UUID}:{deployment environment UUID}:{step UUID}
 #                 (https://support.atlassian.com/bitbucket-cloud/docs/integrate-pipelines-with-resource-servers-using-oidc/);
 #                 Bitbucket restricts which branches deploy there (Deployments settings);
-#   codepipeline  the pipeline <project>-release and its build project <project>-publish
-#                 in this account (issue 13 renders them): the pipeline's role is this one,
-#                 and it may assume each environment's CI role to start the executors.
+#   codepipeline  the build project <project>-publish of the release pipeline in this
+#                 account (modules/pipeline): the publish build runs as this role. The
+#                 pipeline has its own role, and the driver <project>-drive, not this
+#                 role, assumes each environment's CI role (infra/docs/adr/0011).
 # The other providers only check pull requests: none of them is trusted here. Until the
 # delivering provider's trust can be written (Bitbucket's UUIDs unknown), there is no
 # publisher, and nothing can publish.
@@ -35,7 +36,6 @@ locals {
     var.create_oidc_provider ? aws_iam_openid_connect_provider.deliver[0].arn : "${local.iam}:oidc-provider/${local.oidc_host}"
   ) : null
 
-  pipeline_arn        = "arn:${local.partition}:codepipeline:${local.region}:${local.account_id}:${var.project}-release"
   publish_project_arn = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${var.project}-publish"
 
   publisher_trust = {
@@ -62,13 +62,6 @@ locals {
       }
     }]
     codepipeline = [
-      {
-        Sid       = "TheReleasePipeline"
-        Effect    = "Allow"
-        Principal = { Service = "codepipeline.amazonaws.com" }
-        Action    = "sts:AssumeRole"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id, "aws:SourceArn" = local.pipeline_arn } }
-      },
       {
         Sid       = "ThePublishProject"
         Effect    = "Allow"
@@ -139,11 +132,6 @@ locals {
           Condition = { StringEquals = { "kms:ViaService" = ["ecr.${local.region}.amazonaws.com", "s3.${local.region}.amazonaws.com"] } }
         },
       ],
-      # CodePipeline runs the executors of each environment through that environment's CI
-      # role (infra/bootstrap), which may only start and read them.
-      [for s in [
-        { Sid = "StartTheExecutorsThroughTheCiRoles", Effect = "Allow", Action = "sts:AssumeRole", Resource = local.ci_roles },
-      ] : s if var.deliver.provider == "codepipeline"],
     )
   }
 }

@@ -31,7 +31,7 @@ variable "environments" {
 }
 
 variable "deliver" {
-  description = "The one CI system that builds, publishes and deploys (spec pipelines.deliver), and what its trust needs: github (repository organisation/name), bitbucket (workspace slug, workspace and repository UUIDs, and the UUID of the deployment environment whose steps publish: the first environment in promotion order; empty while unknown), or codepipeline (the pipeline <project>-release and the build project <project>-publish in this account). branch: the deploy branch (github)."
+  description = "The one CI system that builds, publishes and deploys (spec pipelines.deliver), and what its trust needs: github (repository organisation/name), bitbucket (workspace slug, workspace and repository UUIDs, and the UUID of the deployment environment whose steps publish: the first environment in promotion order; empty while unknown), or codepipeline (the publish build project <project>-publish of the release pipeline in this account). branch: the deploy branch (github)."
   type = object({
     provider          = string
     branch            = string
