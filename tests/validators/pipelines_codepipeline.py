@@ -71,9 +71,7 @@ def codepipeline_runs_make_targets_in_promotion_order(repo: RenderedRepo) -> Non
         assert not step.other, f"{step.source}: only make targets may run, not {step.other}"
         assert step.make, f"{step.source}: runs no make target"
     checks = [s for s in steps if s.trigger == PULL_REQUEST]
-    assert [s.targets() for s in checks] == [
-        ["tools", "lint", "test", "build", "platform-check"]
-    ]
+    assert [s.targets() for s in checks] == [["tools", "lint", "test", "build", "platform-check"]]
     # Without delivering there is no release pipeline: both lists are empty.
     release = [s for s in steps if s.trigger == DELIVER]
     expected: list[tuple[str | None, tuple[tuple[str, ...], ...], bool]] = []
@@ -101,7 +99,6 @@ def codepipeline_runs_make_targets_in_promotion_order(repo: RenderedRepo) -> Non
                 (env, (("bake", f"ENV={env}"),), False),
             ]
     got = [
-        (s.environment, tuple(a for a in s.make if a[0] != "tools"), s.approval)
-        for s in release
+        (s.environment, tuple(a for a in s.make if a[0] != "tools"), s.approval) for s in release
     ]
     assert got == expected, "the release pipeline does not promote as the spec says"
