@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import REFERENCE_DIR, REFERENCE_SPEC
 from support.pipelines import DELIVER, PULL_REQUEST, SCHEDULE
 from support.pipelines.github import WorkflowError, read
 
+from generator.engine.operations import new
 from generator.spec import load_spec
 
 
@@ -114,8 +116,6 @@ def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
     own: every job id of every workflow is unique (YAML would silently keep the last)."""
     from support.tools import tool_venv_bin
 
-    from generator.engine.operations import new
-
     spec = tmp_path / "platform.yaml"
     spec.write_text(
         "apiVersion: platformgen/v1\n"
@@ -143,6 +143,44 @@ def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
     assert resolved is not None
     deliver = [s for s in read(repo, resolved) if s.trigger == DELIVER]
     assert [s.environment for s in deliver] == [None, "publish", "comment", "summary"]
+
+
+def test_github_checks_drift_when_codepipeline_delivers_from_github(tmp_path: Path) -> None:
+    """CodePipeline cannot assume the plan roles, so GitHub, the repository's host, runs the
+    daily drift check (and nothing else but the pull-request checks); the protected plan of
+    production is reached only from its prod-plan environment. Before, drift.yml rendered
+    only when GitHub delivered: nothing checked drift."""
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(
+        "apiVersion: platformgen/v1\n"
+        "project: {name: jobs, organisation: org, domain: jobs.example.com, region: eu-west-1}\n"
+        "environments:\n"
+        "  dev: {tier: development, account: '123456789012', vpcCidr: 10.0.0.0/16}\n"
+        "  prod: {tier: production, account: '323456789012', vpcCidr: 10.2.0.0/16}\n"
+        "apps:\n  - {name: worker, kind: worker}\n"
+        "pipelines: {providers: [codepipeline, github], repositoryHost: github}\n"
+    )
+    repo = tmp_path / "repo"
+    new(spec, repo)
+    resolved = load_spec(spec).resolved
+    assert resolved is not None and resolved["pipelines"]["deliver"] == "codepipeline"
+    workflows = sorted(p.name for p in (repo / ".github" / "workflows").glob("*.yml"))
+    assert workflows == ["drift.yml", "pull-request.yml"]
+    steps = read(repo, resolved)
+    assert not [s for s in steps if s.trigger == DELIVER]
+    drift = [s for s in steps if s.trigger == SCHEDULE]
+    assert [(s.environment, s.make[-1]) for s in drift] == [
+        ("dev", ("infra-drift", "ENV=dev")),
+        ("prod", ("infra-drift", "ENV=prod")),
+    ]
+    text = (repo / ".github" / "workflows" / "drift.yml").read_text()
+    jobs = yaml.safe_load(text)["jobs"]
+    assert {j: job.get("environment") for j, job in jobs.items()} == {
+        "drift-dev": None,
+        "drift-prod": "prod-plan",
+    }
+    assert "role/jobs-prod-plan" in text and "-ci" not in text and "publish" not in text
+    assert "GitHub runs it because codepipeline, which delivers, cannot" in text
 
 
 @pytest.mark.parametrize(

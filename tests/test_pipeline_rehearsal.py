@@ -14,7 +14,9 @@ tests/specs/*.yaml):
 - merges (the system `pipelines.deliver` names, and no other): build, publish, bundle, then per
   environment in `promotion` order execute STAGE=apply, execute STAGE=deploy and bake, with an
   approval before the environment exactly where `environments.<e>.approval`;
-- the delivering system's schedule: `infra-drift ENV=<e>` once per environment;
+- the drift system's schedule (the delivering system, or the repository's host when
+  CodePipeline delivers: templates/_shared/delivery.jinja, drift_system):
+  `infra-drift ENV=<e>` once per environment, and no schedule on any other system;
 - no shell line outside make runs terraform, helm, kubectl, aws, cosign, docker, ...
 Each rule is shown to fail on a fixture of Steps broken in one way (a renamed target, in the
 pipeline or in the Makefile; a swapped promotion; a missing or extra approval; ...), and a
@@ -65,6 +67,7 @@ import pytest
 from conftest import MATRIX
 from support.helm_shim import install as install_helm_shim
 from support.pipelines import DELIVER, PULL_REQUEST, SCHEDULE, Step
+from support.pipelines.drift import drift_system
 from support.rehearsal import MakeFacts, check_all, make_env, read_all
 from validators import RenderedRepo
 
@@ -120,6 +123,7 @@ def _fixture(spec: dict[str, Any], systems: tuple[str, ...]) -> dict[str, list[S
                                ("execute", f"ENV={e}", "STAGE=deploy", "RELEASE=$COMMIT"),
                                ("bake", f"ENV={e}")))
                 )  # fmt: skip
+        if system == drift_system(spec):
             steps += [
                 Step(system, src, SCHEDULE, f"drift {e}", make=(("infra-drift", f"ENV={e}"),),
                      environment=e)
@@ -188,6 +192,9 @@ BREAKAGES: list[tuple[str, Callable[[dict[str, list[Step]]], None], str]] = [
      "this system only checks pull requests"),
     ("drift missing", lambda s: _drop(s["github"], "drift prod"),
      "runs `make infra-drift ENV=prod` 0 times"),
+    ("drift on a system that does not run it",
+     lambda s: s["bitbucket"].append(Step("bitbucket", "x", SCHEDULE, "drift", make=(("infra-drift", "ENV=dev"),), environment="dev")),
+     "bitbucket: it schedules ['infra-drift ENV=dev'], but the drift check runs on github"),
     ("a tool outside make",
      lambda s: _edit(s["github"], "promote dev", other=("terraform -chdir=infra/envs/dev apply",)),
      "runs a deploy tool outside make"),
@@ -226,6 +233,30 @@ def test_each_rule_fails_when_broken(
     change(steps)
     problems = check_all(steps, spec, make)
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("host", ["github", "bitbucket"])
+def test_when_codepipeline_delivers_the_repository_host_checks_drift(
+    reference: tuple[RenderedRepo, dict[str, Any], MakeFacts], host: str
+) -> None:
+    """CodePipeline cannot assume the plan roles: the host's system runs the schedule, and
+    the other listed system (the one the old rule chose, or none) does not."""
+    _, spec, make = reference
+    pipelines = {**spec["pipelines"], "deliver": "codepipeline", "repositoryHost": host}
+    spec = {**spec, "pipelines": pipelines}
+    other = "bitbucket" if host == "github" else "github"
+    steps = _fixture(spec, ("github", "bitbucket"))
+    assert [s.environment for s in steps[host] if s.trigger == SCHEDULE] == spec["promotion"]
+    assert check_all(steps, spec, make) == []
+    steps[other] += [
+        dataclasses.replace(s, system=other) for s in steps[host] if s.trigger == SCHEDULE
+    ]
+    steps[host] = [s for s in steps[host] if s.trigger != SCHEDULE]
+    problems = check_all(steps, spec, make)
+    assert (
+        f"{host}: the schedule runs `make infra-drift ENV=prod` 0 times (once is right)" in problems
+    )
+    assert any(p.startswith(f"{other}: it schedules") for p in problems), problems
 
 
 def test_a_target_renamed_in_the_makefile_fails(

@@ -331,6 +331,41 @@ def test_promotion_order_and_approvals_are_the_specs(tmp_path: Path) -> None:
             bitbucket_steps_follow_the_spec(repo)
 
 
+def test_bitbucket_checks_drift_when_codepipeline_delivers_from_bitbucket(tmp_path: Path) -> None:
+    """CodePipeline delivers from a Bitbucket repository (GitHub also listed, as in
+    tests/specs/large.yaml): CodePipeline cannot assume the plan roles, so Bitbucket, the
+    host, runs the `drift` custom pipeline under the plan roles (prod's in prod-plan), and
+    nothing else on a schedule; GitHub renders no drift.yml. Without the custom pipeline the
+    validator fails (before, it rendered only when Bitbucket delivered)."""
+    spec_path = tmp_path / "platform.yaml"
+    spec_path.write_text(
+        TWO_ENVIRONMENTS.replace("BAKE", "30")
+        .replace("providers: [bitbucket]", "providers: [codepipeline, github, bitbucket]")
+        .replace("  bitbucket:\n", "  repositoryHost: bitbucket\n  bitbucket:\n", 1)
+    )
+    root = tmp_path / "repo"
+    new(spec_path, root)
+    spec = _spec(spec_path)
+    assert spec["pipelines"]["deliver"] == "codepipeline"
+    repo = RenderedRepo("codepipeline-bitbucket", spec_path, root, spec)
+    bitbucket_steps_follow_the_spec(repo)
+    steps = bitbucket.read(root, spec)
+    assert not [s for s in steps if s.trigger == DELIVER]
+    assert [(s.environment, s.make[-1]) for s in steps if s.trigger == SCHEDULE] == [
+        ("dev", ("infra-drift", "ENV=dev")),
+        ("prod", ("infra-drift", "ENV=prod")),
+    ]
+    where = {s.name: d for s, d, _ in bitbucket.deployments(root, spec)}
+    assert where["Drift prod"] == "prod-plan" and where["Drift dev"] is None
+    assert not (root / ".github" / "workflows" / "drift.yml").exists()
+
+    data = yaml.safe_load((root / bitbucket.FILE).read_text())
+    del data["pipelines"]["custom"]
+    (root / bitbucket.FILE).write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(pytest.fail.Exception, match="no drift step"):
+        bitbucket_steps_follow_the_spec(repo)
+
+
 def test_the_ci_aws_cli_lock_is_the_tested_aws_cli() -> None:
     """delivery/ci-requirements.lock pins exactly, with hashes, the AWS CLI version set that
     platformgen's own delivery tests run (tools/awscli.txt), and ci.sh installs it in

@@ -497,6 +497,26 @@ def repository_host(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def drift_check(ctx: Context) -> Iterator[Diagnostic]:
+    """The daily drift check (`make infra-drift ENV=<env>` under each plan role) runs on
+    GitHub or Bitbucket: the delivering one, else (CodePipeline delivers) the repository's
+    host (templates/_shared/delivery.jinja, drift_system). CodePipeline cannot run it: the
+    plan roles trust only GitHub and Bitbucket OIDC, never the artifacts account."""
+    providers = ctx.resolved["pipelines"]["providers"]
+    if not any(p in providers for p in ("github", "bitbucket")):
+        yield ctx.finding(
+            "warning",
+            "semantic.no-drift-check",
+            ("pipelines", "providers"),
+            "nothing checks the environments for drift: only GitHub Actions or Bitbucket "
+            "Pipelines can run the daily `make infra-drift` (the plan roles trust their OIDC, "
+            "never CodePipeline's account), and neither is listed",
+            "list github or bitbucket (where the repository lives) in pipelines.providers; "
+            "it then runs only the pull-request checks and the drift schedule",
+        )
+
+
+@check
 def bitbucket_deploy_environments(ctx: Context) -> Iterator[Diagnostic]:
     """When Bitbucket delivers, each environment's CI role trusts only the steps of the
     deployment environment named for it (infra/bootstrap/roles.tf)."""

@@ -16,7 +16,9 @@ The rules are docs/contracts.md's "Delivery" and the pipelines plan of issue 13:
   an approval before the environment's first step exactly where `environments.<e>.approval`
   (set-up and check targets, such as tools or lint, may come between; no other build,
   publish or deploy may);
-- schedule, on the delivering system: `infra-drift ENV=<e>` once per environment;
+- schedule, on the drift system (the delivering one, or the repository's host when
+  CodePipeline delivers: it cannot assume the plan roles): `infra-drift ENV=<e>` once per
+  environment, and no other system schedules anything;
 - no other shell line of any step runs a deploying tool (terraform, helm, kubectl, aws,
   cosign, docker, podman, ...): nothing deploys any other way.
 """
@@ -35,6 +37,7 @@ from types import ModuleType
 from typing import Any
 
 from .pipelines import DELIVER, PULL_REQUEST, SCHEDULE, TRIGGERS, Step
+from .pipelines.drift import drift_system
 
 SYSTEMS = ("github", "bitbucket", "codepipeline")
 # What every pull request runs, besides one plan per environment.
@@ -310,10 +313,13 @@ def check_deliver(system: str, steps: list[Step], spec: dict[str, Any]) -> list[
 
 
 def check_drift(system: str, steps: list[Step], spec: dict[str, Any]) -> list[str]:
-    """The delivering system looks for drift in every environment, on a schedule."""
-    if system != spec["pipelines"]["deliver"]:
-        return []
+    """The drift system (templates/_shared/delivery.jinja, drift_system: the delivering
+    system, or the repository's host when CodePipeline delivers) looks for drift in every
+    environment, on a schedule; no other system schedules anything."""
     scheduled = [u for s in steps if s.trigger == SCHEDULE for u in units(s)]
+    if system != drift_system(spec):
+        return [f"{system}: it schedules {scheduled}, but the drift check runs on "
+                f"{drift_system(spec)}"] if scheduled else []  # fmt: skip
     return [
         f"{system}: the schedule runs `make infra-drift ENV={env}` "
         f"{scheduled.count(f'infra-drift ENV={env}')} times (once is right)"
