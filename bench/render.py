@@ -109,8 +109,10 @@ class Floor:
                 rel = path.relative_to(area_root).as_posix()
                 executable = bool(path.stat().st_mode & 0o100)
                 for rendered_rel, file_context in self.paths(rel, context):
-                    if "" in rendered_rel.split("/"):
-                        continue  # a name that renders empty: copier skips the file
+                    if "" in rendered_rel.removesuffix(".jinja").split("/"):
+                        # A name that renders empty (also `{% if %}x{% endif %}.jinja`, whose
+                        # name is empty once the suffix goes): copier skips the file.
+                        continue
                     if rendered_rel.endswith(".jinja"):
                         source = path.relative_to(self.templates.root).as_posix()
                         template = self.env.get_template(source)

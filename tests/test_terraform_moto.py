@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -300,7 +301,23 @@ class Steps:
         return result
 
     def run(self, name: str, args: list[str], cwd: Path, **kwargs: Any) -> Result:
-        return self.record(name, self.terraform.run(args, cwd, **kwargs))
+        try:
+            return self.record(name, self.terraform.run(args, cwd, **kwargs))
+        except subprocess.TimeoutExpired as timeout:
+            # Keep what the step printed before it was stopped: the "Still ..." lines name
+            # the resource it was waiting on.
+            output = "".join(
+                part.decode(errors="replace") if isinstance(part, bytes) else part
+                for part in (timeout.stdout, timeout.stderr)
+                if part
+            )
+            log = self.folder / f"{len(self.times) + 1:02d}-{name}.timeout.log"
+            log.write_text(output)
+            tail = "\n".join(output.splitlines()[-40:])
+            raise AssertionError(
+                f"terraform step {name!r} did not finish in {timeout.timeout} s; "
+                f"its output so far ({log}) ends with:\n{tail}"
+            ) from timeout
 
     def init(self, name: str, root: Path, *extra: str) -> Result:
         return self.record(name, self.terraform.init(root, *extra, backend=True))
