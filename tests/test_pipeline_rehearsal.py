@@ -308,6 +308,13 @@ WEB_LOCK = {
 }
 
 
+# Where the test databases are: each CI system names its own service containers; the
+# rehearsal replaces them with its MariaDB servers.
+SERVICE_ADDRESSES = frozenset(
+    {"TEST_DATABASE_URL", "DBKIT_TEST_SOURCE_DSN", "DBKIT_TEST_TARGET_DSN"}
+)
+
+
 def runnable_invocations(repo: RenderedRepo) -> tuple[list[tuple[str, ...]], str]:
     """The pull-request steps' invocations that need no cloud account, in order, once each
     (from every reader present), or the standard ones while no reader exists."""
@@ -318,6 +325,9 @@ def runnable_invocations(repo: RenderedRepo) -> tuple[list[tuple[str, ...]], str
             if step.trigger != PULL_REQUEST:
                 continue
             for argv in step.make:
+                # A CI system's own service addresses (Bitbucket passes its MySQL services'
+                # on the command line) give way to the rehearsal's servers, in the environment.
+                argv = tuple(a for a in argv if a.split("=", 1)[0] not in SERVICE_ADDRESSES)
                 targets = {a for a in argv if "=" not in a}
                 if targets and targets <= RUNNABLE and argv not in found:
                     found.append(argv)
