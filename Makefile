@@ -61,11 +61,8 @@ run: setup ## Render the getprospa reference into build/, validate it, show what
 # Each phase of `make test` is timed into build/test-times; the table prints at the end,
 # also when a phase fails (make test then exits with that phase's status).
 TEST_TIMES := build/test-times
-# The `alone` tests (the moto applies) mostly wait on the provider's waiters, so they run
-# beside the parallel run, which is niced: they get the CPU whenever they need it, as when
-# they ran by themselves (docs/testing.md, "Phases").
-ALONE_LOG := build/test-alone.log
-PARALLEL_NICE ?= 15
+# The `alone` tests (the moto applies) run after the parallel run, by themselves: beside
+# it, even niced, moto answered requests as if applied twice (docs/terraform.md).
 PHASE := scripts/test-phases.sh run $(TEST_TIMES)
 
 .PHONY: test
@@ -75,11 +72,8 @@ test: ## Install everything the tests need, then run them all; prints the time o
 	$(PHASE) setup/system-deps $(MAKE) --no-print-directory system-deps setup && \
 	$(PHASE) tools $(MAKE) --no-print-directory tools && \
 	$(PHASE) lint $(MAKE) --no-print-directory lint && \
-	{ $(PHASE) "alone pytest" $(BIN)/pytest -p no:cacheprovider -m alone >$(ALONE_LOG) 2>&1 & alone=$$!; \
-	  parallel=0; $(PHASE) "parallel pytest" nice -n $(PARALLEL_NICE) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" || parallel=$$?; \
-	  alone_status=0; wait $$alone || alone_status=$$?; \
-	  echo "--- alone pytest (ran beside the parallel run, at normal priority): $(ALONE_LOG)"; cat $(ALONE_LOG); \
-	  test $$parallel -eq 0 && test $$alone_status -eq 0; }
+	$(PHASE) "parallel pytest" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" && \
+	$(PHASE) "alone pytest" $(BIN)/pytest -m alone
 
 # Developer tools live in scripts/: the wheel ships only generator/, what `platformgen` runs.
 .PHONY: docs

@@ -54,14 +54,3 @@ def test_phases_run_side_by_side_report_the_wall_clock_beside_their_sum(tmp_path
     }
     assert rows["total"] >= 2.0, rows
     assert 1.0 <= rows["wall clock"] < 1.9, rows
-
-
-def test_the_alone_tests_run_beside_a_niced_parallel_run() -> None:
-    makefile = (ROOT / "Makefile").read_text()
-    recipe = makefile[makefile.index("\ntest: ") :].split("\n\n")[0]
-    assert '$(PHASE) "alone pytest" ' in recipe
-    assert ">$(ALONE_LOG) 2>&1 & alone=$$!;" in recipe, (
-        "the alone phase must start in the background"
-    )
-    assert '$(PHASE) "parallel pytest" nice -n $(PARALLEL_NICE) ' in recipe
-    assert "wait $$alone" in recipe
