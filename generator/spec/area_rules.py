@@ -416,26 +416,6 @@ environment job's timeout-minutes to this plus the bake."""
 GITHUB_BAKE_MAX = GITHUB_JOB_MINUTES - GITHUB_EXECUTOR_MINUTES
 
 
-@check
-def github_bake_fits_one_job(ctx: Context) -> Iterator[Diagnostic]:
-    """When GitHub delivers, an environment's apply, deploy and bake run in one job (one
-    approval, one OIDC session), which GitHub ends after 6 hours."""
-    if ctx.resolved["pipelines"]["deliver"] != "github":
-        return
-    for name, env in ctx.resolved["environments"].items():
-        if env["bakeMinutes"] > GITHUB_BAKE_MAX:
-            yield ctx.finding(
-                "error",
-                "area.github-bake-too-long",
-                ("environments", name, "bakeMinutes"),
-                f"environment '{name}' bakes {env['bakeMinutes']} minutes, but GitHub ends a "
-                f"job after {GITHUB_JOB_MINUTES} minutes and the job also waits up to "
-                f"{GITHUB_EXECUTOR_MINUTES} minutes for the executors",
-                f"set bakeMinutes to at most {GITHUB_BAKE_MAX}, or deliver with another "
-                "provider (pipelines.deliver)",
-            )
-
-
 BITBUCKET_STEP_MAX_MINUTES = 720
 """Bitbucket Pipelines ends a step after its max-time, which is at most 720 minutes
 (Atlassian, "Bitbucket pipeline is failing with Exceeded build time limit error": "A step's
@@ -447,20 +427,41 @@ steps the executors' build timeouts (modules/executors) plus this."""
 BITBUCKET_BAKE_MAX = BITBUCKET_STEP_MAX_MINUTES - BITBUCKET_STEP_SETUP_MINUTES
 
 
+BAKE_LIMITS = {
+    # GitHub: an environment's apply, deploy and bake run in one job of deliver.yml (one
+    # approval, one OIDC session), which GitHub ends after 6 hours.
+    "github": (
+        "area.github-bake-too-long",
+        GITHUB_BAKE_MAX,
+        f"GitHub ends a job after {GITHUB_JOB_MINUTES} minutes and the job also waits up to "
+        f"{GITHUB_EXECUTOR_MINUTES} minutes for the executors",
+    ),
+    # Bitbucket: an environment's bake is one step (make bake ENV=<env>).
+    "bitbucket": (
+        "area.bitbucket-bake-too-long",
+        BITBUCKET_BAKE_MAX,
+        f"Bitbucket Pipelines ends a step after {BITBUCKET_STEP_MAX_MINUTES} minutes and the "
+        f"bake step needs {BITBUCKET_STEP_SETUP_MINUTES} more for its tools",
+    ),
+}
+"""Per delivering system whose CI runner ends long work: the check id, the longest bake
+that fits, and why."""
+
+
 @check
-def bitbucket_bake_fits_one_step(ctx: Context) -> Iterator[Diagnostic]:
-    """When Bitbucket delivers, an environment's bake is one step (make bake ENV=<env>)."""
-    if ctx.resolved["pipelines"]["deliver"] != "bitbucket":
+def bake_fits_the_delivering_ci(ctx: Context) -> Iterator[Diagnostic]:
+    """Each environment's bake fits what the delivering CI system lets one job or step run."""
+    limit = BAKE_LIMITS.get(ctx.resolved["pipelines"]["deliver"])
+    if limit is None:
         return
+    check_id, most, why = limit
     for name, env in ctx.resolved["environments"].items():
-        if env["bakeMinutes"] > BITBUCKET_BAKE_MAX:
+        if env["bakeMinutes"] > most:
             yield ctx.finding(
                 "error",
-                "area.bitbucket-bake-too-long",
+                check_id,
                 ("environments", name, "bakeMinutes"),
-                f"environment '{name}' bakes {env['bakeMinutes']} minutes, but Bitbucket "
-                f"Pipelines ends a step after {BITBUCKET_STEP_MAX_MINUTES} minutes and the bake "
-                f"step needs {BITBUCKET_STEP_SETUP_MINUTES} more for its tools",
-                f"set bakeMinutes to at most {BITBUCKET_BAKE_MAX}, or deliver with another "
+                f"environment '{name}' bakes {env['bakeMinutes']} minutes, but {why}",
+                f"set bakeMinutes to at most {most}, or deliver with another "
                 "provider (pipelines.deliver)",
             )
