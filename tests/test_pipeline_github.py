@@ -133,7 +133,7 @@ def test_environment_names_never_collide_with_job_names(tmp_path: Path) -> None:
         ids = re.findall(r"^  ([a-z0-9-]+):$", path.read_text().split("\njobs:\n", 1)[1], re.M)
         assert len(ids) == len(set(ids)), f"{path.name}: {ids}"
     proc = subprocess.run(
-        [str(tool_venv_bin("workflows", "actionlint")), "-shellcheck="],
+        [str(tool_venv_bin("ci-files", "actionlint")), "-shellcheck="],
         cwd=repo,
         capture_output=True,
         text=True,

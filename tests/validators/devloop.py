@@ -171,7 +171,7 @@ def compose_file_is_valid_pinned_and_private(repo: RenderedRepo) -> None:
     compose = repo.root / "compose.yaml"
     proc = subprocess.run(
         [
-            str(tool_venv_bin("check-jsonschema")),
+            str(tool_venv_bin("ci-files", "check-jsonschema")),
             "--builtin-schema",
             "vendor.compose-spec",
             str(compose),

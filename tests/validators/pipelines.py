@@ -66,7 +66,7 @@ def github_workflows_pass_actionlint_zizmor_and_the_schema(repo: RenderedRepo) -
     files = [str(p.relative_to(repo.root)) for p in _workflows(repo)]
     shellcheck = require("shellcheck")
     proc = _run(
-        [str(tool_venv_bin("workflows", "actionlint")), "-shellcheck", shellcheck, *files],
+        [str(tool_venv_bin("ci-files", "actionlint")), "-shellcheck", shellcheck, *files],
         repo.root,
     )
     assert proc.returncode == 0, f"actionlint:\n{proc.stdout}{proc.stderr}"
@@ -74,7 +74,7 @@ def github_workflows_pass_actionlint_zizmor_and_the_schema(repo: RenderedRepo) -
     # zizmor: offline audits only (no GitHub API here), the auditor persona (the most
     # audits), JSON out; a finding of medium severity or higher fails.
     proc = _run(
-        [str(tool_venv_bin("workflows", "zizmor")), "--offline", "--persona=auditor", "--format=json", "--no-progress", *files],
+        [str(tool_venv_bin("ci-files", "zizmor")), "--offline", "--persona=auditor", "--format=json", "--no-progress", *files],
         repo.root,
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
@@ -92,7 +92,7 @@ def github_workflows_pass_actionlint_zizmor_and_the_schema(repo: RenderedRepo) -
     )
 
     proc = _run(
-        [str(tool_venv_bin("workflows", "check-jsonschema")), "--builtin-schema", "vendor.github-workflows", *files],
+        [str(tool_venv_bin("ci-files", "check-jsonschema")), "--builtin-schema", "vendor.github-workflows", *files],
         repo.root,
     )  # fmt: skip
     assert proc.returncode == 0, f"check-jsonschema:\n{proc.stdout}{proc.stderr}"

@@ -51,7 +51,7 @@ def no_bitbucket_pipelines_unless_listed(repo: RenderedRepo) -> None:
 def bitbucket_pipelines_match_bitbuckets_schema(repo: RenderedRepo) -> None:
     proc = subprocess.run(
         [
-            str(tool_venv_bin("bitbucket", "check-jsonschema")),
+            str(tool_venv_bin("ci-files", "check-jsonschema")),
             "--builtin-schema",
             "vendor.bitbucket-pipelines",
             str(_file(repo)),
@@ -66,7 +66,7 @@ def bitbucket_pipelines_match_bitbuckets_schema(repo: RenderedRepo) -> None:
 def bitbucket_pipelines_pass_yamllint(repo: RenderedRepo) -> None:
     proc = subprocess.run(
         [
-            str(tool_venv_bin("bitbucket", "yamllint")),
+            str(tool_venv_bin("ci-files", "yamllint")),
             "--strict",
             "-d",
             YAMLLINT_CONFIG,

@@ -40,7 +40,12 @@ def _delivers(spec: dict[str, Any]) -> bool:
 def check_buildspecs(files: list[Path]) -> None:
     """check-jsonschema with the buildspec schema on `files`; fails with its findings."""
     proc = subprocess.run(
-        [str(tool_venv_bin("check-jsonschema")), "--schemafile", str(SCHEMA), *map(str, files)],
+        [
+            str(tool_venv_bin("ci-files", "check-jsonschema")),
+            "--schemafile",
+            str(SCHEMA),
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
