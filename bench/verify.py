@@ -34,9 +34,9 @@ KIT = ROOT / "examples" / "getprospa" / "repo" / "database"
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(KIT / "src"))
 
-from dbkit import digest  # noqa: E402
-from dbkit.db import Connection, parse_dsn  # noqa: E402
-from dbkit.schema import describe  # noqa: E402
+from platformgen_dbkit import digest  # noqa: E402
+from platformgen_dbkit.db import Connection, parse_dsn  # noqa: E402
+from platformgen_dbkit.schema import describe  # noqa: E402
 from support.mariadb import MariaDB  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "verify.json"
@@ -110,7 +110,7 @@ def floor(conns: list[Connection], sql: str) -> dict[str, Any]:
 def run_verify(source: MariaDB, target: MariaDB, work: Path) -> dict[str, Any]:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "dbkit", "verify", "--source", source.dsn(DB), "--target", target.dsn(DB),
+        [sys.executable, "-m", "platformgen_dbkit", "verify", "--source", source.dsn(DB), "--target", target.dsn(DB),
          "--checkpoint", str(work / "cp.jsonl"), "--restart", "--json"],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(KIT / "src")},
     )  # fmt: skip

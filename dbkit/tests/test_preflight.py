@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dbkit.db import DSN, Connection
+from platformgen_dbkit.db import DSN, Connection
 
 from conftest import run_dbkit
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dbkit.checkpoint import Checkpoint, decode_key, encode_key
-from dbkit.db import parse_dsn
-from dbkit.errors import DbkitError
+from platformgen_dbkit.checkpoint import Checkpoint, decode_key, encode_key
+from platformgen_dbkit.db import parse_dsn
+from platformgen_dbkit.errors import DbkitError
 
 
 def test_dsn_fields_and_secure_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_a_finished_run_is_not_resumed(tmp_path: Path) -> None:
 
 
 def test_the_spec_source_is_the_default_source(tmp_path: Path) -> None:
-    from dbkit.config import load_config, source_dsn
+    from platformgen_dbkit.config import load_config, source_dsn
 
     config = tmp_path / "dbkit.json"
     config.write_text(json.dumps({"database": "app", "migration": {"source": {

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from dbkit import digest
-from dbkit.db import Connection
-from dbkit.schema import describe
+from platformgen_dbkit import digest
+from platformgen_dbkit.db import Connection
+from platformgen_dbkit.schema import describe
 
 import dataset
 from conftest import KIT, run_dbkit, verify_json
@@ -120,7 +120,7 @@ def test_kill_9_then_resume_redoes_no_finished_chunk(loaded: Any, dsns: tuple[st
     checkpoint = tmp_path / "cp.jsonl"
     args = ["--tables", TABLES, "--chunk-size", "50", "--workers", "2", "--sleep", "0.05"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dbkit", "verify", "--source", dsns[0], "--target", dsns[1],
+        [sys.executable, "-m", "platformgen_dbkit", "verify", "--source", dsns[0], "--target", dsns[1],
          "--checkpoint", str(checkpoint), "--json", *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(KIT / "src")},
@@ -156,7 +156,7 @@ def test_target_going_away_keeps_finished_chunks_and_resumes(
     proxy.start()
     via_proxy = f"mysql://{t.user}:{t.password}@127.0.0.1:{proxy.port}/{t.database}"
     checkpoint = tmp_path / "cp.jsonl"
-    cmd = [sys.executable, "-m", "dbkit", "verify", "--source", dsns[0], "--target", via_proxy,
+    cmd = [sys.executable, "-m", "platformgen_dbkit", "verify", "--source", dsns[0], "--target", via_proxy,
            "--checkpoint", str(checkpoint), "--json", "--tables", TABLES, "--chunk-size", "50", "--retries", "1"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
     run = subprocess.Popen(
@@ -184,7 +184,7 @@ def test_target_going_away_keeps_finished_chunks_and_resumes(
 
 
 def test_throttles_while_the_target_is_busy(loaded: Any, dsns: tuple[str, str], conns: Any, tmp_path: Path) -> None:
-    from dbkit.db import parse_dsn
+    from platformgen_dbkit.db import parse_dsn
 
     target = conns[1]
     baseline = min(target.status("Threads_running") for _ in range(5))  # with verify's own check
@@ -225,7 +225,7 @@ def test_progress_bar_on_a_terminal(loaded: Any, dsns: tuple[str, str], tmp_path
 
     master, slave = pty.openpty()
     proc = subprocess.run(
-        [sys.executable, "-m", "dbkit", "verify", "--source", dsns[0], "--target", dsns[1],
+        [sys.executable, "-m", "platformgen_dbkit", "verify", "--source", dsns[0], "--target", dsns[1],
          "--checkpoint", str(tmp_path / "cp.jsonl"), "--tables", "same_rows", "--chunk-size", "100"],
         stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(KIT / "src")},

@@ -25,7 +25,7 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "src"))
 sys.path.insert(0, str(KIT / "tests"))
 
-from dbkit.db import DSN, Connection, parse_dsn  # noqa: E402
+from platformgen_dbkit.db import DSN, Connection, parse_dsn  # noqa: E402
 
 
 def _dsn(role: str) -> str:
@@ -71,7 +71,7 @@ def run_dbkit(
     *args: str | Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dbkit", *map(str, args)],
+        [sys.executable, "-m", "platformgen_dbkit", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,

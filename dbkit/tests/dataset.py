@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from dbkit.db import Connection, parse_dsn
+from platformgen_dbkit.db import Connection, parse_dsn
 
 ROWS = 3000
 CHUNK = 100  # with --chunk-size 100, chunk n starts at id 100 * n + 1

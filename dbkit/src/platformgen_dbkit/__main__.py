@@ -1,0 +1,5 @@
+import sys
+
+from platformgen_dbkit.cli import main
+
+sys.exit(main())
