@@ -336,9 +336,9 @@ def database_parameter_apply_types(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
-MYSQL_UPGRADE_RUNBOOK = "docs/runbooks/promotion.md"
-"""Rendered by the terraform area for every spec; its 'Database changes' section covers
-the Blue/Green major upgrade."""
+MYSQL_UPGRADE_RUNBOOK = "docs/runbooks/mysql-major-upgrade.md"
+"""Rendered by the database area while database.version is 8.0 (the specs this warning
+fires on): the 8.0 -> 8.4 upgrade with an RDS Blue/Green deployment."""
 
 # --- terraform and service: who reads an app's path -----------------------------------
 

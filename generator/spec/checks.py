@@ -848,7 +848,7 @@ def database_policy(ctx: Context) -> Iterator[Diagnostic]:
             + ("leaves" if ctx.as_of < MYSQL_80_STANDARD_UNTIL else "left")
             + f" standard support on {MYSQL_80_STANDARD_UNTIL}; Extended Support is billed",
             "plan the major upgrade to 8.4 with an RDS Blue/Green deployment "
-            f"(see 'Database changes' in the generated {area_rules.MYSQL_UPGRADE_RUNBOOK})",
+            f"(the generated {area_rules.MYSQL_UPGRADE_RUNBOOK} gives every step)",
         )
     for name, env in ctx.resolved["environments"].items():
         if env["tier"] != "production":
