@@ -195,9 +195,9 @@ def runbook_terraform_references_exist(repo: RenderedRepo) -> None:
 
 @validator("repo")
 def runbook_links_resolve(repo: RenderedRepo) -> None:
-    """Every relative link of a runbook (and of docs/README.md) names a rendered file."""
+    """Every relative link of a runbook and of the docs/ pages names a rendered file."""
     broken = []
-    docs = [repo.root / "docs" / "README.md", *_runbooks(repo)]
+    docs = [*sorted((repo.root / "docs").glob("*.md")), *_runbooks(repo)]
     for path in docs:
         for target in LINK.findall(path.read_text()):
             if re.match(r"[a-z]+:", target) or target.startswith("#"):
