@@ -4,6 +4,7 @@ validator fail on it, naming it."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -121,3 +122,18 @@ def test_architecture_must_show_the_migration_path(reference: RenderedRepo) -> N
     svg = reference.root / "docs" / "architecture.svg"
     _edit(svg, 'id="migration-source"', 'id="source"')
     _fails(runbooks.architecture_shows_the_migration_path, reference, "migration")
+
+
+def test_a_spec_field_the_schema_lacks_is_named(reference: RenderedRepo) -> None:
+    schema = json.loads((reference.root / ".platformgen" / "platform.v1.schema.json").read_text())
+    for known in (
+        "database.parameters.long_query_time",
+        "environments.<env>.access",
+        "migration.dms.lobMaxSizeKb",
+        "apps.resource.fields",
+    ):
+        assert runbooks._schema_has(schema, known.split(".")), known
+    assert not runbooks._schema_has(schema, ["migration", "dms", "turbo"])
+    runbook = reference.root / "docs" / "runbooks" / "slow-query-log.md"
+    runbook.write_text(runbook.read_text() + "\nSet `database.slowLog: on`.\n")
+    _fails(runbooks.runbook_spec_fields_exist, reference, "database.slowLog")

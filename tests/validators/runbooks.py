@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import json
 import re
 import shlex
 import subprocess
@@ -191,6 +192,48 @@ def runbook_terraform_references_exist(repo: RenderedRepo) -> None:
                 if f'resource "{kind}" "{name}"' not in tf:
                     problems.append(f"{path.name}: module {module} has no {kind}.{name}")
     assert not problems, "\n".join(problems)
+
+
+SPEC_ROOTS = "apiVersion|project|kubernetes|environments|apps|database|backup|edge|pipelines|artifacts|migration|observability"
+SPEC_PATH = re.compile(rf"^(?:{SPEC_ROOTS})(?:\.[A-Za-z0-9_<>-]+)+(?=$|:)")
+
+
+def _schema_has(schema: dict[str, Any], parts: list[str]) -> bool:
+    """Whether the spec schema has the field at `parts` (a <placeholder> or any name fits
+    a map's additionalProperties/patternProperties; list items are looked through)."""
+    node: Any = schema
+    for part in parts:
+        while True:
+            if "$ref" in node:
+                node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+            elif node.get("type") == "array" and isinstance(node.get("items"), dict):
+                node = node["items"]
+            else:
+                break
+        if part in node.get("properties", {}):
+            node = node["properties"][part]
+        elif node.get("patternProperties"):
+            node = next(iter(node["patternProperties"].values()))
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return False
+    return True
+
+
+@validator("repo")
+def runbook_spec_fields_exist(repo: RenderedRepo) -> None:
+    """Every spec field a runbook tells the reader to set (`migration.window: open`,
+    `database.parameters.long_query_time`, ...) exists in the schema this repository
+    validates platform.yaml against (.platformgen/platform.v1.schema.json)."""
+    schema = json.loads((repo.root / ".platformgen" / "platform.v1.schema.json").read_text())
+    missing = []
+    for path in _runbooks(repo):
+        for span in INLINE.findall(FENCE.sub("", path.read_text())):
+            found = SPEC_PATH.match(span.strip())
+            if found and not _schema_has(schema, found[0].split(".")):
+                missing.append(f"{path.name}: {found[0]}")
+    assert not missing, "runbooks name spec fields the schema lacks:\n" + "\n".join(missing)
 
 
 @validator("repo")
