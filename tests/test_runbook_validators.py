@@ -137,3 +137,39 @@ def test_a_spec_field_the_schema_lacks_is_named(reference: RenderedRepo) -> None
     runbook = reference.root / "docs" / "runbooks" / "slow-query-log.md"
     runbook.write_text(runbook.read_text() + "\nSet `database.slowLog: on`.\n")
     _fails(runbooks.runbook_spec_fields_exist, reference, "database.slowLog")
+
+
+def test_an_aws_command_or_option_that_does_not_exist_is_named() -> None:
+    assert (
+        runbooks._aws_problems(
+            "aws rds restore-db-instance-to-point-in-time --region x "
+            "--source-db-instance-identifier a --no-publicly-accessible --deletion-protection"
+        )
+        == []
+    )
+    assert (
+        runbooks._aws_problems("aws rds wait db-instance-available --db-instance-identifier a")
+        == []
+    )
+    assert runbooks._aws_problems("aws logs tail /aws/rds/x --follow") == []
+    assert (
+        runbooks._aws_problems(
+            'aws secretsmanager put-secret-value --secret-id a --secret-string "$(jq -n --arg p x)"'
+        )
+        == []
+    )
+    assert runbooks._aws_problems("aws rds restore-db-instance --region x") == [
+        "aws rds has no command 'restore-db-instance'"
+    ]
+    assert runbooks._aws_problems("aws rds wait db-ready") == [
+        "aws rds wait has no waiter 'db-ready'"
+    ]
+    assert runbooks._aws_problems("aws rds modify-db-instance --master-password x") == [
+        "aws rds modify-db-instance has no option --master-password"
+    ]
+
+
+def test_a_wrong_aws_option_in_a_runbook_is_named(reference: RenderedRepo) -> None:
+    runbook = reference.root / "docs" / "runbooks" / "point-in-time-restore.md"
+    _edit(runbook, "--target-db-instance-identifier", "--new-db-instance-identifier")
+    _fails(runbooks.runbook_aws_commands_exist, reference, "--new-db-instance-identifier")

@@ -194,6 +194,94 @@ def runbook_terraform_references_exist(repo: RenderedRepo) -> None:
     assert not problems, "\n".join(problems)
 
 
+AWS = re.compile(r"(?:^|[\s($`])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)((?:\s+[a-z0-9][a-z0-9-]*)?)")
+# Options of the AWS CLI itself, and of every paginated operation.
+AWS_GLOBAL = {
+    "region", "output", "query", "profile", "endpoint-url", "no-cli-pager", "debug",
+    "cli-input-json", "cli-input-yaml", "generate-cli-skeleton", "no-verify-ssl",
+    "cli-binary-format", "color", "no-sign-request", "ca-bundle", "cli-read-timeout",
+    "cli-connect-timeout", "no-paginate", "starting-token", "max-items", "page-size",
+}  # fmt: skip
+# Commands the CLI adds on top of the service APIs (not in botocore's models).
+AWS_CUSTOM = {("s3", "*"), ("logs", "tail"), ("configure", "*"), ("eks", "update-kubeconfig")}
+
+
+@functools.cache
+def _aws_service(name: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(name)
+
+
+@functools.cache
+def _aws_waiters(name: str) -> dict[str, str]:
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_waiter_model(name)
+    return {xform_name(w, "-"): model.get_waiter(w).operation for w in model.waiter_names}
+
+
+def _aws_options(service: Any, operation: str) -> set[str]:
+    from botocore import xform_name
+
+    shape = service.operation_model(operation).input_shape
+    options = set(AWS_GLOBAL)
+    for member, member_shape in shape.members.items() if shape else []:
+        options.add(xform_name(member, "-"))
+        if member_shape.type_name == "boolean":
+            options.add("no-" + xform_name(member, "-"))
+    return options
+
+
+def _aws_problems(line: str) -> list[str]:
+    """What an `aws <service> <operation> --options...` line names that the AWS CLI lacks,
+    read from botocore's service models (the CLI is generated from them)."""
+    from botocore import xform_name
+    from botocore.exceptions import UnknownServiceError
+
+    problems = []
+    for m in AWS.finditer(line):
+        service_name, command, waiter = m[1], m[2], m[3].strip()
+        if (service_name, "*") in AWS_CUSTOM or (service_name, command) in AWS_CUSTOM:
+            continue
+        try:
+            service = _aws_service(service_name)
+        except UnknownServiceError:
+            problems.append(f"aws has no service {service_name!r}")
+            continue
+        operations = {xform_name(op, "-"): op for op in service.operation_names}
+        if command == "wait":
+            waiters = _aws_waiters(service_name)
+            if waiter not in waiters:
+                problems.append(f"aws {service_name} wait has no waiter {waiter!r}")
+                continue
+            operation = waiters[waiter]
+        elif command not in operations:
+            problems.append(f"aws {service_name} has no command {command!r}")
+            continue
+        else:
+            operation = operations[command]
+        # The command ends where a substitution, a pipe or another command begins.
+        rest = re.split(r"\$\(|\)|\||&&|;|\baws\s", line[m.end() :], maxsplit=1)[0]
+        options = _aws_options(service, operation)
+        for word in re.findall(r"(?:^|\s)--([a-z0-9-]+)", rest):
+            if word not in options:
+                problems.append(f"aws {service_name} {command} has no option --{word}")
+    return problems
+
+
+@validator("repo")
+def runbook_aws_commands_exist(repo: RenderedRepo) -> None:
+    """Every `aws <service> <command> --option` of a runbook exists in the AWS CLI (its
+    service models, botocore's): a typo in a command read at 3 a.m. costs an outage."""
+    problems = []
+    for path in _runbooks(repo):
+        for line in _code(path.read_text()):
+            problems += [f"{path.name}: {p} ({line.strip()[:100]})" for p in _aws_problems(line)]
+    assert not problems, "runbooks name AWS CLI commands that do not exist:\n" + "\n".join(problems)
+
+
 SPEC_ROOTS = "apiVersion|project|kubernetes|environments|apps|database|backup|edge|pipelines|artifacts|migration|observability"
 SPEC_PATH = re.compile(rf"^(?:{SPEC_ROOTS})(?:\.[A-Za-z0-9_<>-]+)+(?=$|:)")
 
