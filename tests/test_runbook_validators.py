@@ -70,7 +70,7 @@ def test_a_kit_subcommand_or_option_the_kit_lacks_is_named(reference: RenderedRe
         "dbkit verify has no option --no-such-flag"
     ]
     assert "no subcommand 'restore'" in runbooks._kit_problems(["restore"])[0]
-    runbook = reference.root / "docs" / "runbooks" / "database-migration.md"
+    runbook = reference.root / "docs" / "runbooks" / "rotate-database-credentials.md"
     runbook.write_text(runbook.read_text() + '\n`make database-verify VERIFY_ARGS="--fast"`\n')
     _fails(runbooks.runbook_kit_commands_exist, reference, "dbkit verify has no option --fast")
 
