@@ -263,3 +263,67 @@ def _read(tmp_path: Path) -> list[dict[str, object]]:
         with contextlib.suppress(ValueError):  # a line being written
             out.append(json.loads(line))
     return out
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    sys.path.insert(0, str(KIT.parent / "tests"))
+    from support.moto import moto_server
+
+    folder = tmp_path_factory.mktemp("moto")
+    with moto_server(folder / "moto.log", "123456789012") as server:
+        yield {
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": server.endpoint, "AWS_CA_BUNDLE": str(server.ca_bundle),
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1",
+        }  # fmt: skip
+
+
+def _secrets(moto: dict[str, str]) -> object:
+    import boto3
+
+    return boto3.client("secretsmanager", endpoint_url=moto["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+                        verify=moto["AWS_CA_BUNDLE"], region_name=moto["AWS_DEFAULT_REGION"],
+                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+
+@pytest.mark.parametrize("abort", [False, True])
+def test_switch_writes_the_apps_secret_in_secrets_manager(
+    fresh: Pair, tmp_path: Path, moto: dict[str, str], abort: bool
+) -> None:
+    pair = fresh
+    _verify_report(pair, tmp_path)
+    client = _secrets(moto)
+    name = f"getprospa/prod/database/api-{int(abort)}-{time.time_ns()}"
+    value = {"engine": "mysql", "host": "127.0.0.1", "port": pair.source.port, "dbname": DATABASE,
+             "username": APP_USER, "password": APP_PASSWORD}  # fmt: skip
+    created = client.create_secret(Name=name, SecretString=json.dumps(value))
+    client.create_secret(
+        Name=f"{name}-rds", SecretString=json.dumps({**value, "username": "app_b", "password": "rds-pw-7f3a"})
+    )
+    args = _cutover_args(pair, tmp_path, tmp_path / "unused.json")
+    i = args.index("--switch-command")
+    args[i : i + 2] = ["--switch-secret", name, "--target-credentials-secret", f"{name}-rds"]
+    if abort:
+        args += ["--stop-after", "6"]
+    proc = run_dbkit(*args, env=moto, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if abort:
+        aborted = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                            "--journal", tmp_path / "journal.jsonl", env=moto)  # fmt: skip
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        now = client.get_secret_value(SecretId=name)
+        assert now["VersionId"] == created["VersionId"] and json.loads(now["SecretString"]) == value
+        assert _app_can_write(pair.source.port)
+        return
+    now = client.get_secret_value(SecretId=name)
+    assert now["VersionId"] != created["VersionId"]
+    assert json.loads(now["SecretString"]) == {
+        **value,
+        "port": pair.target.port,
+        "username": "app_b",
+        "password": "rds-pw-7f3a",
+    }
+    journal = _journal(tmp_path)
+    switched = next(r for r in journal if r["event"] == "done" and r["step"] == 7)
+    assert switched["data"]["previous_version"] == created["VersionId"]
+    assert "rds-pw-7f3a" not in json.dumps(journal), "no password in the journal"
