@@ -265,6 +265,79 @@ def _read(tmp_path: Path) -> list[dict[str, object]]:
     return out
 
 
+def test_differences_in_flight_during_the_last_verify_are_rechecked(fresh: Pair, tmp_path: Path) -> None:
+    pair = fresh
+    pair.stop_replication()
+    try:
+        pair.source.execute(
+            "UPDATE orders SET amount = amount + 1 WHERE id IN (3, 1500); DELETE FROM orders WHERE id = 9", DATABASE
+        )
+        proc = run_dbkit("verify", "--source", pair.source_dsn, "--target", pair.target_dsn, "--exclude",
+                         "dbkit_heartbeat", "--checkpoint", tmp_path / "v.jsonl", "--report", tmp_path / "verify.json")  # fmt: skip
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # the changes were in flight
+    finally:
+        pair.start_replication()
+    secret = tmp_path / "secret.json"
+    write_secret(secret, pair.source)
+    dry = run_dbkit(*_cutover_args(pair, tmp_path, secret, "--dry-run"), timeout=120)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "3 differences were in flight" in dry.stdout
+
+
+def test_a_difference_found_after_the_freeze_aborts(fresh: Pair, tmp_path: Path) -> None:
+    pair = fresh
+    _verify_report(pair, tmp_path)
+    # Drift the CDC stream will never repair (written on the target only), after the last verify.
+    pair.target.execute("SET SESSION sql_log_bin = 0; UPDATE orders SET amount = -5 WHERE id = 77", DATABASE)
+    secret = tmp_path / "secret.json"
+    write_secret(secret, pair.source)
+    try:
+        proc = run_dbkit(*_cutover_args(pair, tmp_path, secret), timeout=120)
+    finally:
+        pair.target.execute("SET SESSION sql_log_bin = 0; UPDATE orders o SET amount = 76 WHERE id = 77", DATABASE)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "rechecking after a new fence" in proc.stdout and "differ in orders" in proc.stdout
+    assert _app_can_write(pair.source.port)
+    assert json.loads(secret.read_text())["port"] == pair.source.port
+    assert not any(r["event"] == "start" and r.get("step") == 6 for r in _journal(tmp_path))
+
+
+def test_sigkill_then_resume_finishes_and_a_second_run_is_refused(fresh: Pair, tmp_path: Path) -> None:
+    pair = fresh
+    _verify_report(pair, tmp_path)
+    secret = tmp_path / "secret.json"
+    write_secret(secret, pair.source)
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
+    argv = [sys.executable, "-m", "platformgen_dbkit", *map(str, _cutover_args(pair, tmp_path, secret))]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r["event"] == "done" and r.get("step") == 2 for r in _read(tmp_path)):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+        pair.stop_replication()
+        while not any(r["event"] == "start" and r.get("step") == 4 for r in _read(tmp_path)):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+        second = run_dbkit(*_cutover_args(pair, tmp_path, secret))
+        assert second.returncode == 2 and "another cutover is running" in second.stdout, second.stdout + second.stderr
+        proc.kill()  # SIGKILL: no handler runs, the journal is all that is left
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        pair.start_replication()
+    assert not _app_can_write(pair.source.port), "still frozen: nobody gave the writes back"
+    fresh_start = run_dbkit(*_cutover_args(pair, tmp_path, secret))
+    assert fresh_start.returncode == 2 and "--resume" in fresh_start.stdout
+    resumed = run_dbkit(*_cutover_args(pair, tmp_path, secret, "--resume"), timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "resuming run" in resumed.stdout and "at step 4" in resumed.stdout
+    assert json.loads(secret.read_text())["port"] == pair.target.port
+    report = json.loads((tmp_path / "report" / "cutover.json").read_text())
+    assert report["result"] == "done" and report["write_freeze_seconds"] > 0
+
+
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     sys.path.insert(0, str(KIT.parent / "tests"))

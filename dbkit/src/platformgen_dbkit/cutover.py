@@ -40,7 +40,7 @@ from . import freeze, switch
 from .db import DSN, Connection
 from .errors import EXIT_BLOCKERS, EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
 from .heartbeat import Heartbeat, Monitor
-from .journal import Journal, State, now_iso
+from .journal import Busy, Journal, State, now_iso
 from .names import HEARTBEAT_TABLE
 from .schema import quote
 
@@ -135,8 +135,17 @@ class Cutover:
             self.admin = None
 
     # ---- the run ------------------------------------------------------------------------
+    def _lock(self) -> bool:
+        try:
+            self.journal.lock()
+        except Busy as exc:
+            self.say(f"refused: {exc}")
+            return False
+        return True
+
     def run(self, *, resume: bool = False) -> int:
-        self.journal.lock()
+        if not self._lock():
+            return EXIT_BLOCKERS
         try:
             self.state = self.journal.load()
             if resume:
@@ -253,7 +262,8 @@ class Cutover:
 
     def abort(self) -> int:
         """`--abort`: undo a cutover recorded in the journal (its process is gone)."""
-        self.journal.lock()
+        if not self._lock():
+            return EXIT_BLOCKERS
         try:
             self.state = self.journal.load()
             if self.state.status in ("new", "aborted"):

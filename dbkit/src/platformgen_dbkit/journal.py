@@ -24,6 +24,10 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+class Busy(DbkitError):
+    """Another cutover holds the journal."""
+
+
 @dataclass
 class State:
     """What the records of the current run (since its last `begin`) say."""
@@ -60,7 +64,7 @@ class Journal:
         except OSError:
             os.close(self._fd)
             self._fd = None
-            raise DbkitError(
+            raise Busy(
                 f"another cutover is running on {self.path}", "wait for it, or stop it (it aborts on SIGTERM)"
             ) from None
 
