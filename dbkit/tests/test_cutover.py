@@ -194,14 +194,12 @@ def test_sigterm_while_fencing_aborts(fresh: Pair, tmp_path: Path) -> None:
     secret = tmp_path / "secret.json"
     write_secret(secret, pair.source)
     env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "platformgen_dbkit", *map(str, _cutover_args(pair, tmp_path, secret))],
+    assert run_dbkit(*_cutover_args(pair, tmp_path, secret, "--stop-after", "2")).returncode == 0
+    pair.stop_replication()  # the fence cannot pass: the resumed cutover waits in step 4
+    proc = subprocess.Popen([sys.executable, "-m", "platformgen_dbkit", *map(str, _cutover_args(pair, tmp_path, secret, "--resume"))],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while not any(r["event"] == "done" and r.get("step") == 2 for r in _read(tmp_path)):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.01)
-        pair.stop_replication()  # the fence cannot pass: the cutover waits in step 4
         while not any(r["event"] == "start" and r.get("step") == 4 for r in _read(tmp_path)):
             assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
             time.sleep(0.01)
@@ -308,14 +306,12 @@ def test_sigkill_then_resume_finishes_and_a_second_run_is_refused(fresh: Pair, t
     secret = tmp_path / "secret.json"
     write_secret(secret, pair.source)
     env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
-    argv = [sys.executable, "-m", "platformgen_dbkit", *map(str, _cutover_args(pair, tmp_path, secret))]
+    assert run_dbkit(*_cutover_args(pair, tmp_path, secret, "--stop-after", "2")).returncode == 0
+    pair.stop_replication()  # the fence cannot pass: the resumed cutover waits in step 4
+    argv = [sys.executable, "-m", "platformgen_dbkit", *map(str, _cutover_args(pair, tmp_path, secret, "--resume"))]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 60
-        while not any(r["event"] == "done" and r.get("step") == 2 for r in _read(tmp_path)):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.01)
-        pair.stop_replication()
         while not any(r["event"] == "start" and r.get("step") == 4 for r in _read(tmp_path)):
             assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
             time.sleep(0.01)
