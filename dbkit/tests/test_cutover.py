@@ -396,3 +396,25 @@ def test_switch_writes_the_apps_secret_in_secrets_manager(
     switched = next(r for r in journal if r["event"] == "done" and r["step"] == 7)
     assert switched["data"]["previous_version"] == created["VersionId"]
     assert "rds-pw-7f3a" not in json.dumps(journal), "no password in the journal"
+
+
+def test_a_fence_that_never_passes_aborts(fresh: Pair, tmp_path: Path) -> None:
+    pair = fresh
+    _verify_report(pair, tmp_path)
+    secret = tmp_path / "secret.json"
+    write_secret(secret, pair.source)
+    assert run_dbkit(*_cutover_args(pair, tmp_path, secret, "--stop-after", "2")).returncode == 0
+    pair.stop_replication()
+    try:
+        args = _cutover_args(pair, tmp_path, secret, "--resume")
+        args[args.index("--fence-timeout") + 1] = "1"
+        proc = run_dbkit(*args, timeout=120)
+    finally:
+        pair.start_replication()
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "did not apply heartbeat" in proc.stdout
+    assert _app_can_write(pair.source.port)
+    assert json.loads(secret.read_text())["port"] == pair.source.port
+    report = json.loads((tmp_path / "report" / "cutover.json").read_text())
+    assert report["result"] == "aborted"
+    assert {s["name"]: s["status"] for s in report["steps"]}["fence"] == "started"

@@ -227,6 +227,7 @@ class Cutover:
         self.state.started[step] = {**record, "at": now_iso()}
 
     def _fail(self, step: int, reason: str, code: int) -> int:
+        self._defer = True  # a second Ctrl-C must not interrupt the undo
         self.journal.append({"event": "failed", "step": step, "name": STEPS[step], "error": reason})
         if 7 in self.state.done:
             self.say("the app already uses the target: nothing to undo (roll forward)")
