@@ -223,7 +223,10 @@ def test_a_failed_switch_aborts_and_leaves_the_secret(fresh: Pair, tmp_path: Pat
     write_secret(secret, pair.source)
     args = _cutover_args(pair, tmp_path, secret)
     args[args.index("--switch-command") + 1] = f"{sys.executable} -c 'raise SystemExit(4)'"
-    proc = run_dbkit(*args, timeout=120)
+    # The hook sees where to switch to, never the kit's credentials.
+    check = "import os; assert not [k for k in os.environ if k.endswith('_PASSWORD')]; raise SystemExit(4)"
+    args[args.index("--switch-command") + 1] = f'{sys.executable} -c "{check}"'
+    proc = run_dbkit(*args, env={"DBKIT_SOURCE_PASSWORD": "leak"}, timeout=120)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "exited 4" in proc.stdout
     assert _app_can_write(pair.source.port)

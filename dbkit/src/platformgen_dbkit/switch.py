@@ -136,8 +136,9 @@ def unchanged(plan: SwitchPlan, recorded_version: str | None) -> bool:
 
 
 def _run(command: str, target: DSN, run_id: str, flag: str) -> None:
+    # The hook gets no database credentials: the kit's DSNs and passwords stay with the kit.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not (k.startswith("DBKIT_") and k.endswith(("_DSN", "_PASSWORD")))},
         "DBKIT_CUTOVER_HOST": target.host,
         "DBKIT_CUTOVER_PORT": str(target.port),
         "DBKIT_CUTOVER_DATABASE": target.database,
