@@ -209,6 +209,9 @@ class Cutover:
         except DbkitError as exc:
             self.say(f"failed at step {step} {STEPS[step]}: {exc}")
             return self._fail(step, str(exc), EXIT_ERROR)
+        except Exception as exc:  # noqa: BLE001  (a bug must still give the source its writes back)
+            self.say(f"crashed at step {step} {STEPS[step]}: {exc!r}")
+            return self._fail(step, repr(exc), EXIT_ERROR)
 
     def _run_step(self, step: int, action: Callable[[], dict[str, Any]]) -> None:
         self.say(f"step {step} {STEPS[step]}: start")
@@ -326,7 +329,8 @@ class Cutover:
         return {
             "preflight": {s: sum(f.severity == s for f in findings) for s in ("blocker", "warning", "info")},
             "last_verify": {"file": str(self.opt.verify_report), "sha256": self.facts.get("last_verify_sha256"),
-                            "rows_source": rows, "rechecked": self.facts.get("rechecked", 0)},
+                            "rows_source": rows, "seconds": last.get("summary", {}).get("seconds"),
+                            "rechecked": self.facts.get("rechecked", 0)},
             "freeze_plan": [sql for rev in plan for sql in rev.revoke_sql()],
             "app_sessions": len(freeze.sessions(admin, self.opt.app_user)),
             "switch": self.opt.switch.describe(),
@@ -549,7 +553,12 @@ class Cutover:
         for sql in checks["freeze_plan"]:
             self.say(f"dry run: step 3 would run: {sql}")
         self.say(f"dry run: step 3 would kill {checks['app_sessions']} open sessions of {self.opt.app_user!r}")
-        self.say("dry run: step 4 would wait for a heartbeat fence; step 5 would re-verify every table")
+        estimate = checks["last_verify"].get("seconds")
+        self.say(
+            f"dry run: step 4 would wait for a heartbeat fence; step 5 would re-verify "
+            f"{checks['last_verify']['rows_source']:,} rows (the last full verify took {estimate} s: "
+            "most of the write freeze)"
+        )
         self.say(f"dry run: step 7 would {checks['switch']}")
         return EXIT_OK
 
