@@ -421,3 +421,27 @@ def test_a_fence_that_never_passes_aborts(fresh: Pair, tmp_path: Path) -> None:
     report = json.loads((tmp_path / "report" / "cutover.json").read_text())
     assert report["result"] == "aborted"
     assert {s["name"]: s["status"] for s in report["steps"]}["fence"] == "started"
+
+
+def test_bad_input_exits_3_before_anything_changes(pair: Pair, tmp_path: Path) -> None:
+    base = ["cutover", "--source", pair.source_dsn, "--target", pair.target_dsn, "--app-user", APP_USER,
+            "--switch-command", "true", "--verify-report", tmp_path / "none.json"]  # fmt: skip
+    (tmp_path / "file").write_text("")
+    cases = {
+        "is a file": [*base, "--report", tmp_path / "file"],
+        "is a directory": [*base, "--journal", tmp_path],
+        "no --app-user": ["cutover", "--source", pair.source_dsn, "--target", pair.target_dsn, "--switch-command", "x"],
+        "no switch": ["cutover", "--source", pair.source_dsn, "--target", pair.target_dsn, "--app-user", APP_USER],
+        "steps are 1 to 7": [*base, "--stop-after", "8"],
+        "not allowed with argument": [*base, "--abort", "--resume"],
+    }
+    for message, args in cases.items():
+        proc = run_dbkit(*args)
+        assert proc.returncode == 3, (message, proc.stdout, proc.stderr)
+        assert message in proc.stderr, (message, proc.stderr)
+    assert not (tmp_path / "cutover-journal.jsonl").exists()
+    nothing = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                        "--journal", tmp_path / "new.jsonl")  # fmt: skip
+    assert nothing.returncode == 0 and "nothing to abort" in nothing.stdout
+    missing = run_dbkit(*base, "--journal", tmp_path / "j.jsonl")
+    assert missing.returncode == 2 and "cannot read the verify report" in missing.stdout
