@@ -9,8 +9,12 @@ source's clock read right after it. The lag reported is the age of the oldest be
 has not applied yet (0 when it has applied the last one), so a caught-up target reads 0 rather
 than the time since the last beat; it is exact to one round trip plus the beat interval.
 
-Portable SQL (MySQL 8 and MariaDB 10.6+): INSERT ... ON DUPLICATE KEY UPDATE with bound
-values (no VALUES() / row alias, whose syntax differs), DATETIME(6), UTC_TIMESTAMP(6).
+Several writers may beat at once (a `lag` watcher beside a cutover): the sequence number is
+taken under the row's lock (`seq = LAST_INSERT_ID(seq + 1)`), so numbers are unique and in
+commit order, and a target that holds seq >= N has applied every beat up to N.
+
+Portable SQL (MySQL 8 and MariaDB 10.6+): INSERT IGNORE, UPDATE with LAST_INSERT_ID(expr),
+DATETIME(6), UTC_TIMESTAMP(6).
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ CREATE_SQL = (
     "written_at DATETIME(6) NOT NULL"
     ") ENGINE=InnoDB"
 )
-_WRITE_SQL = (
-    f"INSERT INTO {quote(HEARTBEAT_TABLE)} (id, seq, written_at) VALUES (1, %s, %s) "
-    "ON DUPLICATE KEY UPDATE seq = %s, written_at = %s"
-)
+_INIT_SQL = f"INSERT IGNORE INTO {quote(HEARTBEAT_TABLE)} (id, seq, written_at) VALUES (1, 0, UTC_TIMESTAMP(6))"
+# The row lock orders concurrent writers (a `lag` watcher beside a cutover): each beat gets
+# the next number, in commit order, so a target holding seq >= N has applied beat N.
+_BEAT_SQL = f"UPDATE {quote(HEARTBEAT_TABLE)} SET seq = LAST_INSERT_ID(seq + 1), written_at = %s WHERE id = 1"
 _READ_SQL = f"SELECT seq, written_at FROM {quote(HEARTBEAT_TABLE)} WHERE id = 1"
 _KEEP = 4096  # beats remembered to date the oldest unapplied one
 
@@ -55,8 +59,9 @@ class Sample:
 
 
 def ensure_table(source: Connection) -> None:
-    """Create the heartbeat table on the source (replication or DMS carries it to the target)."""
+    """Create the heartbeat table and its row on the source (replication or DMS carries them)."""
     source.rows(CREATE_SQL)
+    source.rows(_INIT_SQL)
 
 
 def _table_exists(conn: Connection) -> bool:
@@ -87,8 +92,7 @@ class Heartbeat:
                 f"{source.label}: the heartbeat table {HEARTBEAT_TABLE} does not exist",
                 "run `dbkit lag` once (it creates the table), before the migration task starts",
             )
-        current = read(self.source)
-        self.seq = current[0] if current else 0
+        self.seq = 0  # the last beat this writer wrote
         self._written: OrderedDict[int, dt.datetime] = OrderedDict()
 
     def now(self) -> dt.datetime:
@@ -98,8 +102,13 @@ class Heartbeat:
         """Write the next beat on the source; return its sequence number."""
         with self._lock:
             at = self.now()
-            seq = self.seq + 1
-            self.source.rows(_WRITE_SQL, (seq, at, seq, at))
+            self.source.rows(_BEAT_SQL, (at,))
+            seq = int(self.source.value("SELECT LAST_INSERT_ID()"))
+            if seq == 0:
+                raise DbkitError(
+                    f"{self.source.dsn.label}: the heartbeat row is missing",
+                    "run `dbkit lag` once: it creates the table and its row",
+                )
             self.seq = seq
             self._written[seq] = at
             while len(self._written) > _KEEP:
@@ -127,9 +136,9 @@ class Heartbeat:
             if seq >= self.seq:
                 lag = 0.0
             else:
-                # The oldest beat the target lacks; a beat from an earlier run is dated by
-                # the target's own row (an upper bound).
-                oldest = self._written.get(seq + 1)
+                # The oldest of this writer's beats the target lacks (other writers' beats
+                # interleave); without one, the target's own row dates it (an upper bound).
+                oldest = next((at for n, at in self._written.items() if n > seq), None)
                 lag = (now - (oldest or written_at)).total_seconds()
             return Sample(now.isoformat(), self.seq, seq, round(max(lag, 0.0), 3))
 
