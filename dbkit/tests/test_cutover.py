@@ -140,6 +140,7 @@ def test_cutover_under_load_loses_no_acknowledged_write(fresh: Pair, tmp_path: P
     assert report["lag_timeline"] and report["digests"]["cutover_verify_sha256"]
     assert {"table": "tickets", "from": 1, "to": 500001} in report["auto_increment"]
     assert "Write freeze" in (tmp_path / "report" / "cutover.md").read_text()
+    assert f"(undo: GRANT INSERT, UPDATE, DELETE ON `{DATABASE}`.* TO `{APP_USER}`@`127.0.0.1`)" in proc.stdout
     # The journal wrote each step's start before its end.
     events = [(r["event"], r.get("step")) for r in _journal(tmp_path)]
     for step in range(1, 9):

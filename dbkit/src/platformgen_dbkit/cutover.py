@@ -445,6 +445,8 @@ class Cutover:
             plan = earlier + [r for r in plan if r not in earlier]
         self._start(3, {"revocations": [r.as_dict() for r in plan], "freeze_started": now_iso()})
         self.facts.setdefault("freeze_started", time.time())
+        for rev in plan:  # in the log too (CloudWatch keeps the executor's): what --abort gives back
+            self.say(f"step 3 freeze: {'; '.join(rev.revoke_sql())} (undo: {rev.grant_sql()})")
         freeze.revoke(admin, plan)
         killed = freeze.kill_sessions(admin, self.opt.app_user)
         return {"revoked": [sql for r in plan for sql in r.revoke_sql()], "sessions_killed": killed}
