@@ -236,12 +236,18 @@ def test_a_failed_switch_aborts_and_leaves_the_secret(fresh: Pair, tmp_path: Pat
 
 def test_dry_run_changes_nothing_and_refusals_exit_2(fresh: Pair, tmp_path: Path) -> None:
     pair = fresh
+    pair.source.execute(
+        "DROP TABLE IF EXISTS tickets; CREATE TABLE tickets (id INT AUTO_INCREMENT PRIMARY KEY)", DATABASE
+    )
+    pair.source.execute("SET SESSION sql_log_bin = 0; INSERT INTO tickets VALUES (299); DELETE FROM tickets", DATABASE)
     _verify_report(pair, tmp_path)
     secret = tmp_path / "secret.json"
     write_secret(secret, pair.source)
     proc = run_dbkit(*_cutover_args(pair, tmp_path, secret, "--dry-run"), timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"REVOKE INSERT, UPDATE, DELETE ON `{DATABASE}`.* FROM `{APP_USER}`@`127.0.0.1`" in proc.stdout
+    assert "step 6 would raise tickets's AUTO_INCREMENT on the target from 1 to at least 300" in proc.stdout
+    assert "AUTO_INCREMENT=300" not in pair.target.execute("SHOW CREATE TABLE tickets", DATABASE)
     assert _app_can_write(pair.source.port)
     assert not (tmp_path / "journal.jsonl").exists()
     # A persistent difference in the last verify refuses the cutover (exit 2), nothing changed.

@@ -489,9 +489,9 @@ class Cutover:
         return {"result": "match", "rows": summary["rows_source"], "chunks": summary["chunks"],
                 "seconds": summary["seconds"], "rechecked": rechecked, "sha256": digest}  # fmt: skip
 
-    def step_auto_increment(self) -> dict[str, Any]:
-        self._start(6)
-        changes = []
+    def _auto_increment_plan(self) -> list[dict[str, Any]]:
+        """Tables whose target counter is below the source's: (table, from, to)."""
+        plan = []
         with _pair(self.source_dsn, self.target_dsn) as (src, tgt):
             tables = src.rows(
                 "SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
@@ -503,8 +503,15 @@ class Cutover:
                 # caches it on MySQL 8: information_schema_stats_expiry).
                 want, have = _counter(src, table), _counter(tgt, table)
                 if want > have:
-                    tgt.rows(f"ALTER TABLE {quote(table)} AUTO_INCREMENT = {int(want)}")
-                    changes.append({"table": table, "from": have, "to": want})
+                    plan.append({"table": table, "from": have, "to": want})
+        return plan
+
+    def step_auto_increment(self) -> dict[str, Any]:
+        self._start(6)
+        changes = self._auto_increment_plan()
+        with _pair(self.source_dsn, self.target_dsn) as (_, tgt):
+            for change in changes:
+                tgt.rows(f"ALTER TABLE {quote(change['table'])} AUTO_INCREMENT = {int(change['to'])}")
         self.facts["auto_increment"] = changes
         return {"changed": changes}
 
@@ -561,6 +568,11 @@ class Cutover:
             f"{checks['last_verify']['rows_source']:,} rows (the last full verify took {estimate} s: "
             "most of the write freeze)"
         )
+        for change in self._auto_increment_plan():
+            self.say(
+                f"dry run: step 6 would raise {change['table']}'s AUTO_INCREMENT on the target from "
+                f"{change['from']} to at least {change['to']} (the source's counter moves until the freeze)"
+            )
         self.say(f"dry run: step 7 would {checks['switch']}")
         return EXIT_OK
 
