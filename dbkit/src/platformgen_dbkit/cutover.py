@@ -73,7 +73,7 @@ class CutoverOptions:
     fence_timeout: float = 120.0
     interval: float = 1.0
     workers: int = 4
-    full_verify_max_rows: int = 5_000_000
+    full_verify_max_rows: int = 3_000_000
     stop_after: int | None = None
     preflight_settings: Any = None
     force: bool = False

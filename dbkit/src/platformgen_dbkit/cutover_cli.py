@@ -91,8 +91,8 @@ def add_parsers(sub: Any) -> None:
     cut.add_argument("--interval", type=_seconds(0.05, 60), default=1.0, help="heartbeat interval (default 1 s)")
     cut.add_argument("--workers", type=_count, default=4, help="verify workers in step 5 (default 4)")
     cut.add_argument(
-        "--full-verify-max-rows", type=_count, default=5_000_000,
-        help="largest source (rows) whose full re-verify step 5 runs under frozen writes (default 5000000)",
+        "--full-verify-max-rows", type=_count, default=3_000_000,
+        help="largest source (rows) whose full re-verify step 5 runs under frozen writes (default 3000000)",
     )  # fmt: skip
     cut.add_argument("--stop-after", type=_step, help="stop after this step (a rehearsal); then --resume or --abort")
     switch = cut.add_mutually_exclusive_group()
