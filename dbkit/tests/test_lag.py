@@ -123,3 +123,14 @@ def test_concurrent_writers_get_unique_ordered_beats(pair: Pair) -> None:
     assert writers[0].target_seq() == fence == max(everything) + 1
     for w in writers:
         w.close()
+
+
+def test_a_target_without_the_heartbeat_says_so(pair: Pair) -> None:
+    pair.target.execute("SET SESSION sql_log_bin = 0; CREATE DATABASE IF NOT EXISTS elsewhere")
+    target = pair.target.dsn("elsewhere")
+    args = ("lag", "--source", pair.source_dsn, "--target", target, "--interval", "0.1", "--duration", "0.3")
+    proc = run_dbkit(*args, "--max-lag", "5")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "no heartbeat on the target yet" in proc.stdout
+    lines = run_dbkit(*args, "--json").stdout.splitlines()
+    assert lines and all(json.loads(line)["lag_seconds"] is None for line in lines)
