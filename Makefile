@@ -111,6 +111,9 @@ bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render
 .PHONY: bench-verify
 bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows); writes bench/results/verify.json
 	$(BIN)/python bench/verify.py
+.PHONY: bench-cutover
+bench-cutover: system-deps setup ## Benchmark dbkit cutover: write-freeze time with 1M rows under 200 acknowledged writes/s (target <= 15 s); writes bench/results/cutover.json
+	$(BIN)/python bench/cutover.py
 .PHONY: bench-validate
 bench-validate: setup ## Benchmark validate on adversarial YAML (40 kB to 1 MB) and a huge valid spec; writes bench/results/spec_validate.json
 	$(BIN)/python bench/spec_validate.py

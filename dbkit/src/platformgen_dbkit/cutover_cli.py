@@ -1,0 +1,164 @@
+"""The `lag` and `cutover` subcommands' flags and entry points (cli.py registers them)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .db import parse_dsn
+from .errors import EXIT_OK
+
+EXIT_INTERRUPTED = 130
+
+
+def _seconds(low: float, high: float) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} must be between {low:g} and {high:g} seconds")
+        return value
+
+    return parse
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _step(text: str) -> int:
+    value = _count(text)
+    if value > 7:
+        raise argparse.ArgumentTypeError(f"{text}: steps are 1 to 7 (8 is the end)")
+    return value
+
+
+def add_parsers(sub: Any) -> None:
+    lag = sub.add_parser("lag", help="end-to-end lag: a heartbeat written on the source, read on the target")
+    lag.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
+    lag.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
+    lag.add_argument("--interval", type=_seconds(0.05, 60), default=1.0, help="seconds between beats (default 1)")
+    lag.add_argument(
+        "--duration", type=_seconds(0, 86400), default=0.0, help="stop after this many seconds (default: Ctrl-C)"
+    )
+    lag.add_argument("--max-lag", type=_seconds(0, 86400), help="exit 1 when the last sample is above this")
+    lag.add_argument("--json", action="store_true", help="print one JSON object per sample (JSON lines)")
+
+    cut = sub.add_parser("cutover", help="freeze the source, prove the target, switch the app (steps 1-8)")
+    cut.add_argument("--source", help="source DSN, the source's admin user (default: $DBKIT_SOURCE_DSN)")
+    cut.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
+    mode = cut.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--dry-run", action="store_true", help="run the checks of steps 1-2 and print the plan; change nothing"
+    )
+    mode.add_argument(
+        "--abort", action="store_true", help="undo the cutover in --journal (before step 7): writes come back"
+    )
+    mode.add_argument(
+        "--resume", action="store_true", help="continue the cutover in --journal from its unfinished step"
+    )
+    cut.add_argument(
+        "--force", action="store_true", help="with --abort: also when step 7 began and its outcome is unknown"
+    )
+    cut.add_argument(
+        "--journal",
+        type=Path,
+        default=Path("cutover-journal.jsonl"),
+        help="state journal (default cutover-journal.jsonl)",
+    )
+    cut.add_argument("--report", type=Path, help="folder for cutover.json and cutover.md")
+    cut.add_argument("--verify-report", type=Path, help="the last full `dbkit verify --report` (step 1)")
+    cut.add_argument("--app-user", help="the MySQL user the app writes with (its writes are frozen in step 3)")
+    cut.add_argument(
+        "--lag-threshold", type=_seconds(0, 3600), default=5.0, help="lag allowed for steps 2 and 5 (default 5 s)"
+    )
+    cut.add_argument(
+        "--lag-timeout", type=_seconds(1, 86400), default=600.0, help="how long step 2 waits (default 600 s)"
+    )
+    cut.add_argument(
+        "--fence-timeout", type=_seconds(1, 3600), default=120.0, help="how long step 4 waits (default 120 s)"
+    )
+    cut.add_argument("--interval", type=_seconds(0.05, 60), default=1.0, help="heartbeat interval (default 1 s)")
+    cut.add_argument("--workers", type=_count, default=4, help="verify workers in step 5 (default 4)")
+    cut.add_argument(
+        "--full-verify-max-rows", type=_count, default=3_000_000,
+        help="largest source (rows) whose full re-verify step 5 runs under frozen writes (default 3000000)",
+    )  # fmt: skip
+    cut.add_argument("--stop-after", type=_step, help="stop after this step (a rehearsal); then --resume or --abort")
+    switch = cut.add_mutually_exclusive_group()
+    switch.add_argument(
+        "--switch-secret", metavar="SECRET_ID", help="the app's Secrets Manager secret to point at the target"
+    )
+    switch.add_argument("--switch-command", metavar="CMD", help="a command that switches the app (exit 0: switched)")
+    cut.add_argument(
+        "--target-credentials-secret", metavar="SECRET_ID", help="username/password for the app on the target"
+    )
+    cut.add_argument(
+        "--resync-command", metavar="CMD", help="run after the switch (e.g. force an External Secrets sync)"
+    )
+
+
+def run_lag(args: argparse.Namespace, source: str | None) -> int:
+    from .lag import LagOptions, run_lag
+
+    options = LagOptions(interval=args.interval, duration=args.duration, max_lag=args.max_lag, json=args.json)
+    src, tgt = parse_dsn(source, "source"), parse_dsn(args.target, "target")
+    try:
+        return run_lag(src, tgt, options)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def run_cutover(args: argparse.Namespace, source: str | None, config: dict[str, Any]) -> int:
+    from .cutover import Cutover, CutoverOptions
+    from .errors import DbkitError
+    from .preflight import Settings
+    from .switch import SwitchPlan
+
+    src, tgt = parse_dsn(source, "source"), parse_dsn(args.target, "target")
+    if not args.abort:
+        if not args.app_user:
+            raise DbkitError("no --app-user given", "pass the MySQL user the app writes with")
+        if not (args.switch_secret or args.switch_command):
+            raise DbkitError("no switch given", "pass --switch-secret SECRET_ID or --switch-command CMD")
+    dms = config.get("dms", {})
+    options = CutoverOptions(
+        journal=args.journal,
+        app_user=args.app_user or "",
+        switch=SwitchPlan(args.switch_secret, args.target_credentials_secret, args.switch_command, args.resync_command),
+        verify_report=args.verify_report,
+        report=args.report,
+        lag_threshold=args.lag_threshold,
+        lag_timeout=args.lag_timeout,
+        fence_timeout=args.fence_timeout,
+        interval=args.interval,
+        workers=args.workers,
+        full_verify_max_rows=args.full_verify_max_rows,
+        stop_after=args.stop_after,
+        preflight_settings=Settings(
+            lob_mode=dms.get("lobMode", "full"),
+            lob_max_kb=int(dms.get("lobMaxSizeKb", 64)),
+            cdc=dms.get("migrationType", "full-load-and-cdc") == "full-load-and-cdc",
+        ),
+        force=args.force,
+    )
+    if args.report is not None and args.report.exists() and not args.report.is_dir():
+        raise DbkitError(f"--report {args.report} is a file", "give a folder for cutover.json and cutover.md")
+    cutover = Cutover(src, tgt, options)
+    if args.dry_run:
+        return cutover.dry_run()
+    if args.abort:
+        return cutover.abort()
+    code = cutover.run(resume=args.resume)
+    sys.stdout.flush()
+    return code if code is not None else EXIT_OK
