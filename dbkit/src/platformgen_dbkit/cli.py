@@ -6,14 +6,16 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
 from .config import load_config, source_dsn
 from .db import parse_dsn
-from .errors import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WARNINGS, DbkitError, Interrupted
 from .output import table
+from .paths import check_writable_file, write_private
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,6 +149,10 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from .verify import Options, verify
 
     source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
+    # Where the results go is checked before any work: a run must never end unable to keep them.
+    check_writable_file(args.checkpoint, "--checkpoint", replace=False)
+    if args.report:
+        check_writable_file(args.report, "--report", replace=True)
     options = Options(
         checkpoint=args.checkpoint,
         tables=args.tables,
@@ -166,11 +172,16 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     report = verify(source, target, options)
     text = json.dumps(report, indent=2, sort_keys=False)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
         # Keys of differing rows can be personal data: the report is private, like the checkpoint.
-        fd = os.open(args.report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(text + "\n")
+        try:
+            write_private(args.report, text + "\n")
+        except OSError as exc:
+            # The run is recorded as done: keep its result rather than lose it.
+            print(text)
+            raise DbkitError(
+                f"cannot write --report {args.report}: {exc.strerror}; the report is printed on standard output instead",
+                "keep that output; pass --report a writable file next time",
+            ) from None
     if args.json:
         print(text)
     else:
@@ -185,8 +196,8 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
         table(["table", "status", "rows", "chunks", "missing", "extra", "different"], rows)
         print(
             f"\n{report['result'].upper()}: {s['rows_source']:,} rows in {s['chunks']} chunks, "
-            f"{s['seconds']} s ({s['rows_per_second']:,} rows/s), {s['resumed_chunks']} chunks "
-            f"resumed from {report['checkpoint']}"
+            f"{s['seconds']} s ({s['computed_rows']:,} rows computed: {s['rows_per_second']:,} rows/s), "
+            f"{s['resumed_chunks']} chunks resumed from {report['checkpoint']}"
         )
         for t in report["tables"]:
             for kind in ("missing_on_target", "extra_on_target"):
@@ -200,12 +211,27 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (errors.py): never 1 for a crash, which means differences."""
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
         if args.command == "preflight":
             return _preflight(args, config)
         return _verify(args, config)
+    except Interrupted as exc:
+        sys.stderr.write(f"dbkit {args.command}: {exc}\n")
+        return EXIT_INTERRUPTED
     except DbkitError as exc:
         sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write(f"dbkit {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 (a bug or an unforeseen failure: "could not finish", never "differences")
+        if os.environ.get("DBKIT_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"dbkit {args.command}: error: the command could not finish: {type(exc).__name__}: {exc}\n"
+            "  fix: run again with DBKIT_DEBUG=1 for the traceback, and report it if the cause is not yours\n"
+        )
         return EXIT_ERROR

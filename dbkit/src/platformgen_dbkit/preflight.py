@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from .db import DSN, Connection, session
 from .errors import EXIT_BLOCKERS, EXIT_OK, EXIT_WARNINGS
+from .names import HEARTBEAT_TABLE
 from .schema import choose_key, quote
 
 LOB_TYPES = {"tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json"}
@@ -177,7 +178,8 @@ class _Checker:
         tables = c.rows(
             "SELECT TABLE_NAME, ENGINE, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), "
             "AUTO_INCREMENT, TABLE_COLLATION FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> %s ORDER BY TABLE_NAME",
+            (HEARTBEAT_TABLE,),
         )
         target_collations = {}
         if target is not None:
