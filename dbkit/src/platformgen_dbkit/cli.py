@@ -1,4 +1,4 @@
-"""dbkit's command line: `python -m dbkit preflight|verify ...` (see docs/runbooks)."""
+"""dbkit's command line: `dbkit preflight|verify|schema copy ...` (see docs/runbooks)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any, NoReturn
 from . import __version__
 from .config import load_config, source_dsn
 from .db import parse_dsn
-from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WARNINGS, DbkitError, Interrupted
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_WARNINGS, DbkitError, Interrupted
 from .output import table
 from .paths import check_writable_file, write_private
+from .schema_copy import TargetNotEmpty
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,7 +110,43 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--report", type=Path, help="also write the JSON report to this file")
     ver.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
     ver.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
+
+    schema = sub.add_parser("schema", help="the target's schema")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True, parser_class=_Parser)
+    copy = schema_sub.add_parser(
+        "copy", help="create the source's tables (indexes, foreign keys) on an empty target, before DMS's full load"
+    )
+    copy.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
+    copy.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN); its database must be empty")
+    copy.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
+    copy.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
+    copy.add_argument("--dry-run", action="store_true", help="print the statements; create nothing")
+    copy.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
+
+
+def _schema_copy(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from .schema_copy import copy_schema
+
+    source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
+    result = copy_schema(source, target, tables=args.tables, exclude=args.exclude, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    if args.dry_run:
+        print("SET SESSION foreign_key_checks = 0;")
+        for t in result["tables"]:
+            print(f"{t['statement']};\n")
+    else:
+        for name in result["created"]:
+            print(f"created table {name}")
+    for item in result["not_copied"]:
+        print(f"not copied: {item['object']}: {item['why']}; {item['fix']}")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    verb = "would create" if args.dry_run else "created"
+    print(f"\n{verb} {len(result['tables'])} tables on {target.label}")
+    return EXIT_OK
 
 
 def _preflight(args: argparse.Namespace, config: dict[str, Any]) -> int:
@@ -217,7 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command == "preflight":
             return _preflight(args, config)
+        if args.command == "schema":
+            return _schema_copy(args, config)
         return _verify(args, config)
+    except TargetNotEmpty as exc:
+        sys.stderr.write(f"dbkit {args.command}: refused: {exc}\n")
+        return EXIT_REFUSED
     except Interrupted as exc:
         sys.stderr.write(f"dbkit {args.command}: {exc}\n")
         return EXIT_INTERRUPTED

@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_WARNINGS = 1  # preflight: warnings; verify: differences found
 EXIT_BLOCKERS = 2  # preflight: blockers
+EXIT_REFUSED = 2  # a precondition does not hold (schema copy: the target is not empty; cutover)
 EXIT_ERROR = 3  # the command could not finish: bad input, a bad path, a server went away, a crash
 EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C / SIGINT), after a clean stop
 
