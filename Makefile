@@ -109,7 +109,7 @@ bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render
 	$(BIN)/python bench/render.py
 
 .PHONY: bench-verify
-bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows); writes bench/results/verify.json
+bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows), locally and through a 5 ms-each-way delaying proxy; writes bench/results/verify.json
 	$(BIN)/python bench/verify.py
 .PHONY: bench-validate
 bench-validate: setup ## Benchmark validate on adversarial YAML (40 kB to 1 MB) and a huge valid spec; writes bench/results/spec_validate.json
