@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -192,3 +193,28 @@ def test_verify_and_preflight_leave_the_heartbeat_out(
     assert pre.returncode in (0, 1, 2), pre.stderr
     findings = json.loads(pre.stdout)["findings"]
     assert findings and not [f for f in findings if HEARTBEAT_TABLE in f["object"]]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_stops_cleanly_with_130(
+    loaded: Any, dsns: tuple[str, str], tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Ctrl-C or SIGTERM: the finished chunks are kept, exit 130 (not 3, not a traceback), and it resumes."""
+    checkpoint = tmp_path / "cp.jsonl"
+    args = ["--tables", "same_rows", "--chunk-size", "100", "--workers", "1", "--json"]
+    base = [sys.executable, "-m", "platformgen_dbkit", "verify", "--source", dsns[0], "--target", dsns[1]]
+    env = {**os.environ, "PYTHONPATH": str(KIT / "src")}
+    run = subprocess.Popen(
+        [*base, "--checkpoint", str(checkpoint), *args, "--sleep", "0.3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (checkpoint.read_text() if checkpoint.exists() else "").count('"chunk"') < 2:
+        time.sleep(0.05)
+    run.send_signal(sig)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "interrupted" in err and "finished chunks are kept" in err and "Traceback" not in err, err
+    code, report, err = verify_json(dsns, checkpoint, *args[:-1])
+    assert code == 0, err
+    assert report["summary"]["resumed_chunks"] >= 2

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -247,9 +249,16 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     return EXIT_OK if report["result"] == "match" else EXIT_WARNINGS
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (errors.py): never 1 for a crash, which means differences."""
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (kill, a CI job cancelled, a pod stopped) stops as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args.config)
         if args.command == "preflight":
