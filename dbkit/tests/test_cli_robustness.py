@@ -73,6 +73,14 @@ def test_bad_output_paths_are_refused_before_the_run(
         assert not checkpoint.exists(), "the run started before its report path was checked"
 
 
+def test_the_report_cannot_overwrite_the_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoint = tmp_path / "cp.jsonl"
+    code = cli.main(["verify", *NOWHERE, "--checkpoint", str(checkpoint), "--report", str(tmp_path / "." / "cp.jsonl")])
+    assert code == 3
+    assert "--report and --checkpoint are the same file" in capsys.readouterr().err
+    assert not checkpoint.exists()
+
+
 def test_a_report_written_in_place_is_never_half_written(loaded: Any, dsns: tuple[str, str], tmp_path: Path) -> None:
     report = tmp_path / "reports" / "verify.json"
     report.parent.mkdir()

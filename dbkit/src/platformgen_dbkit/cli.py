@@ -192,6 +192,11 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     check_writable_file(args.checkpoint, "--checkpoint", replace=False)
     if args.report:
         check_writable_file(args.report, "--report", replace=True)
+        if args.report.resolve() == args.checkpoint.resolve():
+            raise DbkitError(
+                f"--report and --checkpoint are the same file ({args.report})",
+                "give the report its own file, e.g. --report verify-report.json",
+            )
     options = Options(
         checkpoint=args.checkpoint,
         tables=args.tables,
