@@ -102,6 +102,15 @@ def test_the_tables_land_exactly_and_nothing_else(servers: Any, parsed: tuple[DS
     skipped = {item["object"] for item in result["not_copied"]}
     assert skipped == {"view v_parent", "trigger trg_parent (on z_parent)", "procedure proc_noop"}
     assert all(item["why"] and item["fix"] for item in result["not_copied"])
+    assert result["notes"] == []  # same defaults, and the heartbeat table is there
+
+
+def test_a_source_without_the_heartbeat_table_gets_a_note(servers: Any, parsed: tuple[DSN, DSN]) -> None:
+    source, _ = servers
+    source.rows(f"DROP TABLE {HEARTBEAT_TABLE}")
+    code, result, err = _copy(parsed, "--json", "--dry-run")
+    assert code == 0, err
+    assert [n for n in result["notes"] if f"no {HEARTBEAT_TABLE} table yet" in n and "dbkit lag" in n]
 
 
 def test_a_target_that_is_not_empty_is_refused_and_left_alone(servers: Any, parsed: tuple[DSN, DSN]) -> None:

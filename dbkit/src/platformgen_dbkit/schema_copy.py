@@ -22,6 +22,7 @@ from typing import Any
 
 from .db import DSN, Connection, session
 from .errors import DbkitError
+from .names import HEARTBEAT_TABLE
 from .schema import list_tables, quote
 
 _COUNTER = re.compile(r" AUTO_INCREMENT=\d+")
@@ -108,6 +109,11 @@ def plan_copy(src: Connection, tgt: Connection, tables: list[str] | None, exclud
     if not wanted:
         raise DbkitError(f"{src.dsn.label}: no table to copy", "check --tables and --exclude")
     plan = CopyPlan([(t, table_ddl(src, t)) for t in sorted(wanted)], _not_copied(src))
+    if HEARTBEAT_TABLE not in available:
+        plan.notes.append(
+            f"the source has no {HEARTBEAT_TABLE} table yet: `dbkit lag` creates it on the source; run it once "
+            "before the DMS task starts (and before this copy), so the table is on the target and DMS carries its row"
+        )
     charsets = [
         src.row("SELECT @@character_set_database, @@collation_database"),
         tgt.row("SELECT @@character_set_database, @@collation_database"),
