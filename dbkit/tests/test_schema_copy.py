@@ -118,7 +118,11 @@ def test_a_target_that_is_not_empty_is_refused_and_left_alone(servers: Any, pars
     target.rows("CREATE TABLE already_here (id INT PRIMARY KEY)")
     code, _, err = _copy(parsed)
     assert code == 2, err
-    assert "is not empty (table already_here)" in err and "fix: point --target at a new, empty database" in err
+    assert (
+        "dbkit schema copy: refused: the target" in err
+        and "is not empty (table already_here)" in err
+        and "fix: point --target at a new, empty database" in err
+    )
     assert _tables(target) == ["already_here"]
     target.rows("DROP TABLE already_here")
     target.rows("CREATE PROCEDURE leftover() SELECT 1")  # not only tables count

@@ -261,6 +261,8 @@ def _interrupt(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (errors.py): never 1 for a crash, which means differences."""
     args = build_parser().parse_args(argv)
+    # "schema copy", "users apply": a command's sub-command (dest "<command>_command") names it too
+    name = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (kill, a CI job cancelled, a pod stopped) stops as cleanly as Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
@@ -272,22 +274,22 @@ def main(argv: list[str] | None = None) -> int:
             return _schema_copy(args, config)
         return _verify(args, config)
     except TargetNotEmpty as exc:
-        sys.stderr.write(f"dbkit {args.command}: refused: {exc}\n")
+        sys.stderr.write(f"dbkit {name}: refused: {exc}\n")
         return EXIT_REFUSED
     except Interrupted as exc:
-        sys.stderr.write(f"dbkit {args.command}: {exc}\n")
+        sys.stderr.write(f"dbkit {name}: {exc}\n")
         return EXIT_INTERRUPTED
     except DbkitError as exc:
-        sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
+        sys.stderr.write(f"dbkit {name}: error: {exc}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write(f"dbkit {args.command}: interrupted\n")
+        sys.stderr.write(f"dbkit {name}: interrupted\n")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 (a bug or an unforeseen failure: "could not finish", never "differences")
         if os.environ.get("DBKIT_DEBUG"):
             traceback.print_exc()
         sys.stderr.write(
-            f"dbkit {args.command}: error: the command could not finish: {type(exc).__name__}: {exc}\n"
+            f"dbkit {name}: error: the command could not finish: {type(exc).__name__}: {exc}\n"
             "  fix: run again with DBKIT_DEBUG=1 for the traceback, and report it if the cause is not yours\n"
         )
         return EXIT_ERROR
