@@ -117,6 +117,13 @@ def test_rows_per_second_counts_only_rows_computed_in_this_run(
     assert s["rows_per_second"] == pytest.approx(redo_rows / s["seconds"], rel=0.05)
 
 
+def test_a_run_that_cannot_start_leaves_no_checkpoint(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "cp.jsonl"
+    proc = run_dbkit("verify", *NOWHERE, "--checkpoint", checkpoint)
+    assert proc.returncode == 3 and "cannot connect" in proc.stderr
+    assert not checkpoint.exists()
+
+
 def test_a_checkpoint_is_locked_by_its_run(tmp_path: Path) -> None:
     path = tmp_path / "cp.jsonl"
     first = Checkpoint(path, "fp", "salt", restart=False)

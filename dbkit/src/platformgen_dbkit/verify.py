@@ -318,12 +318,15 @@ class Verifier:
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
         # The checkpoint's lock first: a second run on it is refused before it does any work.
+        new = not self.opt.checkpoint.exists()
         fd = lock_checkpoint(self.opt.checkpoint)
         try:
             src, tgt = self._conn("source"), self._conn("target")
             plans, absent = self._plans(src, tgt)
             fingerprint = self._fingerprint(plans, absent)
         except BaseException:
+            if new and os.fstat(fd).st_size == 0:
+                self.opt.checkpoint.unlink(missing_ok=True)  # leave no empty file behind
             os.close(fd)
             for conn in self._conns:
                 conn.close()
