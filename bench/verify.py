@@ -53,7 +53,7 @@ RESULTS = ROOT / "bench" / "results" / "verify.json"
 ROWS = int(os.environ.get("BENCH_VERIFY_ROWS", "2000000"))
 PT_TIMEOUT = int(os.environ.get("BENCH_VERIFY_PT_TIMEOUT", "3600"))
 ROUNDS = int(os.environ.get("BENCH_VERIFY_ROUNDS", "3"))
-REMOTE_ROUNDS = int(os.environ.get("BENCH_VERIFY_REMOTE_ROUNDS", "1"))
+REMOTE_ROUNDS = int(os.environ.get("BENCH_VERIFY_REMOTE_ROUNDS", "2"))
 DELAY_MS = float(os.environ.get("BENCH_VERIFY_DELAY_MS", "5"))
 DB = "bench"
 SERVER_ARGS = ["--innodb-buffer-pool-size=1G", "--max-allowed-packet=64M"]
