@@ -109,7 +109,7 @@ bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render
 	$(BIN)/python bench/render.py
 
 .PHONY: bench-verify
-bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows); writes bench/results/verify.json
+bench-verify: system-deps setup ## Benchmark dbkit verify vs pt-table-sync and the raw floor (2M rows), locally and through a 5 ms-each-way delaying proxy; writes bench/results/verify.json
 	$(BIN)/python bench/verify.py
 .PHONY: bench-cutover
 bench-cutover: system-deps setup ## Benchmark dbkit cutover: write-freeze time with 1M rows under 200 acknowledged writes/s (target <= 15 s); writes bench/results/cutover.json

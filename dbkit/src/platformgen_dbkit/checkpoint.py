@@ -9,6 +9,10 @@ a torn last line is ignored. Records:
     {"kind": "table", "table": T, ...}                        a table finished (no-key tables)
     {"kind": "done"}                                          the run finished: the next one starts over
 
+One run at a time: the file is locked (flock) while a run holds it, so a second run on the
+same checkpoint is refused instead of interleaving its records. The lock goes with the
+process, so a run killed with kill -9 leaves no stale lock behind.
+
 Key values are stored with their type, so a resumed run queries identical boundaries.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import json
 import os
 import threading
@@ -82,15 +87,47 @@ def display_value(value: Any) -> Any:
     return str(value)
 
 
-class Checkpoint:
-    """Reads the records of an earlier run and appends new ones durably."""
+def lock_checkpoint(path: Path) -> int:
+    """Open (creating it empty if need be) and lock the checkpoint; the descriptor holds the lock."""
+    fix = "pass another --checkpoint path"
+    if path.is_dir():
+        raise DbkitError(f"checkpoint {path} is a directory, not a file", fix)
+    if path.exists() and not path.is_file():
+        raise DbkitError(f"checkpoint {path} is not a regular file", fix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        raise DbkitError(f"cannot write checkpoint {path}: {exc.strerror}", f"{fix} you can write") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise DbkitError(
+            f"checkpoint {path} is in use by another dbkit run",
+            f"wait for that run to finish (it resumes from the same file if stopped), or {fix}",
+        ) from None
+    return fd
 
-    def __init__(self, path: Path, fingerprint: str, salt: str, *, restart: bool) -> None:
+
+class Checkpoint:
+    """Reads the records of an earlier run and appends new ones durably (holding the file's lock)."""
+
+    def __init__(self, path: Path, fingerprint: str, salt: str, *, restart: bool, fd: int | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.salt = salt
-        if path.exists() and not restart:
+        self._fd = lock_checkpoint(path) if fd is None else fd
+        try:
+            self._load(fingerprint, restart)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, fingerprint: str, restart: bool) -> None:
+        path = self.path
+        if not restart and os.fstat(self._fd).st_size > 0:
             self.records = self._read()
             header = self.records[0] if self.records else None
             if header is None or header.get("kind") != "header":
@@ -111,19 +148,14 @@ class Checkpoint:
                 self.salt = str(header["salt"])
                 self.records = self.records[1:]
         self.resumed = bool(self.records)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if not self.resumed else 0)
-            self._fd = os.open(path, flags, 0o600)
-        except OSError as exc:
-            raise DbkitError(f"cannot write checkpoint {path}: {exc}", "pass a writable --checkpoint path") from None
         if not self.resumed:
             os.ftruncate(self._fd, 0)
             self.append({"kind": "header", "fingerprint": fingerprint, "salt": self.salt})
 
     def _read(self) -> list[dict[str, Any]]:
         records = []
-        data = self.path.read_bytes()
+        size = os.fstat(self._fd).st_size
+        data = os.pread(self._fd, size, 0)
         good = 0  # bytes up to the end of the last whole record
         lines = data.split(b"\n")
         for i, line in enumerate(lines):
@@ -141,8 +173,7 @@ class Checkpoint:
                 ) from None
             good += len(line) + 1
         if good < len(data):
-            with self.path.open("r+b") as f:
-                f.truncate(good)
+            os.ftruncate(self._fd, good)
         return records
 
     def finish(self) -> None:
@@ -156,4 +187,7 @@ class Checkpoint:
             os.fsync(self._fd)
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Close the file, which releases the lock (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

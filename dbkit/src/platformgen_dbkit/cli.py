@@ -1,19 +1,24 @@
-"""dbkit's command line: `python -m dbkit preflight|verify ...` (see docs/runbooks)."""
+"""dbkit's command line: `dbkit preflight|verify|schema copy ...` (see docs/runbooks)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__, cutover_cli
 from .config import load_config, source_dsn
 from .db import parse_dsn
-from .errors import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_WARNINGS, DbkitError, Interrupted
 from .output import table
+from .paths import check_writable_file, write_private
+from .schema_copy import TargetNotEmpty
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,7 +113,43 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
     ver.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
     cutover_cli.add_parsers(sub)  # lag, cutover
+
+    schema = sub.add_parser("schema", help="the target's schema")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True, parser_class=_Parser)
+    copy = schema_sub.add_parser(
+        "copy", help="create the source's tables (indexes, foreign keys) on an empty target, before DMS's full load"
+    )
+    copy.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
+    copy.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN); its database must be empty")
+    copy.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
+    copy.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
+    copy.add_argument("--dry-run", action="store_true", help="print the statements; create nothing")
+    copy.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
+
+
+def _schema_copy(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from .schema_copy import copy_schema
+
+    source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
+    result = copy_schema(source, target, tables=args.tables, exclude=args.exclude, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    if args.dry_run:
+        print("SET SESSION foreign_key_checks = 0;")
+        for t in result["tables"]:
+            print(f"{t['statement']};\n")
+    else:
+        for name in result["created"]:
+            print(f"created table {name}")
+    for item in result["not_copied"]:
+        print(f"not copied: {item['object']}: {item['why']}; {item['fix']}")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    verb = "would create" if args.dry_run else "created"
+    print(f"\n{verb} {len(result['tables'])} tables on {target.label}")
+    return EXIT_OK
 
 
 def _preflight(args: argparse.Namespace, config: dict[str, Any]) -> int:
@@ -148,6 +189,15 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from .verify import Options, verify
 
     source, target = parse_dsn(_source(args, config), "source"), parse_dsn(args.target, "target")
+    # Where the results go is checked before any work: a run must never end unable to keep them.
+    check_writable_file(args.checkpoint, "--checkpoint", replace=False)
+    if args.report:
+        check_writable_file(args.report, "--report", replace=True)
+        if args.report.resolve() == args.checkpoint.resolve():
+            raise DbkitError(
+                f"--report and --checkpoint are the same file ({args.report})",
+                "give the report its own file, e.g. --report verify-report.json",
+            )
     options = Options(
         checkpoint=args.checkpoint,
         tables=args.tables,
@@ -167,11 +217,16 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     report = verify(source, target, options)
     text = json.dumps(report, indent=2, sort_keys=False)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
         # Keys of differing rows can be personal data: the report is private, like the checkpoint.
-        fd = os.open(args.report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(text + "\n")
+        try:
+            write_private(args.report, text + "\n")
+        except OSError as exc:
+            # The run is recorded as done: keep its result rather than lose it.
+            print(text)
+            raise DbkitError(
+                f"cannot write --report {args.report}: {exc.strerror}; the report is printed on standard output instead",
+                "keep that output; pass --report a writable file next time",
+            ) from None
     if args.json:
         print(text)
     else:
@@ -186,8 +241,8 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
         table(["table", "status", "rows", "chunks", "missing", "extra", "different"], rows)
         print(
             f"\n{report['result'].upper()}: {s['rows_source']:,} rows in {s['chunks']} chunks, "
-            f"{s['seconds']} s ({s['rows_per_second']:,} rows/s), {s['resumed_chunks']} chunks "
-            f"resumed from {report['checkpoint']}"
+            f"{s['seconds']} s ({s['computed_rows']:,} rows computed: {s['rows_per_second']:,} rows/s), "
+            f"{s['resumed_chunks']} chunks resumed from {report['checkpoint']}"
         )
         for t in report["tables"]:
             for kind in ("missing_on_target", "extra_on_target"):
@@ -200,8 +255,18 @@ def _verify(args: argparse.Namespace, config: dict[str, Any]) -> int:
     return EXIT_OK if report["result"] == "match" else EXIT_WARNINGS
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (errors.py): never 1 for a crash, which means differences."""
     args = build_parser().parse_args(argv)
+    # "schema copy", "users apply": a command's sub-command (dest "<command>_command") names it too
+    name = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (kill, a CI job cancelled, a pod stopped) stops as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args.config)
         if args.command == "preflight":
@@ -210,7 +275,26 @@ def main(argv: list[str] | None = None) -> int:
             return cutover_cli.run_lag(args, _source(args, config))
         if args.command == "cutover":
             return cutover_cli.run_cutover(args, _source(args, config), config)
+        if args.command == "schema":
+            return _schema_copy(args, config)
         return _verify(args, config)
+    except TargetNotEmpty as exc:
+        sys.stderr.write(f"dbkit {name}: refused: {exc}\n")
+        return EXIT_REFUSED
+    except Interrupted as exc:
+        sys.stderr.write(f"dbkit {name}: {exc}\n")
+        return EXIT_INTERRUPTED
     except DbkitError as exc:
-        sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
+        sys.stderr.write(f"dbkit {name}: error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write(f"dbkit {name}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 (a bug or an unforeseen failure: "could not finish", never "differences")
+        if os.environ.get("DBKIT_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"dbkit {name}: error: the command could not finish: {type(exc).__name__}: {exc}\n"
+            "  fix: run again with DBKIT_DEBUG=1 for the traceback, and report it if the cause is not yours\n"
+        )
         return EXIT_ERROR

@@ -173,11 +173,3 @@ def multiset_sql(table: Table, columns: Sequence[str], flavor: str, salt: str) -
     """Tables without a usable key: how many times each row hash occurs."""
     h = row_hash(table, columns, flavor, salt)
     return f"SELECT {h} AS h, COUNT(*) FROM {quote(table.name)} GROUP BY h"
-
-
-def floor_crc32_sql(table: Table, columns: Sequence[str]) -> str:
-    """pt-table-checksum's per-row expression, XOR-folded (for the benchmark's comparison only)."""
-    cols = ", ".join(quote(c) for c in columns)
-    nulls = ", ".join(f"ISNULL({quote(c)})" for c in columns if table.column(c).nullable)
-    text = f"CONCAT_WS('#', {cols}{', CONCAT(' + nulls + ')' if nulls else ''})"
-    return f"SELECT COUNT(*), BIT_XOR(CAST(CRC32({text}) AS UNSIGNED)) FROM {quote(table.name)}"

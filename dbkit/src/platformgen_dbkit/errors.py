@@ -6,7 +6,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_WARNINGS = 1  # preflight: warnings; verify: differences found
 EXIT_BLOCKERS = 2  # preflight: blockers
-EXIT_ERROR = 3  # the command could not finish: bad input, a server went away, ...
+EXIT_REFUSED = 2  # a precondition does not hold (schema copy: the target is not empty; cutover)
+EXIT_ERROR = 3  # the command could not finish: bad input, a bad path, a server went away, a crash
+EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C / SIGINT), after a clean stop
 
 
 class DbkitError(Exception):
@@ -23,3 +25,7 @@ class DbkitError(Exception):
 
 class ServerGone(DbkitError):
     """A server stopped answering (connection refused, lost or timed out)."""
+
+
+class Interrupted(DbkitError):
+    """The user interrupted the command (Ctrl-C); it stopped cleanly (exit 130)."""

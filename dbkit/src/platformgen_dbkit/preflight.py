@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from .db import DSN, Connection, session
 from .errors import EXIT_BLOCKERS, EXIT_OK, EXIT_WARNINGS
+from .names import HEARTBEAT_TABLE
 from .schema import choose_key, quote
 
 LOB_TYPES = {"tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json"}
@@ -177,7 +178,8 @@ class _Checker:
         tables = c.rows(
             "SELECT TABLE_NAME, ENGINE, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), "
             "AUTO_INCREMENT, TABLE_COLLATION FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> %s ORDER BY TABLE_NAME",
+            (HEARTBEAT_TABLE,),
         )
         target_collations = {}
         if target is not None:
@@ -212,11 +214,11 @@ class _Checker:
                          f"ALTER TABLE {quote(name)} ENGINE=InnoDB before the migration")  # fmt: skip
             if auto_inc is not None:
                 self.add("info", "auto_increment", obj, f"AUTO_INCREMENT counter is {auto_inc}; DMS does not carry the attribute or the counter",
-                         "create the target schema with AUTO_INCREMENT columns before the load, and at cutover "
+                         "create the target schema with `dbkit schema copy` before the load (it keeps AUTO_INCREMENT columns), and at cutover "
                          f"ALTER TABLE {quote(name)} AUTO_INCREMENT = (SELECT MAX + 1) on the target")  # fmt: skip
             if target is not None and name in target_collations and target_collations[name] != collation:
                 self.add("warning", "charset", obj, f"table collation is {collation} on the source, {target_collations[name]} on the target",
-                         "create the target table with the source's charset and collation")  # fmt: skip
+                         "create the target table with the source's charset and collation (`dbkit schema copy` does, onto an empty target)")  # fmt: skip
             lobs = []
             for col, dtype, charset, col_collation, generated in columns.get(name, []):
                 cobj = f"{obj}.{col}"
@@ -225,7 +227,7 @@ class _Checker:
                              "keep the same charset on the target (DMS converts to the target's), or convert to utf8mb4 first")  # fmt: skip
                 if generated:
                     self.add("warning", "generated column", cobj, "generated column: DMS cannot insert into it",
-                             "create the target table (with the column) before the load and leave the column out of the table mapping")  # fmt: skip
+                             "create the target table (with the column) before the load with `dbkit schema copy`, and leave the column out of the table mapping")  # fmt: skip
                 if dtype in LOB_TYPES:
                     lobs.append(col)
             if lobs:
@@ -299,7 +301,7 @@ class _Checker:
             "WHERE TABLE_SCHEMA = DATABASE() AND SUB_PART IS NOT NULL ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
         ):
             self.add("warning", "prefix index", f"{db}.{table}.{index}", f"prefix index on {col}({sub}): DMS does not create it",
-                     "create the target schema (with its indexes) before the load")  # fmt: skip
+                     "create the target schema (with its indexes) before the load: `dbkit schema copy`")  # fmt: skip
 
 
 SOURCE_GRANTS = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import sys
 import threading
@@ -25,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from . import digest
-from .checkpoint import Checkpoint, decode_key, display_value, encode_key
+from .checkpoint import Checkpoint, decode_key, display_value, encode_key, lock_checkpoint
 from .db import DSN, Connection, with_retries
-from .errors import DbkitError
+from .errors import DbkitError, Interrupted
+from .names import HEARTBEAT_TABLE
 from .output import Progress
 from .schema import Table, describe, list_tables
 
@@ -101,6 +103,7 @@ class Verifier:
         self.throttled_seconds = 0.0
         self._speed: dict[str, float] = {}  # seconds per row, per table
         self.computed_chunks = 0
+        self.computed_rows = 0  # source rows of the chunks computed in this run (not resumed)
         self.resumed_chunks = 0
         self.redone: list[tuple[str, int]] = []
 
@@ -119,7 +122,14 @@ class Verifier:
 
     # -- planning --------------------------------------------------------------------------
     def _plans(self, src: Connection, tgt: Connection) -> tuple[list[TablePlan], list[TableResult]]:
-        source_tables, target_tables = list_tables(src), list_tables(tgt)
+        # The heartbeat's row changes every second (`dbkit lag`): it is never compared.
+        source_tables = [t for t in list_tables(src) if t != HEARTBEAT_TABLE]
+        target_tables = [t for t in list_tables(tgt) if t != HEARTBEAT_TABLE]
+        if self.opt.tables and HEARTBEAT_TABLE in self.opt.tables:
+            raise DbkitError(
+                f"{HEARTBEAT_TABLE} is dbkit's heartbeat table: its row changes every second, so verify never compares it",
+                f"leave {HEARTBEAT_TABLE} out of --tables (`dbkit lag` measures it)",
+            )
         wanted = self.opt.tables or source_tables
         unknown = [t for t in wanted if t not in source_tables]
         if unknown:
@@ -272,6 +282,7 @@ class Verifier:
         with self._lock:
             self._checkpoint.append(record)
             self.computed_chunks += 1
+            self.computed_rows += src[0]
             rows = max(src[0], 1)
             self._speed[plan.name] = seconds / rows
         return record
@@ -300,15 +311,29 @@ class Verifier:
         with self._lock:
             self._checkpoint.append(record)
             self.computed_chunks += 1
+            self.computed_rows += src[0]
         return record
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        src, tgt = self._conn("source"), self._conn("target")
-        plans, absent = self._plans(src, tgt)
-        fingerprint = self._fingerprint(plans, absent)
-        self._checkpoint = Checkpoint(self.opt.checkpoint, fingerprint, secrets.token_hex(8), restart=self.opt.restart)
+        # The checkpoint's lock first: a second run on it is refused before it does any work.
+        new = not self.opt.checkpoint.exists()
+        fd = lock_checkpoint(self.opt.checkpoint)
+        try:
+            src, tgt = self._conn("source"), self._conn("target")
+            plans, absent = self._plans(src, tgt)
+            fingerprint = self._fingerprint(plans, absent)
+        except BaseException:
+            if new and os.fstat(fd).st_size == 0:
+                self.opt.checkpoint.unlink(missing_ok=True)  # leave no empty file behind
+            os.close(fd)
+            for conn in self._conns:
+                conn.close()
+            raise
+        self._checkpoint = Checkpoint(
+            self.opt.checkpoint, fingerprint, secrets.token_hex(8), restart=self.opt.restart, fd=fd
+        )
         salt = self._checkpoint.salt
         planned: dict[str, dict[int, tuple[Key | None, Key | None]]] = {}
         done: dict[str, dict[int, dict[str, Any]]] = {}
@@ -405,7 +430,7 @@ class Verifier:
             while futures:
                 collect(block=True)
         except KeyboardInterrupt:
-            error = DbkitError("interrupted", "run the same command again to resume")
+            error = Interrupted("interrupted", "run the same command again to resume")
             for fut in futures:
                 fut.cancel()
         finally:
@@ -525,8 +550,10 @@ class Verifier:
                 "resumed_chunks": self.resumed_chunks,
                 "computed_chunks": self.computed_chunks,
                 "rows_source": rows,
+                "computed_rows": self.computed_rows,
                 "seconds": round(seconds, 3),
-                "rows_per_second": round(rows / seconds) if seconds > 0 else 0,
+                # This run's speed: rows resumed from the checkpoint took no time here.
+                "rows_per_second": round(self.computed_rows / seconds) if seconds > 0 else 0,
                 "throttled_seconds": round(self.throttled_seconds, 2),
                 "workers": self.opt.workers,
             },
