@@ -352,7 +352,14 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "user": source["user"],
                 "passwordSecret": source["passwordSecret"],
                 "tls": source.get("tls", "verify-full"),
+                "caCertificate": source.get("caCertificate", "database/digitalocean-ca.pem"),
             },
+            "tables": {
+                "include": list(migration.get("tables", {}).get("include", ["%"])),
+                "exclude": list(migration.get("tables", {}).get("exclude", [])),
+            },
+            "window": migration.get("window", "closed"),
+            "windowUntil": migration.get("windowUntil"),
             "targetEnvironment": migration.get(
                 "targetEnvironment", production[0] if production else list(environments)[-1]
             ),
