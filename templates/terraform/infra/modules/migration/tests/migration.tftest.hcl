@@ -69,6 +69,8 @@ run "clear_text_to_the_source_is_refused" {
       port        = 25060
       secret_name = "acme/migration/digitalocean-source"
       tls         = "none"
+      # A CA is given: only the TLS mode can be refused here.
+      ca_certificate_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     }
   }
   expect_failures = [var.source_database]
