@@ -828,7 +828,10 @@ def _dms_verifies_source(spec: Spec, v: Variables) -> bool:
 
 
 def _dms_cdc(spec: Spec, v: Variables) -> bool:
-    return _migration_target(spec, v) and spec["migration"]["dms"]["migrationType"] == "full-load-and-cdc"
+    return (
+        _migration_target(spec, v)
+        and spec["migration"]["dms"]["migrationType"] == "full-load-and-cdc"
+    )
 
 
 def _dms_sides(spec: Spec, v: Variables) -> list[Variables]:
