@@ -68,6 +68,7 @@ NAME_ATTRIBUTES = (
 NOT_NAMES = {
     ("aws_cloudwatch_metric_alarm", "namespace"),  # the metric's namespace, e.g. AWS/RDS
     ("aws_guardduty_detector_feature", "name"),  # a protection plan, e.g. S3_DATA_EVENTS
+    ("aws_dms_replication_instance", "replication_subnet_group_id"),  # the group, named there
 }
 
 _EPHEMERAL = re.compile(
