@@ -359,7 +359,6 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "exclude": list(migration.get("tables", {}).get("exclude", [])),
             },
             "window": migration.get("window", "closed"),
-            "windowUntil": migration.get("windowUntil"),
             "targetEnvironment": migration.get(
                 "targetEnvironment", production[0] if production else list(environments)[-1]
             ),
@@ -373,6 +372,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "validation": dms.get("validation", True),
             },
         }
+        if "windowUntil" in migration:
+            out["migration"]["windowUntil"] = str(migration["windowUntil"])
     out["accountBaseline"] = spec.get("accountBaseline", "platform")
     observability = spec.get("observability", {})
     out["observability"] = {
