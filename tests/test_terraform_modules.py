@@ -1529,3 +1529,51 @@ def test_the_old_repositories_are_forgotten_not_destroyed() -> None:
     )
     dropped = re.sub(r"^removed \{\n.*?\n\}\n", "", main, count=1, flags=re.M | re.S)
     assert forgotten_not_destroyed(dropped) != MOVED_TO_ARTIFACTS
+
+
+def migration_wiring_problems(main_tf: str) -> list[str]:
+    """The environment root opens local_infile only through the spec's migration window, and
+    calls modules/migration only where platform.auto.tfvars.json carries a migration (its
+    target environment; tests/validators/terraform.py checks the tfvars)."""
+    database = re.search(r'^module "database" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    migration = re.search(r'^module "migration" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert database and migration, "the environment root lost its database or migration call"
+    problems = []
+    window = re.search(r"^  migration_window_open\s+=\s+(.+)$", database[1], re.M)
+    if not window or window[1] != 'try(var.migration.window, "closed") == "open"':
+        problems.append("local_infile is not driven by the spec's migration window alone")
+    count = re.search(r"^  count\s+=\s+(.+)$", migration[1], re.M)
+    if not count or "var.migration != null" not in count[1] or "? 1 : 0" not in count[1]:
+        problems.append("modules/migration is not called only where the tfvars carry a migration")
+    if (
+        re.search(
+            r"^  database_security_group_id\s+=\s+module\.database\[0\]\.security_group_id$",
+            migration[1],
+            re.M,
+        )
+        is None
+    ):
+        problems.append("the replication instance's rule is not on the database's own group")
+    return problems
+
+
+def test_the_migration_window_and_module_reach_the_target_only() -> None:
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert migration_wiring_problems(main_tf) == []
+    for old, new in [
+        (
+            '  migration_window_open    = try(var.migration.window, "closed") == "open"',
+            "  migration_window_open    = true",
+        ),
+        (
+            "  count  = local.has_database && var.migration != null ? 1 : 0",
+            "  count  = local.has_database ? 1 : 0",
+        ),
+        (
+            "  database_security_group_id = module.database[0].security_group_id",
+            "  database_security_group_id = module.cluster.node_security_group_id",
+        ),
+    ]:
+        broken = main_tf.replace(old, new, 1)
+        assert broken != main_tf, old
+        assert migration_wiring_problems(broken) != [], new
