@@ -179,22 +179,28 @@ def test_every_rendered_rule_is_checked_against_the_templates() -> None:
             assert rule.resources, f"{rule.id}: name where it renders (resources=...)"
 
 
-# Resource types of the names the migration area will render.
-PLANNED_RESOURCE_TYPES = {
+# Resource types of the DMS migration's names (modules/migration): planned with
+# rendered=False before issue 14, rendered and checked against the plans since.
+DMS_RESOURCE_TYPES = {
     "dms-instance": "aws_dms_replication_instance",
     "dms-identifier": "aws_dms_endpoint",
     "dms-subnet-group": "aws_dms_replication_subnet_group",
+    "dms-task": "aws_dms_replication_task",
+    "dms-certificate": "aws_dms_certificate",
+    "dms-event-subscription": "aws_dms_event_subscription",
 }
 
 
-def test_planned_names_are_not_rendered_yet() -> None:
-    """When an area starts rendering one of these, mark its rules rendered=True and give
-    them resources, so the validators check them."""
-    planned_kinds = {r.kind.key for r in RULES if not r.rendered}
-    assert set(PLANNED_RESOURCE_TYPES) <= planned_kinds
+def test_the_dms_names_are_rendered_and_checked() -> None:
+    """The migration module renders these names, so each rule is rendered and names where
+    (the names validator then compares it with the mocked plan of the target root)."""
+    rules = {r.id: r for r in RULES}
     text = "".join(_tf_files())
-    for kind, resource_type in PLANNED_RESOURCE_TYPES.items():
-        assert f'resource "{resource_type}"' not in text, f"{kind} is rendered now"
+    for rule_id, resource_type in DMS_RESOURCE_TYPES.items():
+        rule = rules[rule_id]
+        assert rule.rendered, f"{rule_id} is rendered by modules/migration"
+        assert any(r.startswith(f"{resource_type}.") for r in rule.resources), rule_id
+        assert f'resource "{resource_type}"' in text, f"{resource_type} is not in the templates"
 
 
 def test_target_group_names_keep_32_characters() -> None:

@@ -37,6 +37,7 @@ SERVICE_OF = {
     "aws_cloudwatch_metric_alarm": "cloudwatch",
     "aws_codebuild_": "codebuild",
     "aws_db_": "rds",
+    "aws_dms_": "dms",
     "aws_rds_": "rds",
     "aws_availability_zones": "ec2",
     "aws_default_security_group": "ec2",

@@ -99,6 +99,167 @@ BREAKAGES = [
         "guardduty_watches_s3_eks_and_rds",
     ),
     (
+        "migration",
+        "main.tf",
+        "  publicly_accessible         = false",
+        "  publicly_accessible         = true",
+        "replication_instance_is_private_and_encrypted",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  kms_key_arn                 = var.kms_key_arn\n  replication_subnet_group_id",
+        "  kms_key_arn                 = null\n  replication_subnet_group_id",
+        "replication_instance_is_private_and_encrypted",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  ssl_mode                        = var.source_database.tls",
+        '  ssl_mode                        = "require"',
+        "the_source_is_verified_with_digitaloceans_ca",
+    ),
+    (
+        "migration",
+        "variables.tf",
+        'condition     = var.source_database.tls == "require" || startswith(',
+        "condition     = true || startswith(",
+        "a_missing_ca_is_refused",
+    ),
+    (
+        "migration",
+        "variables.tf",
+        'contains(["verify-full", "verify-ca", "require"], var.source_database.tls)',
+        'contains(["verify-full", "verify-ca", "require", "none"], var.source_database.tls)',
+        "clear_text_to_the_source_is_refused",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  secrets_manager_arn             = local.target_secret_arn",
+        "  secrets_manager_arn             = data.aws_secretsmanager_secret.source.arn",
+        "the_target_uses_the_dms_users_secret",
+    ),
+    (
+        "migration",
+        "main.tf",
+        '  extra_connection_attributes = "initstmt=SET FOREIGN_KEY_CHECKS=0"\n',
+        "",
+        "the_target_uses_the_dms_users_secret",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "        Resource = [data.aws_secretsmanager_secret.source.arn, local.target_secret_arn]",
+        '        Resource = "*"',
+        "the_dms_role_reads_only_the_two_secrets",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  description          = \"AWS DMS reads the source's and the dms user's database secrets\"\n  permissions_boundary = var.permissions_boundary\n",
+        "  description          = \"AWS DMS reads the source's and the dms user's database secrets\"\n",
+        "the_dms_role_reads_only_the_two_secrets",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  referenced_security_group_id = aws_security_group.this.id",
+        '  cidr_ipv4                    = "10.0.0.0/8"',
+        "rds_admits_only_the_replication_instance",
+    ),
+    (
+        "migration",
+        "main.tf",
+        '    [{ action = "include", table = var.heartbeat_table }],\n',
+        "",
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "main.tf",
+        'TargetTablePrepMode = "DO_NOTHING"',
+        'TargetTablePrepMode = "DROP_AND_CREATE"',
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  start_replication_task = false",
+        "  start_replication_task = true",
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "main.tf",
+        '            "table-name"  = var.heartbeat_table',
+        '            "table-name"  = "%"',
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "      LobMaxSize         = local.full_lob ? 0 : var.lob.max_size_kb",
+        "      LobMaxSize         = 32",
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "      EnableValidation = var.validation",
+        "      EnableValidation = false",
+        "the_task_copies_the_selected_tables_and_the_heartbeat",
+    ),
+    (
+        "migration",
+        "variables.tf",
+        "condition     = !anytrue(",
+        "condition     = true || !anytrue(",
+        "excluding_the_heartbeat_is_refused",
+    ),
+    (
+        "migration",
+        "main.tf",
+        'target = { metric = "CDCLatencyTarget"',
+        'target = { metric = "CDCLatencySource"',
+        "cdc_latency_alarms_and_events_reach_the_topic",
+    ),
+    (
+        "migration",
+        "main.tf",
+        "  alarm_actions = [var.alarm_topic_arn]\n  ok_actions    = [var.alarm_topic_arn]",
+        "  alarm_actions = []\n  ok_actions    = [var.alarm_topic_arn]",
+        "cdc_latency_alarms_and_events_reach_the_topic",
+    ),
+    (
+        "migration",
+        "main.tf",
+        '  event_categories = ["failure", "state change"]',
+        '  event_categories = ["creation"]',
+        "cdc_latency_alarms_and_events_reach_the_topic",
+    ),
+    (
+        "database",
+        "main.tf",
+        '    local_infile = var.migration_window_open ? "1" : "0"',
+        '    local_infile = "1"',
+        "parameters_enforce_tls_slow_log_and_row_binlogs",
+    ),
+    (
+        "database",
+        "main.tf",
+        '    local_infile = var.migration_window_open ? "1" : "0"',
+        '    local_infile = "0"',
+        "local_infile_only_while_the_migration_window_is_open",
+    ),
+    (
+        "foundation",
+        "main.tf",
+        '      values   = ["arn:${local.partition}:dms:${local.region}:${local.account_id}:es:*"]',
+        '      values   = ["*"]',
+        "dms_events_reach_the_encrypted_topic",
+    ),
+    (
         "database",
         "main.tf",
         "publicly_accessible    = false\n  multi_az               = var.multi_az",
@@ -1368,3 +1529,51 @@ def test_the_old_repositories_are_forgotten_not_destroyed() -> None:
     )
     dropped = re.sub(r"^removed \{\n.*?\n\}\n", "", main, count=1, flags=re.M | re.S)
     assert forgotten_not_destroyed(dropped) != MOVED_TO_ARTIFACTS
+
+
+def migration_wiring_problems(main_tf: str) -> list[str]:
+    """The environment root opens local_infile only through the spec's migration window, and
+    calls modules/migration only where platform.auto.tfvars.json carries a migration (its
+    target environment; tests/validators/terraform.py checks the tfvars)."""
+    database = re.search(r'^module "database" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    migration = re.search(r'^module "migration" \{\n(.*?)^\}', main_tf, re.M | re.S)
+    assert database and migration, "the environment root lost its database or migration call"
+    problems = []
+    window = re.search(r"^  migration_window_open\s+=\s+(.+)$", database[1], re.M)
+    if not window or window[1] != 'try(var.migration.window, "closed") == "open"':
+        problems.append("local_infile is not driven by the spec's migration window alone")
+    count = re.search(r"^  count\s+=\s+(.+)$", migration[1], re.M)
+    if not count or "var.migration != null" not in count[1] or "? 1 : 0" not in count[1]:
+        problems.append("modules/migration is not called only where the tfvars carry a migration")
+    if (
+        re.search(
+            r"^  database_security_group_id\s+=\s+module\.database\[0\]\.security_group_id$",
+            migration[1],
+            re.M,
+        )
+        is None
+    ):
+        problems.append("the replication instance's rule is not on the database's own group")
+    return problems
+
+
+def test_the_migration_window_and_module_reach_the_target_only() -> None:
+    main_tf = (ENV_ROOT / "main.tf").read_text()
+    assert migration_wiring_problems(main_tf) == []
+    for old, new in [
+        (
+            '  migration_window_open    = try(var.migration.window, "closed") == "open"',
+            "  migration_window_open    = true",
+        ),
+        (
+            "  count  = local.has_database && var.migration != null ? 1 : 0",
+            "  count  = local.has_database ? 1 : 0",
+        ),
+        (
+            "  database_security_group_id = module.database[0].security_group_id",
+            "  database_security_group_id = module.cluster.node_security_group_id",
+        ),
+    ]:
+        broken = main_tf.replace(old, new, 1)
+        assert broken != main_tf, old
+        assert migration_wiring_problems(broken) != [], new

@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from . import area_rules, capacity_checks, name_checks, support
+from . import area_rules, capacity_checks, migration_checks, name_checks, support
 from .context import CHECKS, Check, Context, check
 from .diagnostics import Diagnostic, Severity
 from .resolve import TIER_BY_NAME
@@ -23,8 +23,9 @@ from .secret_scan import find_secrets
 from .yamlpos import SpecPath
 
 __all__ = ["CHECKS", "Check", "Context", "check", "run_checks"]
-# Registered on import, with the checks below: capacity, names, and what each area needs.
-_AREA_MODULES = (area_rules, capacity_checks, name_checks)
+# Registered on import, with the checks below: capacity, the migration, names, and what
+# each area needs.
+_AREA_MODULES = (area_rules, capacity_checks, migration_checks, name_checks)
 
 # RDS for MySQL 8.0's end of standard support (RDS release calendar for MySQL).
 MYSQL_80_STANDARD_UNTIL = dt.date(2026, 7, 31)

@@ -525,6 +525,14 @@ DMS_SUBNET_GROUP = NameKind(
     f"{_AWS}/dms/latest/APIReference/API_CreateReplicationSubnetGroup.html",
     reserved=("default",),
 )
+DMS_EVENT_SUBSCRIPTION = NameKind(
+    "dms-event-subscription",
+    "DMS event subscription name",
+    255,
+    r"[A-Za-z][A-Za-z0-9-]*",
+    "region",
+    f"{_AWS}/dms/latest/APIReference/API_CreateEventSubscription.html",
+)
 SQS_QUEUE = NameKind(
     "sqs-queue",
     "SQS queue name",
@@ -812,7 +820,30 @@ def _pipeline_policies(spec: Spec, v: Variables) -> list[Variables]:
 
 
 def _dms_parts(spec: Spec, v: Variables) -> list[Variables]:
-    return [{"part": p} for p in ("source", "target", "task")]
+    return [{"part": p} for p in ("source", "target")]
+
+
+def _dms_verifies_source(spec: Spec, v: Variables) -> bool:
+    return _migration_target(spec, v) and spec["migration"]["source"]["tls"] != "required"
+
+
+def _dms_cdc(spec: Spec, v: Variables) -> bool:
+    return (
+        _migration_target(spec, v)
+        and spec["migration"]["dms"]["migrationType"] == "full-load-and-cdc"
+    )
+
+
+def _dms_sides(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"side": side} for side in ("source", "target")]
+
+
+def _dms_event_sources(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"source": source} for source in ("instance", "task")]
+
+
+def _dms_account_roles(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"role": role} for role in ("dms-vpc-role", "dms-cloudwatch-logs-role")]
 
 
 def _db(spec: Spec, v: Variables) -> bool:
@@ -1006,6 +1037,19 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-alarm", ALARM, "environment", _PN + "-database-{metric}", "a database alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_database_alarms),
     NameRule("database-event-subscription", RDS_EVENT_SUBSCRIPTION, "environment", _PN + "-database-events", "the RDS event subscription to the alarm topic", "env", ("aws_db_event_subscription.name",), when=_db),
     NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
+    # The DMS migration (modules/migration), in the migration's target environment only.
+    NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "env", ("aws_dms_replication_instance.replication_instance_id",), when=_migration_target),
+    NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS replication subnet group (private subnets)", "env", ("aws_dms_replication_subnet_group.replication_subnet_group_id",), when=_migration_target),
+    NameRule("dms-identifier", DMS_IDENTIFIER, "environment", _PN + "-dms-{part}", "a DMS endpoint (source: DigitalOcean, target: RDS)", "env", ("aws_dms_endpoint.endpoint_id",), when=_migration_target, each=_dms_parts),
+    NameRule("dms-task", DMS_IDENTIFIER, "environment", _PN + "-dms-task", "the DMS replication task (also its ARN's resource identifier, the CDC alarms' dimension)", "env", ("aws_dms_replication_task.replication_task_id", "aws_dms_replication_task.resource_identifier"), when=_migration_target),
+    NameRule("dms-certificate", DMS_IDENTIFIER, "environment", _PN + "-dms-source-ca", "DigitalOcean's CA imported into DMS (tls verify-full or verify-ca)", "env", ("aws_dms_certificate.certificate_id",), when=_dms_verifies_source),
+    NameRule("dms-role", IAM_ROLE, "environment", _PN + "-dms", "the role DMS reads the endpoints' secrets as", "env", ("aws_iam_role.name",), when=_migration_target),
+    NameRule("dms-policy", IAM_INLINE_POLICY, "environment", "read-the-endpoint-secrets", "the DMS role's policy", "env", ("aws_iam_role_policy.name",), when=_migration_target),
+    NameRule("dms-account-role", IAM_ROLE, "environment", "{role}", "an account role DMS requires by exact name", "env", ("aws_iam_role.name",), when=_migration_target, each=_dms_account_roles),
+    NameRule("dms-security-group", SECURITY_GROUP, "environment", _PN + "-dms", "the replication instance's security group", "env", ("aws_security_group.name",), when=_migration_target),
+    NameRule("dms-secret", SECRET, "environment", "{project}/{env}/database/dms", "the dms database user's secret (the target endpoint's credentials)", "env", ("aws_secretsmanager_secret.name",), when=_migration_target),
+    NameRule("dms-cdc-latency-alarm", ALARM, "environment", _PN + "-dms-cdc-latency-{side}", "a DMS CDC latency alarm (CDCLatencySource, CDCLatencyTarget)", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_dms_cdc, each=_dms_sides),
+    NameRule("dms-event-subscription", DMS_EVENT_SUBSCRIPTION, "environment", _PN + "-dms-{source}-events", "a DMS event subscription to the alarm topic", "env", ("aws_dms_event_subscription.name",), when=_migration_target, each=_dms_event_sources),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
     # backups: the environment's own vault, a DR region's, the plan and the restore tests
@@ -1139,10 +1183,6 @@ RULES: tuple[NameRule, ...] = (
     # --- not rendered yet: the plan project and the DMS migration area build these names --
     # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
-    NameRule("dms-instance", DMS_INSTANCE, "environment", _PN + "-dms", "the DMS replication instance", "none", when=_migration_target, rendered=False),
-    NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),
-    NameRule("dms-identifier", DMS_IDENTIFIER, "environment", _PN + "-dms-{part}", "a DMS endpoint or task", "none", when=_migration_target, each=_dms_parts, rendered=False),
-    NameRule("dms-role", IAM_ROLE, "environment", _PN + "-dms", "the DMS task's IAM role", "none", when=_migration_target, rendered=False),
     NameRule("mysql-app-user", MYSQL_USER, "app", "{package}", "an app's MySQL user (IAM authentication)", "none", when=_database_app, rendered=False),
     NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
 )  # fmt: skip

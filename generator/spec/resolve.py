@@ -352,7 +352,13 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "user": source["user"],
                 "passwordSecret": source["passwordSecret"],
                 "tls": source.get("tls", "verify-full"),
+                "caCertificate": source.get("caCertificate", "database/digitalocean-ca.pem"),
             },
+            "tables": {
+                "include": list(migration.get("tables", {}).get("include", ["%"])),
+                "exclude": list(migration.get("tables", {}).get("exclude", [])),
+            },
+            "window": migration.get("window", "closed"),
             "targetEnvironment": migration.get(
                 "targetEnvironment", production[0] if production else list(environments)[-1]
             ),
@@ -366,6 +372,8 @@ def resolve(spec: dict[str, Any]) -> dict[str, Any]:
                 "validation": dms.get("validation", True),
             },
         }
+        if "windowUntil" in migration:
+            out["migration"]["windowUntil"] = str(migration["windowUntil"])
     out["accountBaseline"] = spec.get("accountBaseline", "platform")
     observability = spec.get("observability", {})
     out["observability"] = {

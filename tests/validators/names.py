@@ -57,11 +57,18 @@ NAME_ATTRIBUTES = (
     "rule.visibility_config.metric_name",
     "rule.name",
     "vpc_origin_endpoint_config.name",
+    "replication_instance_id",
+    "replication_subnet_group_id",
+    "endpoint_id",
+    "replication_task_id",
+    "resource_identifier",
+    "certificate_id",
 )
 # Attributes above that hold a reference to something named elsewhere, not a new name.
 NOT_NAMES = {
     ("aws_cloudwatch_metric_alarm", "namespace"),  # the metric's namespace, e.g. AWS/RDS
     ("aws_guardduty_detector_feature", "name"),  # a protection plan, e.g. S3_DATA_EVENTS
+    ("aws_dms_replication_instance", "replication_subnet_group_id"),  # the group, named there
 }
 
 _EPHEMERAL = re.compile(
@@ -202,8 +209,12 @@ def env_root_plan(root: Path, account: str, region: str, dr_region: str | None) 
     text, count = _EPHEMERAL.subn("\n", main.read_text())
     assert count == 1, "main.tf no longer has the ephemeral master password: update this test"
     main.write_text(text)
+    # DigitalOcean's CA is the customer's file (spec migration.source.caCertificate), not
+    # rendered: the migration's target environment gets a stand-in PEM.
     (root / "zz_names_override.tf").write_text(
         'module "database" {\n  master_password = "names-test-password"\n}\n'
+        'locals {\n  migration_ca_pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n'
+        '-----END CERTIFICATE-----\\n"\n}\n'
     )
     test = (
         _mock_providers(account, region, dr_region or region)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
+from pathlib import Path
 
 import yaml
 from conftest import ROOT, run_cli
@@ -102,3 +104,39 @@ def every_citation_resolves_inside_the_repo(repo: RenderedRepo) -> None:
                 if not (path.parent / target).exists():
                     problems.append(f"{rel}: links to {target}, which does not exist")
     assert nonempty(files, "files") and not problems, "\n".join(problems)
+
+
+def _ignored(gitignore: str, paths: list[str], workdir: Path) -> set[str]:
+    """Which of `paths` git would ignore under this .gitignore (git check-ignore, in a
+    scratch repository: the rendered tree is not one)."""
+    git = require("git")
+    (workdir / ".gitignore").write_text(gitignore)
+    subprocess.run([git, "init", "-q", str(workdir)], check=True)
+    proc = subprocess.run(
+        [git, "-C", str(workdir), "check-ignore", "--no-index", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return set(proc.stdout.split())
+
+
+@validator(
+    "repo",
+    when=lambda spec: "migration" in spec and spec["migration"]["source"]["tls"] != "required",
+)
+def digitalocean_ca_is_committed_not_ignored(repo: RenderedRepo) -> None:
+    """The generated .gitignore ignores *.pem (keys), but DigitalOcean's CA must be committed:
+    DMS verifies the source with it and `make plan` stops while it is missing."""
+    ca = repo.spec["migration"]["source"]["caCertificate"]
+    with tempfile.TemporaryDirectory() as scratch:
+        ignored = _ignored(
+            (repo.root / ".gitignore").read_text(),
+            [ca, "private-key.pem", "x/other.pem"],
+            Path(scratch),
+        )
+    assert ca not in ignored, f"{ca} (the CA DMS verifies DigitalOcean with) is git-ignored"
+    assert ignored == {"private-key.pem", "x/other.pem"}, (
+        f"other .pem files must stay ignored: {ignored}"
+    )

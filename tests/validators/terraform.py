@@ -167,6 +167,32 @@ def tfvars_carry_the_spec_as_data(repo: RenderedRepo) -> None:
             "account_id": spec["artifacts"]["account"],
             "region": spec["project"]["region"],
         }
+        # The DMS migration: in its target environment only, the spec's settings as data.
+        migration = spec.get("migration")
+        if migration and migration["targetEnvironment"] == name and "database" in spec:
+            source, dms = migration["source"], migration["dms"]
+            assert data["migration"] == {
+                "source": {
+                    "database": source["database"],
+                    "port": source["port"],
+                    "secret_name": source["passwordSecret"],
+                    "tls": {"required": "require"}.get(source["tls"], source["tls"]),
+                    "ca_certificate_path": source["caCertificate"],
+                },
+                "tables": migration["tables"],
+                "dms": {
+                    "instance_class": dms["instanceClass"],
+                    "allocated_storage_gb": dms["allocatedStorageGb"],
+                    "multi_az": dms["multiAz"],
+                    "migration_type": dms["migrationType"],
+                    "lob_mode": dms["lobMode"],
+                    "lob_max_size_kb": dms["lobMaxSizeKb"],
+                    "validation": dms["validation"],
+                },
+                "window": migration["window"],
+            }
+        else:
+            assert data["migration"] is None, f"{name} is not the migration's target"
         backend = (root / "backend.tfbackend").read_text()
         assert f'"{spec["project"]["name"]}-{name}-tfstate-{env["account"]}"' in backend
         assert "use_lockfile = true" in backend

@@ -163,6 +163,7 @@ locals {
     "cloudfront:Describe*", "cloudfront:Get*", "cloudfront:List*",
     "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
     "codebuild:BatchGetProjects",
+    "dms:DescribeCertificates", "dms:DescribeEndpoints", "dms:DescribeEventSubscriptions", "dms:DescribeReplicationInstances", "dms:DescribeReplicationSubnetGroups", "dms:DescribeReplicationTasks", "dms:ListTagsForResource",
     "ec2:Describe*", "ec2:GetManagedPrefixListEntries",
     "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
     "eks:Describe*", "eks:List*",
@@ -250,7 +251,7 @@ locals {
   # manages a new service adds it here: tests/test_terraform_modules.py checks the
   # modules' resource types against this list.
   platform_services = [
-    "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "codebuild", "ec2", "ecr", "eks",
+    "acm", "backup", "backup-storage", "cloudfront", "cloudwatch", "codebuild", "dms", "ec2", "ecr", "eks",
     "elasticloadbalancing", "events", "kms", "logs", "rds", "route53", "s3", "secretsmanager", "sns",
     "sqs", "wafv2",
   ]
@@ -263,7 +264,13 @@ locals {
   ]
   attachable_policies = [for p in local.attachable_policy_names : "arn:${local.partition}:iam::aws:policy/${p}"]
 
-  platform_roles = "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*"
+  # The environment's roles, and the two account roles AWS DMS requires by exact name
+  # (modules/migration creates them in a migration's target environment).
+  platform_roles = [
+    "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-*",
+    "arn:${local.partition}:iam::${local.account_id}:role/dms-vpc-role",
+    "arn:${local.partition}:iam::${local.account_id}:role/dms-cloudwatch-logs-role",
+  ]
 
   platform_policy = {
     Version = "2012-10-17"

@@ -22,7 +22,9 @@ locals {
     binlog_row_image         = "FULL"
     slow_query_log           = "1"
     log_output               = "FILE"
-    local_infile             = "0"
+    # DMS loads a MySQL target with LOAD DATA LOCAL INFILE: on only while the spec's
+    # migration window is open, and only in the migration's target environment.
+    local_infile = var.migration_window_open ? "1" : "0"
   }
   # Each parameter applies as MySQL/RDS allow (mysql-parameters.json): a dynamic one at
   # once (immediate), a static one at the next reboot (pending-reboot; RDS refuses

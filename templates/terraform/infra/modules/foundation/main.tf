@@ -126,6 +126,21 @@ data "aws_iam_policy_document" "key" {
       values   = [local.account_id]
     }
   }
+
+  statement {
+    sid       = "DmsEventsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["dms.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -180,6 +195,27 @@ data "aws_iam_policy_document" "alarms" {
       test     = "ArnLike"
       variable = "aws:SourceArn"
       values   = ["arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${var.name}*"]
+    }
+  }
+
+  # DMS event subscriptions of this environment (modules/migration).
+  statement {
+    sid       = "DmsEventsOfThisEnvironment"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["dms.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:dms:${local.region}:${local.account_id}:es:*"]
     }
   }
 }

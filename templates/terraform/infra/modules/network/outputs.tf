@@ -52,3 +52,8 @@ output "isolated_route_table_id" {
   description = "Route table of the isolated subnets (it has no default route)."
   value       = aws_route_table.isolated.id
 }
+
+output "nat_public_ips" {
+  description = "Public addresses of the NAT gateways, in zone order: everything the private subnets send to the internet comes from them (e.g. DigitalOcean's trusted sources for a migration)."
+  value       = [for z in sort(keys(aws_eip.nat)) : aws_eip.nat[z].public_ip]
+}

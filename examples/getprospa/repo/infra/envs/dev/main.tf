@@ -11,6 +11,8 @@
 #   subnets (NetworkPolicy, enforced by the VPC CNI; infra/docs/adr/0005).
 #   CI -> (start only) -> CodeBuild executors in the private subnets -> the private EKS
 #   API (443, admitted by the cluster's security group) and AWS APIs (modules/executors)
+#   migration target only: DMS replication instance (private subnets) -> DigitalOcean
+#          (TLS verify-full, through NAT) and -> RDS (3306, its own rule; modules/migration)
 #   RDS -> AWS Backup: daily snapshots into a locked vault, copied to the backup account
 #          and/or a DR region (modules/backup, modules/backup-vault)
 
@@ -154,6 +156,7 @@ module "database" {
   read_replicas            = var.database.read_replicas
   master_password          = try(ephemeral.aws_secretsmanager_random_password.database_master[0].random_password, null)
   parameters               = var.database.parameters
+  migration_window_open    = try(var.migration.window, "closed") == "open"
   database_insights_mode   = var.tier == "production" ? "advanced" : "standard"
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.isolated_subnet_ids
@@ -162,6 +165,45 @@ module "database" {
   log_retention_days       = var.observability.log_retention_days
   alarm_topic_arn          = module.foundation.alarm_topic_arn
   permissions_boundary     = local.permissions_boundary
+}
+
+# --- The migration from DigitalOcean (spec migration, its target environment only) -----
+
+# DigitalOcean's CA, committed at the spec's caCertificate (repository-relative; this root
+# is infra/envs/<env>). Missing, the module's validation names the path to fill.
+locals {
+  migration_ca_path = var.migration == null ? null : "${path.root}/../../../${var.migration.source.ca_certificate_path}"
+  migration_ca_pem  = local.migration_ca_path != null && try(fileexists(local.migration_ca_path), false) ? file(local.migration_ca_path) : null
+}
+
+module "migration" {
+  source = "../../modules/migration"
+  count  = local.has_database && var.migration != null ? 1 : 0
+
+  name                       = local.name
+  secret_prefix              = local.secret_prefix
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  database_security_group_id = module.database[0].security_group_id
+  database_port              = module.database[0].port
+  instance_class             = var.migration.dms.instance_class
+  allocated_storage_gb       = var.migration.dms.allocated_storage_gb
+  multi_az                   = var.migration.dms.multi_az
+  migration_type             = var.migration.dms.migration_type
+  lob                        = { mode = var.migration.dms.lob_mode, max_size_kb = var.migration.dms.lob_max_size_kb }
+  validation                 = var.migration.dms.validation
+  tables                     = var.migration.tables
+  source_database = {
+    database            = var.migration.source.database
+    port                = var.migration.source.port
+    secret_name         = var.migration.source.secret_name
+    tls                 = var.migration.source.tls
+    ca_certificate_pem  = local.migration_ca_pem
+    ca_certificate_path = var.migration.source.ca_certificate_path
+  }
+  kms_key_arn          = module.foundation.kms_key_arn
+  alarm_topic_arn      = module.foundation.alarm_topic_arn
+  permissions_boundary = local.permissions_boundary
 }
 
 # --- Backups: out of the account and region they protect -------------------------------

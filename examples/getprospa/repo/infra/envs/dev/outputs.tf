@@ -71,3 +71,12 @@ output "executors" {
     }
   }
 }
+
+output "migration" {
+  description = "The DMS migration (its target environment only, else null): the NAT addresses to add to DigitalOcean's trusted sources, the replication task to start after `dbkit schema copy`, and the dms user's secret."
+  value = length(module.migration) == 0 ? null : {
+    natAddresses       = module.network.nat_public_ips
+    replicationTaskArn = module.migration[0].replication_task_arn
+    targetSecretArn    = module.migration[0].target_secret_arn
+  }
+}

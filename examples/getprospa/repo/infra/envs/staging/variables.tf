@@ -229,3 +229,41 @@ variable "artifacts" {
     error_message = "artifacts: account_id must be 12 digits and region an AWS region."
   }
 }
+
+variable "migration" {
+  description = "The DMS migration from DigitalOcean (spec migration), set only in its target environment, null elsewhere: the source (schema, port, Secrets Manager secret name, TLS mode and the repository path of DigitalOcean's CA), the table selection, the replication instance and task settings, and the migration window (open: local_infile=1 on this environment's database)."
+  type = object({
+    source = object({
+      database            = string
+      port                = number
+      secret_name         = string
+      tls                 = string
+      ca_certificate_path = string
+    })
+    tables = object({
+      include = list(string)
+      exclude = list(string)
+    })
+    dms = object({
+      instance_class       = string
+      allocated_storage_gb = number
+      multi_az             = bool
+      migration_type       = string
+      lob_mode             = string
+      lob_max_size_kb      = number
+      validation           = bool
+    })
+    window = string
+  })
+  default = null
+
+  validation {
+    condition     = var.migration == null || contains(["closed", "open"], try(var.migration.window, ""))
+    error_message = "migration.window must be closed or open."
+  }
+
+  validation {
+    condition     = var.migration == null || (!startswith(try(var.migration.source.ca_certificate_path, ""), "/") && !contains(split("/", try(var.migration.source.ca_certificate_path, "")), ".."))
+    error_message = "migration.source.ca_certificate_path must be a path inside the repository (no leading /, no ..)."
+  }
+}

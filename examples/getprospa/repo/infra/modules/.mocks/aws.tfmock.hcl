@@ -145,3 +145,23 @@ mock_resource "aws_sqs_queue" {
 mock_resource "aws_codebuild_project" {
   defaults = { arn = "arn:aws:codebuild:ap-southeast-2:111111111111:project/mock" }
 }
+
+mock_data "aws_secretsmanager_secret" {
+  defaults = { arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:source-mock-AbCdEf" }
+}
+
+mock_resource "aws_dms_certificate" {
+  defaults = { certificate_arn = "arn:aws:dms:ap-southeast-2:111111111111:cert:MOCKCERT" }
+}
+
+mock_resource "aws_dms_replication_instance" {
+  defaults = { replication_instance_arn = "arn:aws:dms:ap-southeast-2:111111111111:rep:MOCKREP" }
+}
+
+mock_resource "aws_dms_endpoint" {
+  defaults = { endpoint_arn = "arn:aws:dms:ap-southeast-2:111111111111:endpoint:MOCKENDPOINT" }
+}
+
+mock_resource "aws_dms_replication_task" {
+  defaults = { replication_task_arn = "arn:aws:dms:ap-southeast-2:111111111111:task:MOCKTASK" }
+}

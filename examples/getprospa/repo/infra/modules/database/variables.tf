@@ -148,6 +148,12 @@ variable "master_password_version" {
   }
 }
 
+variable "migration_window_open" {
+  description = "The DMS migration window (spec migration.window open, in the migration's target environment only): local_infile=1, which DMS's MySQL target needs to load. Off otherwise; platformgen refuses a window with no last day or past it."
+  type        = bool
+  default     = false
+}
+
 variable "parameters" {
   description = "Extra MySQL parameters by name. Each applies as mysql-parameters.json says: dynamic ones at once (immediate), static and unknown ones at the next reboot (pending-reboot). The parameters the platform enforces (TLS, binlogs, slow log, log output, local_infile, tls_version) cannot be set here."
   type        = map(string)

@@ -160,6 +160,21 @@ run "parameters_enforce_tls_slow_log_and_row_binlogs" {
   }
 }
 
+# DMS's MySQL target loads with LOAD DATA LOCAL INFILE: local_infile is on only while the
+# spec's migration window is open (the env root passes it in the target environment only),
+# and it applies at once (a dynamic parameter), both ways.
+run "local_infile_only_while_the_migration_window_is_open" {
+  command = plan
+  variables {
+    migration_window_open = true
+  }
+
+  assert {
+    condition     = one([for p in aws_db_parameter_group.this.parameter : "${p.value}/${p.apply_method}" if p.name == "local_infile"]) == "1/immediate" && contains([for p in aws_db_parameter_group.this.parameter : "${p.name}=${p.value}"], "require_secure_transport=1")
+    error_message = "An open migration window turns local_infile on, at once, and changes nothing else the platform enforces."
+  }
+}
+
 # Dynamic parameters apply at once, static ones at the next reboot (RDS refuses
 # immediate for them), and one the module's table does not know waits for the reboot.
 run "each_parameter_applies_as_mysql_allows" {

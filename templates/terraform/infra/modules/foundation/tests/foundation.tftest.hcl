@@ -40,6 +40,24 @@ run "rds_events_reach_the_encrypted_topic" {
   }
 }
 
+# DMS event subscriptions (modules/migration) publish to the encrypted topic too: DMS
+# of this account only, from its event subscriptions.
+run "dms_events_reach_the_encrypted_topic" {
+  command = plan
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.key.statement : s if s.sid == "DmsEventsPublishToTheEncryptedTopic" && one(s.principals).identifiers == toset(["dms.amazonaws.com"]) && try(one(s.condition).variable, "") == "aws:SourceAccount"]) == 1
+    error_message = "The key must let DMS events of this account encrypt messages to the alarm topic."
+  }
+  assert {
+    condition = flatten([
+      for s in data.aws_iam_policy_document.alarms.statement : [for c in s.condition : tolist(c.values) if c.variable == "aws:SourceArn"]
+      if s.sid == "DmsEventsOfThisEnvironment" && one(s.principals).identifiers == toset(["dms.amazonaws.com"])
+    ]) == ["arn:aws:dms:ap-southeast-2:111111111111:es:*"]
+    error_message = "The alarm topic must admit DMS event subscriptions of this account only."
+  }
+}
+
 run "no_account_outside_uses_the_key_by_default" {
   command = plan
 
