@@ -292,6 +292,25 @@ def test_rotate_alternates_and_the_previous_user_works_until_the_next_rotation(
     # The other users' secrets were not touched.
     assert secret(client, "readonly")["username"] == "platform_readonly_a"
 
+    # During a migration the app's secret names the source: rotating there is refused.
+    moved = {**third, "host": "source.example.com", "port": 25060}
+    client.put_secret_value(SecretId=f"{PROJECT}/{ENV}/database/shop", SecretString=json.dumps(moved))
+    proc = run_dbkit("users", "rotate", "--users", path, "--env", ENV, "--user", "shop", env=env)
+    assert proc.returncode == 3 and "points at source.example.com:25060" in proc.stderr, proc.stderr
+    assert secret(client, "shop") == moved
+
+
+def test_one_apply_or_rotate_at_a_time(tmp_path: Path, admin: tuple[str, Connection]) -> None:
+    dsn, conn = admin
+    path = users_file(tmp_path, parse_dsn(dsn, "admin").database)
+    env = {"DBKIT_ADMIN_DSN": dsn, **env_passwords()}
+    assert conn.value("SELECT GET_LOCK('platformgen_dbkit_users', 0)") == 1  # another run holds it
+    proc = run_dbkit("users", "apply", "--users", path, "--env", ENV, "--passwords", "env", env=env)
+    assert proc.returncode == 3 and "another dbkit users apply or rotate is running" in proc.stderr, proc.stderr
+    assert conn.value("SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'app\\_shop\\_%'") == 0
+    conn.rows("SELECT RELEASE_LOCK('platformgen_dbkit_users')")
+    assert users("apply", "--users", path, "--passwords", "env", env=env)[0] == 0
+
 
 def test_rotate_needs_a_store_it_can_write(tmp_path: Path, admin: tuple[str, Connection]) -> None:
     dsn, _ = admin

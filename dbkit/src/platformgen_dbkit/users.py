@@ -166,16 +166,15 @@ class Planner:
             sql = f"REVOKE {priv} ({quote(column)}) ON {quote(schema)}.{quote(table)} FROM {account}"
             self._add(user, mysql_user, "revoke", sql, self._exec(sql))
 
-    def active(self, user: User) -> tuple[Credentials, bool]:
-        """The credentials the store holds (or new ones when it is empty), and whether to write them."""
+    def active(self, user: User) -> tuple[Credentials, str]:
+        """The credentials the store holds (new ones when it is empty), and what to write:
+        "" nothing, "new" a generated password, "complete" the missing host, port or dbname."""
         creds = self.store.read(user)
         if creds is None:
-            if not self.store.writable:
-                raise AssertionError("the environment store always has a value or fails")
             fresh = Credentials(
                 user.mysql_users[0], new_password(), self.admin.host, self.admin.port, self.users.database
             )
-            return fresh, True
+            return fresh, "new"
         if creds.username not in user.mysql_users:
             raise DbkitError(
                 f"{self.store.where(user)} names MySQL user {creds.username!r}, not one of "
@@ -183,16 +182,15 @@ class Planner:
                 "empty the secret (users apply then generates a password for the _a user), or set its username "
                 "to one of the two",
             )
-        complete = creds.host is not None and creds.port is not None and creds.dbname is not None
-        if self.store.writable and not complete:
+        if self.store.writable and None in (creds.host, creds.port, creds.dbname):
             creds = dataclasses.replace(
                 creds,
                 host=creds.host or self.admin.host,
                 port=creds.port or self.admin.port,
                 dbname=creds.dbname or self.users.database,
             )
-            return creds, True
-        return creds, False
+            return creds, "complete"
+        return creds, ""
 
     def user(self, user: User) -> Credentials:
         creds, write = self.active(user)
@@ -217,13 +215,27 @@ class Planner:
                 )  # fmt: skip
             self.grants(user, mysql_user, have)
         if write:
-            self._add(
-                user, creds.username, "write-secret",
-                f"write {self.store.where(user)}: username {creds.username}, new password"
-                if self.store.read(user) is None else f"complete {self.store.where(user)} (host, port, dbname)",
-                lambda: self.store.write(user, creds),
-            )  # fmt: skip
+            detail = (
+                f"write {self.store.where(user)}: username {creds.username}, a new password"
+                if write == "new"
+                else f"complete {self.store.where(user)} (host, port, dbname)"
+            )
+            self._add(user, creds.username, "write-secret", detail, lambda: self.store.write(user, creds))
         return creds
+
+
+LOCK_NAME = "platformgen_dbkit_users"
+
+
+def lock(conn: Connection) -> None:
+    """One `users apply` or `rotate` at a time per server (GET_LOCK: MySQL 8 and MariaDB).
+    Two rotations at once could both pick the same standby user, and one secret would then
+    hold a password that no longer works. The lock ends with the session."""
+    if conn.value("SELECT GET_LOCK(%s, 0)", (LOCK_NAME,)) != 1:
+        raise DbkitError(
+            "another dbkit users apply or rotate is running against this server",
+            "wait for it to finish (its session holds the lock), then run the command again",
+        )
 
 
 def plan(conn: Connection, admin: DSN, users: UsersFile, store: Store) -> list[Action]:
@@ -256,12 +268,20 @@ def rotate(conn: Connection, admin: DSN, users: UsersFile, store: Store, name: s
     if not store.writable:
         store.write(user, Credentials("", ""))  # raises the environment store's explanation
     planner = Planner(conn, admin, users, store)
-    creds = planner.user(user)
+    planner.user(user)
     actions = planner.actions
     apply(actions)
     current = store.read(user)
     if current is None:
         raise DbkitError(f"{store.where(user)} is still empty after users apply", "run users apply and look at its log")
+    if (current.host, current.port) != (admin.host, admin.port):
+        # During a migration the app's secret points at the source: its users are not these.
+        raise DbkitError(
+            f"{store.where(user)} points at {current.host}:{current.port}, not at the server being managed "
+            f"({admin.host}:{admin.port}); nothing was rotated",
+            "rotate after the cutover has pointed the secret at this server, or pass --target with the server "
+            "the secret names",
+        )
     standby = user.mysql_users[1] if current.username == user.mysql_users[0] else user.mysql_users[0]
     password = new_password()
     conn.rows(f"ALTER USER {_bound(_account(users, standby))} IDENTIFIED BY %s", (password,))
@@ -270,10 +290,5 @@ def rotate(conn: Connection, admin: DSN, users: UsersFile, store: Store, name: s
             f"{standby} does not log in with its new password; {store.where(user)} still names {current.username}",
             "check the account (locked? host pattern?) and run rotate again",
         )
-    store.write(
-        user,
-        dataclasses.replace(
-            creds if creds.username == current.username else current, username=standby, password=password
-        ),
-    )
+    store.write(user, dataclasses.replace(current, username=standby, password=password))
     return actions, Rotation(user.name, current.username, standby, store.where(user))

@@ -57,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from .credentials import open_store
     from .db import parse_dsn, session
     from .userfile import load_users
-    from .users import apply, plan, rotate
+    from .users import apply, lock, plan, rotate
 
     users = load_users(args.users)
     store = open_store(args.passwords, users, args.env)
     admin = parse_dsn(args.target or os.environ.get("DBKIT_ADMIN_DSN"), "admin")
     with session(admin) as conn:
+        if args.users_command != "plan":
+            lock(conn)
         if args.users_command == "rotate":
             actions, rotation = rotate(conn, admin, users, store, args.user)
             if args.json:
