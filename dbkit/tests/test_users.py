@@ -353,3 +353,70 @@ def test_users_file_path_and_environment_errors(tmp_path: Path) -> None:
         assert proc.returncode == 3 and message in proc.stderr, proc.stderr
     proc = run_dbkit("users", "plan", "--users", users_file(tmp_path, "shop"), "--env", "qa", *target)
     assert proc.returncode == 3 and "no environment 'qa'" in proc.stderr, proc.stderr
+
+
+def test_rotation_under_load_fails_no_request_while_pods_lag_behind_the_secret(
+    tmp_path: Path, admin: tuple[str, Connection], secretsmanager: tuple[Any, dict[str, str]]
+) -> None:
+    """Pods open a new connection every few milliseconds with the secret as it was LAG
+    seconds ago (External Secrets' refresh plus the kubelet's sync, scaled down). Rotations
+    further apart than LAG fail no request; two rotations within LAG do (the rule of ADR 0012:
+    refresh + sync < the time between two rotations)."""
+    import threading
+
+    lag = 2.0
+    dsn, _ = admin
+    client, aws = secretsmanager
+    schema = parse_dsn(dsn, "admin").database
+    path = users_file(tmp_path, schema)
+    env = {"DBKIT_ADMIN_DSN": dsn, **aws}
+    assert users("apply", "--users", path, "--passwords", "secretsmanager", env=env)[0] == 0
+    history: list[tuple[float, dict[str, Any]]] = [(time.monotonic() - lag, secret(client, "shop"))]
+    stop = threading.Event()
+    ok: list[float] = []
+    failed: list[str] = []
+
+    def watch() -> None:  # what the cluster's copy of the secret would see, and when
+        while not stop.is_set():
+            value = secret(client, "shop")
+            if value != history[-1][1]:
+                history.append((time.monotonic(), value))
+            time.sleep(0.05)
+
+    def pod() -> None:
+        while not stop.is_set():
+            now = time.monotonic()
+            creds = [value for seen, value in history if seen <= now - lag][-1]
+            try:
+                conn = login(dsn, creds["username"], creds["password"], schema)
+                conn.value("SELECT COUNT(*) FROM users_probe")
+                conn.close()
+                ok.append(now)
+            except Exception as exc:
+                failed.append(f"{creds['username']}: {exc}")
+            time.sleep(0.01)
+
+    def rotate() -> None:
+        code, _, err = users("rotate", "--users", path, "--passwords", "secretsmanager", "--user", "shop", env=env)
+        assert code == 0, err
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (watch, pod, pod)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):  # rotations further apart than the lag
+            rotate()
+            time.sleep(lag * 1.5)
+        served, failures = len(ok), list(failed)
+        rotate()  # two rotations within the lag: pods still on the oldest password fail
+        rotate()
+        time.sleep(lag * 1.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    print(f"rotation under load: {served} connections, {len(failures)} failed; then {len(failed)} failed "
+          "after two rotations within the lag")  # fmt: skip
+    assert failures == [] and served > 50, failures[:3]
+    assert failed, "two rotations within the lag should have cut off pods on the oldest password"
+    assert history[-1][1]["username"] != history[-2][1]["username"]
