@@ -298,6 +298,17 @@ def test_rotate_alternates_and_the_previous_user_works_until_the_next_rotation(
     proc = run_dbkit("users", "rotate", "--users", path, "--env", ENV, "--user", "shop", env=env)
     assert proc.returncode == 3 and "points at source.example.com:25060" in proc.stderr, proc.stderr
     assert secret(client, "shop") == moved
+    # ...while apply leaves that secret alone (and says so), and changes nothing else.
+    code, out, err = users("plan", "--users", path, "--passwords", "secretsmanager", env=env)
+    assert (code, out["changes"]) == (0, []) and "source.example.com:25060" in out["notes"][0], (out, err)
+    # The cutover's switch: a new password on the standby user, and the secret names this server.
+    code, out, err = users(
+        "rotate", "--users", path, "--passwords", "secretsmanager", "--user", "shop", "--switch-to-target", env=env
+    )
+    assert code == 0, err
+    switched = secret(client, "shop")
+    assert (switched["host"], switched["port"], switched["username"]) == (parsed.host, parsed.port, "app_shop_b")
+    assert can_login(dsn, "app_shop_b", switched["password"])
 
 
 def test_one_apply_or_rotate_at_a_time(tmp_path: Path, admin: tuple[str, Connection]) -> None:
@@ -426,3 +437,24 @@ def test_rotation_under_load_fails_no_request_while_pods_lag_behind_the_secret(
     assert failures == [] and served > 50, failures[:3]
     assert failed, "two rotations within the lag should have cut off pods on the oldest password"
     assert history[-1][1]["username"] != history[-2][1]["username"]
+
+
+def test_partial_revokes_on_is_refused() -> None:
+    """MySQL 8 only (MariaDB has no partial_revokes, so no server here can show it): with it
+    ON, the escaped schema names of the grants would name another schema."""
+    from platformgen_dbkit.errors import DbkitError
+    from platformgen_dbkit.users import check_server
+
+    class MySQL8:
+        dsn = parse_dsn("mysql://u@127.0.0.1/shop", "admin")
+
+        def __init__(self, value: str | None) -> None:
+            self.value = value
+
+        def variable(self, name: str) -> str | None:
+            return self.value if name == "partial_revokes" else None
+
+    check_server(MySQL8("OFF"))  # type: ignore[arg-type]
+    check_server(MySQL8(None))  # type: ignore[arg-type]  # MariaDB
+    with pytest.raises(DbkitError, match="partial_revokes is ON"):
+        check_server(MySQL8("ON"))  # type: ignore[arg-type]

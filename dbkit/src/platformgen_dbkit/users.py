@@ -130,6 +130,11 @@ class Planner:
     def __init__(self, conn: Connection, admin: DSN, users: UsersFile, store: Store) -> None:
         self.conn, self.admin, self.users, self.store = conn, admin, users, store
         self.actions: list[Action] = []
+        self.notes: list[str] = []
+
+    def elsewhere(self, creds: Credentials) -> bool:
+        """Whether the credentials name another server than the one being managed."""
+        return creds.host is not None and (creds.host, creds.port or 3306) != (self.admin.host, self.admin.port)
 
     def _exec(self, sql: str, args: tuple[Any, ...] | None = None) -> Callable[[], None]:
         return lambda: self.conn.rows(sql, args) and None
@@ -170,6 +175,15 @@ class Planner:
         """The credentials the store holds (new ones when it is empty), and what to write:
         "" nothing, "new" a generated password, "complete" the missing host, port or dbname."""
         creds = self.store.read(user)
+        if creds is not None and self.elsewhere(creds):
+            # During a migration the app's secret names the source (its host and its user):
+            # leave it alone, keep both users here ready with throwaway passwords;
+            # `rotate --switch-to-target` points the secret here at cutover.
+            self.notes.append(
+                f"{self.store.where(user)} points at {creds.host}:{creds.port}, not at this server: left alone; "
+                f"{' and '.join(user.mysql_users)} are kept ready here"
+            )
+            return Credentials("", ""), ""
         if creds is None:
             fresh = Credentials(
                 user.mysql_users[0], new_password(), self.admin.host, self.admin.port, self.users.database
@@ -238,11 +252,23 @@ def lock(conn: Connection) -> None:
         )
 
 
-def plan(conn: Connection, admin: DSN, users: UsersFile, store: Store) -> list[Action]:
+def check_server(conn: Connection) -> None:
+    """The grants escape `_` in schema names, which is right while partial_revokes is OFF
+    (RDS's default). With it ON, MySQL 8 reads wildcards in database-level grants literally,
+    and the escaped names would name another schema: refuse rather than grant the wrong thing."""
+    if (conn.variable("partial_revokes") or "OFF").upper() in ("ON", "1"):
+        raise DbkitError(
+            f"{conn.dsn.label}: partial_revokes is ON",
+            "set partial_revokes to 0 in the parameter group (RDS's default), or manage these users by hand",
+        )
+
+
+def plan(conn: Connection, admin: DSN, users: UsersFile, store: Store) -> tuple[list[Action], list[str]]:
+    check_server(conn)
     planner = Planner(conn, admin, users, store)
     for user in users.users:
         planner.user(user)
-    return planner.actions
+    return planner.actions, planner.notes
 
 
 def apply(actions: list[Action]) -> None:
@@ -261,12 +287,16 @@ class Rotation:
         return dataclasses.asdict(self)
 
 
-def rotate(conn: Connection, admin: DSN, users: UsersFile, store: Store, name: str) -> tuple[list[Action], Rotation]:
+def rotate(
+    conn: Connection, admin: DSN, users: UsersFile, store: Store, name: str, *, switch: bool = False
+) -> tuple[list[Action], Rotation]:
     """Bring the user to the file first (apply), then alternate: new password on the standby
-    user, checked, then the secret points at it."""
+    user, checked, then the secret points at it. With `switch`, a secret that names another
+    server (the migration source) is pointed at this one (the cutover's secret switch)."""
     user = users.user(name)
     if not store.writable:
         store.write(user, Credentials("", ""))  # raises the environment store's explanation
+    check_server(conn)
     planner = Planner(conn, admin, users, store)
     planner.user(user)
     actions = planner.actions
@@ -274,14 +304,15 @@ def rotate(conn: Connection, admin: DSN, users: UsersFile, store: Store, name: s
     current = store.read(user)
     if current is None:
         raise DbkitError(f"{store.where(user)} is still empty after users apply", "run users apply and look at its log")
-    if (current.host, current.port) != (admin.host, admin.port):
-        # During a migration the app's secret points at the source: its users are not these.
-        raise DbkitError(
-            f"{store.where(user)} points at {current.host}:{current.port}, not at the server being managed "
-            f"({admin.host}:{admin.port}); nothing was rotated",
-            "rotate after the cutover has pointed the secret at this server, or pass --target with the server "
-            "the secret names",
-        )
+    if planner.elsewhere(current):
+        if not switch:
+            raise DbkitError(
+                f"{store.where(user)} points at {current.host}:{current.port}, not at the server being managed "
+                f"({admin.host}:{admin.port}); nothing was rotated",
+                "rotate after the cutover has pointed the secret at this server (rotate --switch-to-target does "
+                "that), or pass --target with the server the secret names",
+            )
+        current = dataclasses.replace(current, host=admin.host, port=admin.port, dbname=users.database)
     standby = user.mysql_users[1] if current.username == user.mysql_users[0] else user.mysql_users[0]
     password = new_password()
     conn.rows(f"ALTER USER {_bound(_account(users, standby))} IDENTIFIED BY %s", (password,))

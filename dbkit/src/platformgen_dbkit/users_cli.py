@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_OK, EXIT_WARNINGS, DbkitError
+from .errors import EXIT_OK, EXIT_WARNINGS
 from .output import table
 
 
@@ -42,6 +43,11 @@ def register(sub: Any) -> None:
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
         if name == "rotate":
             p.add_argument("--user", required=True, help="the logical user to rotate (e.g. api, readonly)")
+            p.add_argument(
+                "--switch-to-target",
+                action="store_true",
+                help="the secret names another server (a migration source): point it at this one (cutover)",
+            )
 
 
 def _print_actions(actions: list[Any], applied: bool) -> None:
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if args.users_command != "plan":
             lock(conn)
         if args.users_command == "rotate":
-            actions, rotation = rotate(conn, admin, users, store, args.user)
+            actions, rotation = rotate(conn, admin, users, store, args.user, switch=args.switch_to_target)
             if args.json:
                 print(
                     json.dumps(
@@ -82,14 +88,19 @@ def run(args: argparse.Namespace) -> int:
                     f"{rotation.previous} keeps its password until the next rotation."
                 )
             return EXIT_OK
-        actions = plan(conn, admin, users, store)
+        actions, notes = plan(conn, admin, users, store)
+        for note in notes:
+            sys.stderr.write(f"note: {note}\n")
         if args.users_command == "apply":
             if not args.json:
                 _print_actions(actions, applied=False)  # the plan, shown before it runs
             apply(actions)
         if args.json:
             key = "applied" if args.users_command == "apply" else "changes"
-            print(json.dumps({"env": args.env, key: [a.as_dict() for a in actions]}, indent=2))
+            doc: dict[str, Any] = {"env": args.env, key: [a.as_dict() for a in actions]}
+            if notes:
+                doc["notes"] = notes
+            print(json.dumps(doc, indent=2))
         elif args.users_command == "apply" and actions:
             print("Applied.")
         elif args.users_command == "plan":
@@ -97,6 +108,3 @@ def run(args: argparse.Namespace) -> int:
     if args.users_command == "plan" and actions:
         return EXIT_WARNINGS
     return EXIT_OK
-
-
-__all__ = ["DbkitError", "register", "run"]
