@@ -364,6 +364,9 @@ def test_users_file_path_and_environment_errors(tmp_path: Path) -> None:
         assert proc.returncode == 3 and message in proc.stderr, proc.stderr
     proc = run_dbkit("users", "plan", "--users", users_file(tmp_path, "shop"), "--env", "qa", *target)
     assert proc.returncode == 3 and "no environment 'qa'" in proc.stderr, proc.stderr
+    proc = run_dbkit("users", "plan", "--users", users_file(tmp_path, "shop"), "--env", ENV, "--passwords", "env",
+                     env={"DBKIT_ADMIN_DSN": ""})  # fmt: skip
+    assert proc.returncode == 3 and "pass --target" in proc.stderr and "DBKIT_ADMIN_DSN" in proc.stderr, proc.stderr
 
 
 def test_rotation_under_load_fails_no_request_while_pods_lag_behind_the_secret(

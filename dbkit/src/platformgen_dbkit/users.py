@@ -215,7 +215,11 @@ class Planner:
             if not have.exists:
                 # The standby user gets a password nobody keeps: `rotate` sets a known one.
                 password = creds.password if is_active else new_password()
-                why = "with the secret's password" if is_active else "standby, with a throwaway password"
+                why = (
+                    f"with the password of {self.store.where(user)}"
+                    if is_active
+                    else "standby, with a throwaway password"
+                )
                 self._add(
                     user, mysql_user, "create-user", f"CREATE USER {account} IDENTIFIED BY '***' ({why})",
                     self._exec(f"CREATE USER {_bound(account)} IDENTIFIED BY %s", (password,)),

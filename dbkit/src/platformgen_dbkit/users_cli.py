@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_OK, EXIT_WARNINGS
+from .errors import EXIT_OK, EXIT_WARNINGS, DbkitError
 from .output import table
 
 
@@ -67,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
 
     users = load_users(args.users)
     store = open_store(args.passwords, users, args.env)
-    admin = parse_dsn(args.target or os.environ.get("DBKIT_ADMIN_DSN"), "admin")
+    text = args.target or os.environ.get("DBKIT_ADMIN_DSN")
+    if not text:
+        raise DbkitError(
+            "no admin DSN given: users plan, apply and rotate run as the master (break-glass)",
+            "pass --target mysql://USER@HOST:PORT/DATABASE or set DBKIT_ADMIN_DSN, with the password in "
+            "DBKIT_ADMIN_PASSWORD",
+        )
+    admin = parse_dsn(text, "admin")
     with session(admin) as conn:
         if args.users_command != "plan":
             lock(conn)
