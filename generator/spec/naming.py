@@ -32,7 +32,7 @@ from .resolve import default_artifacts_account
 
 Spec = dict[str, Any]
 Scope = Literal["project", "environment", "app", "app-environment"]
-Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "none"]
+Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "database", "none"]
 Namespace = Literal["global", "account", "region", "environment", "cluster", "none"]
 
 
@@ -850,6 +850,23 @@ def _db(spec: Spec, v: Variables) -> bool:
     return has_database(spec)
 
 
+def _migration(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and "migration" in spec
+
+
+def _slots(spec: Spec, v: Variables) -> list[Variables]:
+    """dbkit users: the two alternating MySQL users of one logical user."""
+    return [{"slot": "a"}, {"slot": "b"}]
+
+
+def _user_suffixes(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"suffix": ""}, {"suffix": "-migrator"}]
+
+
+def _platform_users(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"user": "readonly"}]  # the dms user's secret: rule dms-secret (the migration target only)
+
+
 def _interface_endpoints(spec: Spec, v: Variables) -> bool:
     env = spec["environments"][v["env"]]
     return bool(env.get("interfaceEndpoints", env["tier"] != "development"))
@@ -989,6 +1006,7 @@ def _database_app(spec: Spec, v: Variables) -> bool:
 
 
 _PN = "{project}-{env}"
+_PN_SLASH = "{project}/{env}"
 
 RULES: tuple[NameRule, ...] = (
     # foundation, network
@@ -1052,6 +1070,11 @@ RULES: tuple[NameRule, ...] = (
     NameRule("dms-event-subscription", DMS_EVENT_SUBSCRIPTION, "environment", _PN + "-dms-{source}-events", "a DMS event subscription to the alarm topic", "env", ("aws_dms_event_subscription.name",), when=_migration_target, each=_dms_event_sources),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
+    # database/users.json (dbkit users): each logical user is two MySQL users, _a and _b (rotation)
+    NameRule("mysql-app-user", MYSQL_USER, "app", "app_{package}_{slot}", "an app's MySQL users (DML on its schema; slot a or b: they alternate at rotation)", "database", ("users.json:mysqlUsers",), when=_database_app, each=_slots),
+    NameRule("mysql-migrator-user", MYSQL_USER, "app", "mig_{package}_{slot}", "an app's migration hook's MySQL users (DDL)", "database", ("users.json:mysqlUsers",), when=_database_app, each=_slots),
+    NameRule("mysql-readonly-user", MYSQL_USER, "project", "platform_readonly_{slot}", "the read-only MySQL users", "database", ("users.json:mysqlUsers",), when=_db, each=_slots),
+    NameRule("mysql-dms-user", MYSQL_USER, "project", "platform_dms_{slot}", "DMS's MySQL users on the target", "database", ("users.json:mysqlUsers",), when=_migration, each=_slots),
     # backups: the environment's own vault, a DR region's, the plan and the restore tests
     NameRule("backup-vault", BACKUP_VAULT, "environment", _PN + "-backups", "the environment's backup vault", "env", ("aws_backup_vault.name",), when=_db),
     NameRule("backup-vault-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-backups", "the backup vault key's alias", "env", ("aws_kms_alias.name",), when=_db),
@@ -1183,7 +1206,8 @@ RULES: tuple[NameRule, ...] = (
     # --- not rendered yet: the plan project and the DMS migration area build these names --
     # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
-    NameRule("mysql-app-user", MYSQL_USER, "app", "{package}", "an app's MySQL user (IAM authentication)", "none", when=_database_app, rendered=False),
+    NameRule("database-app-user-secret", SECRET, "app-environment", _PN_SLASH + "/database/{app}{suffix}", "an app's (or its migrator's) database credentials, written by dbkit users", "none", when=_database_app, each=_user_suffixes, rendered=False),
+    NameRule("database-platform-user-secret", SECRET, "environment", _PN_SLASH + "/database/{user}", "the readonly (and dms) user's database credentials, written by dbkit users", "none", when=_db, each=_platform_users, rendered=False),
     NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
 )  # fmt: skip
 

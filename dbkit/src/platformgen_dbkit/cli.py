@@ -1,4 +1,4 @@
-"""dbkit's command line: `dbkit preflight|verify|schema copy ...` (see docs/runbooks)."""
+"""dbkit's command line: `dbkit preflight|verify|schema copy|users|lag|cutover ...` (see docs/runbooks)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, cutover_cli
+from . import __version__, cutover_cli, users_cli
 from .config import load_config, source_dsn
 from .db import parse_dsn
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_WARNINGS, DbkitError, Interrupted
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
     copy.add_argument("--dry-run", action="store_true", help="print the statements; create nothing")
     copy.add_argument("--json", action="store_true", help="print the result as JSON")
+    users_cli.register(sub)
     return parser
 
 
@@ -277,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             return cutover_cli.run_cutover(args, _source(args, config), config)
         if args.command == "schema":
             return _schema_copy(args, config)
+        if args.command == "users":
+            return users_cli.run(args)
         return _verify(args, config)
     except TargetNotEmpty as exc:
         sys.stderr.write(f"dbkit {name}: refused: {exc}\n")
