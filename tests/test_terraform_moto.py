@@ -925,7 +925,8 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert set(values) == {"api"}
     assert set(values["api"]) == {
         "imageRepository", "roleArn", "targetGroupArn", "databaseHost", "databasePort",
-        "databaseName", "databaseSecretArn", "secretPrefix", "loadBalancerCidrs", "databaseCidrs",
+        "databaseName", "databaseSecretArn", "databaseMigratorSecretArn", "secretPrefix",
+        "loadBalancerCidrs", "databaseCidrs",
     }  # fmt: skip
     # The chart's NetworkPolicy: ingress from the load-balancer tier, the database in the
     # isolated tier, both in zone order.
@@ -943,7 +944,10 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     )
     assert (
         values["api"]["databaseName"] == "prospa"
-        and values["api"]["databaseSecretArn"] == master["SecretArn"]
+        and values["api"]["databaseSecretArn"] != master["SecretArn"]
+        and ":secret:getprospa/dev/database/api-" in values["api"]["databaseSecretArn"]
+        and ":secret:getprospa/dev/database/api-migrator-"
+        in values["api"]["databaseMigratorSecretArn"]
     )
     assert values["api"]["secretPrefix"] == "getprospa/dev/"
 
