@@ -617,6 +617,27 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
         ({"shutdown": {"marginSeconds": 0}}, "/shutdown/marginSeconds"),
         ({"platform": {"loadBalancerCidrs": ["10.0.0.0/8", "any"]}}, "/platform/loadBalancerCidrs"),
         ({"surprise": True}, "additional properties 'surprise' not allowed"),
+        (
+            {"databaseCredentials": {"refreshInterval": "1d"}},
+            "/databaseCredentials/refreshInterval",
+        ),
+        # An app_values from before issue 14 names the master secret: refused, never mounted.
+        (
+            {
+                "platform": {
+                    "databaseSecretArn": "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0000-AbCdEf"
+                }
+            },
+            "/platform/databaseSecretArn",
+        ),
+        (
+            {
+                "platform": {
+                    "databaseMigratorSecretArn": "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:x-prod-database-master-AbCdEf"
+                }
+            },
+            "/platform/databaseMigratorSecretArn",
+        ),
     ]
     for change, expected in cases:
         with pytest.raises(helm_python.HelmValuesError) as caught:
