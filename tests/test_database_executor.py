@@ -105,3 +105,55 @@ def test_shell_syntax_stays_words(tmp_path: Path) -> None:
 def test_an_environment_without_a_database_is_refused(tmp_path: Path) -> None:
     proc = _kit(tmp_path, "lag --json", outputs=None)
     assert proc.returncode == 2 and "has no database" in proc.stderr, proc.stderr
+
+
+BUILDSPEC = ROOT / "templates/terraform/infra/modules/executors/buildspecs/apply.yml"
+
+
+def _build_phase(tmp_path: Path, failing: str = "", **env: str) -> tuple[int, list[str]]:
+    """The apply buildspec's build phase, as CodeBuild runs it (bash, each command in turn,
+    the phase failing at its first failing command), with a `make` that records its calls."""
+    import yaml
+
+    spec = yaml.safe_load(BUILDSPEC.read_text())
+    assert spec["env"]["shell"] == "bash"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    calls = tmp_path / "make-calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    make = bin_dir / "make"
+    make.write_text(
+        f'#!/bin/bash\nprintf "%s\\n" "$*" >> {calls}\n[[ "$1" != "{failing or "-"}" ]]\n'
+    )
+    make.chmod(0o755)
+    script = "set -e\n" + "\n".join(spec["phases"]["build"]["commands"]) + "\n"
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "BUNDLE_DIR": str(bundle), "ENV": "dev", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_the_apply_stage_creates_the_users_between_apply_and_addons(tmp_path: Path) -> None:
+    """Bootstrap order: the database users and their secrets exist before the first Helm
+    release (make addons, then the deploy stage); a failed apply stops the stage."""
+    status, calls = _build_phase(tmp_path)
+    assert status == 0
+    assert calls == ["plan ENV=dev", "apply ENV=dev", "post-apply ENV=dev", "addons ENV=dev"]
+    status, calls = (
+        _build_phase(tmp_path / "failed", failing="apply")
+        if ((tmp_path / "failed").mkdir() is None)
+        else (0, [])
+    )
+    assert status != 0 and calls == ["plan ENV=dev", "apply ENV=dev"], calls
+
+
+def test_the_database_stage_runs_only_the_kit(tmp_path: Path) -> None:
+    """STAGE=database (DBKIT_ARGS set by make database-run): the kit, nothing else; its
+    arguments stay in the environment, never on make's command line."""
+    status, calls = _build_phase(tmp_path, DBKIT_ARGS="lag --json; make apply")
+    assert status == 0 and calls == ["database-kit ENV=dev"], calls
