@@ -252,3 +252,19 @@ def test_names_reference_is_generated_from_the_table() -> None:
 
     committed = (ROOT / "docs" / "names.md").read_text()
     assert committed == load_script("spec_docs").names_reference(), "run `make docs`"
+
+
+@pytest.mark.parametrize("name", ["readonly", "dms", "api-migrator"])
+def test_an_app_cannot_take_a_database_user_name(name: str) -> None:
+    """dbkit users: an app with the database has the logical users <app> and <app>-migrator,
+    each with a secret <project>/<env>/database/<logical>; the platform has readonly and dms.
+    An app named like one of those would share its secret (and its MySQL users)."""
+    text = REFERENCE_SPEC.read_text().replace(
+        "  - name: api\n    kind: api",
+        f"  - name: {name}\n    kind: worker\n    database: true\n  - name: api\n    kind: api",
+    )
+    result = load_spec_text(text)
+    found = [d for d in result.errors if d.code == "semantic.name-collision"]
+    assert found, f"an app named {name} was accepted"
+    if name != "dms":  # dms also takes the DMS role's name, reported first
+        assert any("/database/" in d.message for d in found), [d.message for d in found]

@@ -32,7 +32,7 @@ from .resolve import default_artifacts_account
 
 Spec = dict[str, Any]
 Scope = Literal["project", "environment", "app", "app-environment"]
-Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "none"]
+Root = Literal["env", "bootstrap", "backup", "artifacts", "helm", "database", "none"]
 Namespace = Literal["global", "account", "region", "environment", "cluster", "none"]
 
 
@@ -720,10 +720,6 @@ def database_users(spec: Spec) -> list[str]:
     return users
 
 
-def _database_user_secrets(spec: Spec, v: Variables) -> list[Variables]:
-    return [{"user": u} for u in database_users(spec)]
-
-
 def _waf_rules(acl_suffix: str, spec: Spec) -> list[tuple[str, str]]:
     """modules/waf: (rule name, metric suffix) of each rule of one web ACL."""
     if acl_suffix == "alb":
@@ -837,6 +833,23 @@ def _dms_parts(spec: Spec, v: Variables) -> list[Variables]:
 
 def _db(spec: Spec, v: Variables) -> bool:
     return has_database(spec)
+
+
+def _migration(spec: Spec, v: Variables) -> bool:
+    return has_database(spec) and "migration" in spec
+
+
+def _slots(spec: Spec, v: Variables) -> list[Variables]:
+    """dbkit users: the two alternating MySQL users of one logical user."""
+    return [{"slot": "a"}, {"slot": "b"}]
+
+
+def _user_suffixes(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"suffix": ""}, {"suffix": "-migrator"}]
+
+
+def _platform_users(spec: Spec, v: Variables) -> list[Variables]:
+    return [{"user": "readonly"}] + ([{"user": "dms"}] if "migration" in spec else [])
 
 
 def _interface_endpoints(spec: Spec, v: Variables) -> bool:
@@ -978,6 +991,7 @@ def _database_app(spec: Spec, v: Variables) -> bool:
 
 
 _PN = "{project}-{env}"
+_PN_SLASH = "{project}/{env}"
 
 RULES: tuple[NameRule, ...] = (
     # foundation, network
@@ -1028,6 +1042,11 @@ RULES: tuple[NameRule, ...] = (
     NameRule("database-replica-lag-alarm", ALARM, "environment", _PN + "-replica-{replica}-lag", "a replica lag alarm", "env", ("aws_cloudwatch_metric_alarm.alarm_name",), when=_db, each=_replicas),
     NameRule("database-schema", MYSQL_DATABASE, "environment", "{db}", "the application schema", "env", ("aws_db_instance.db_name",), when=_db),
     NameRule("database-master-user", RDS_MYSQL_MASTER_USER, "environment", "platform_admin", "the master user", "env", ("aws_db_instance.username",), when=_db),
+    # database/users.json (dbkit users): each logical user is two MySQL users, _a and _b (rotation)
+    NameRule("mysql-app-user", MYSQL_USER, "app", "app_{package}_{slot}", "an app's MySQL users (DML on its schema; slot a or b: they alternate at rotation)", "database", ("users.json:mysqlUsers",), when=_database_app, each=_slots),
+    NameRule("mysql-migrator-user", MYSQL_USER, "app", "mig_{package}_{slot}", "an app's migration hook's MySQL users (DDL)", "database", ("users.json:mysqlUsers",), when=_database_app, each=_slots),
+    NameRule("mysql-readonly-user", MYSQL_USER, "project", "platform_readonly_{slot}", "the read-only MySQL users", "database", ("users.json:mysqlUsers",), when=_db, each=_slots),
+    NameRule("mysql-dms-user", MYSQL_USER, "project", "platform_dms_{slot}", "DMS's MySQL users on the target", "database", ("users.json:mysqlUsers",), when=_migration, each=_slots),
     # backups: the environment's own vault, a DR region's, the plan and the restore tests
     NameRule("backup-vault", BACKUP_VAULT, "environment", _PN + "-backups", "the environment's backup vault", "env", ("aws_backup_vault.name",), when=_db),
     NameRule("backup-vault-key-alias", KMS_ALIAS, "environment", "alias/" + _PN + "-backups", "the backup vault key's alias", "env", ("aws_kms_alias.name",), when=_db),
@@ -1077,7 +1096,8 @@ RULES: tuple[NameRule, ...] = (
     NameRule("platform-namespace-datadog", K8S_NAMESPACE, "project", "datadog", "the Datadog agent's namespace (observability.provider datadog)", "helm", ("k8s:platform-namespace",), when=_datadog),
     NameRule("external-secrets-policy", IAM_INLINE_POLICY, "environment", "assume-app-roles", "the External Secrets Operator's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("app-secret", SECRET, "environment", "{project}/{env}/{secret}", "an app's secret", "env", ("aws_secretsmanager_secret.name",), each=_app_secrets),
-    NameRule("database-user-secret", SECRET, "environment", "{project}/{env}/database/{user}", "a database user's secret (dbkit users apply writes it; its app reads it)", "env", ("aws_secretsmanager_secret.name",), each=_database_user_secrets),
+    NameRule("database-app-user-secret", SECRET, "app-environment", _PN_SLASH + "/database/{app}{suffix}", "an app's (or its migrator's) database credentials, written by dbkit users (Terraform creates it empty)", "env", ("aws_secretsmanager_secret.name",), when=_database_app, each=_user_suffixes),
+    NameRule("database-platform-user-secret", SECRET, "environment", _PN_SLASH + "/database/{user}", "the readonly (and dms) user's database credentials, written by dbkit users (Terraform creates it empty)", "env", ("aws_secretsmanager_secret.name",), when=_db, each=_platform_users),
     NameRule("app-namespace", APP_NAMESPACE, "app", "{app}", "an app's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:namespace"), when=_container),
     NameRule("app-service-account", K8S_OBJECT, "app", "{app}", "an app's service account", "helm", ("aws_eks_pod_identity_association.service_account", "k8s:object"), when=_container),
     NameRule("platform-namespace-kube-system", K8S_NAMESPACE, "project", "kube-system", "the AWS Load Balancer Controller's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
@@ -1164,7 +1184,6 @@ RULES: tuple[NameRule, ...] = (
     NameRule("dms-subnet-group", DMS_SUBNET_GROUP, "environment", _PN + "-dms", "the DMS subnet group", "none", when=_migration_target, rendered=False),
     NameRule("dms-identifier", DMS_IDENTIFIER, "environment", _PN + "-dms-{part}", "a DMS endpoint or task", "none", when=_migration_target, each=_dms_parts, rendered=False),
     NameRule("dms-role", IAM_ROLE, "environment", _PN + "-dms", "the DMS task's IAM role", "none", when=_migration_target, rendered=False),
-    NameRule("mysql-app-user", MYSQL_USER, "app", "{package}", "an app's MySQL user (IAM authentication)", "none", when=_database_app, rendered=False),
     NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
 )  # fmt: skip
 

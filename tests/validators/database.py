@@ -94,6 +94,38 @@ def kit_config_is_the_spec(repo: RenderedRepo) -> None:
 
 
 @validator("database")
+def users_file_is_the_naming_table(repo: RenderedRepo) -> None:
+    """database/users.json (dbkit users): the kit reads it, its MySQL user names are the
+    naming table's (generator/spec/naming.py, root "database"), and every app with the
+    database has its app and migrator users; readonly always; dms only with migration:."""
+    from platformgen_dbkit.userfile import load_users
+
+    from generator.spec.naming import container_apps, generated_names
+
+    users = load_users(repo.root / "database" / "users.json")
+    assert users.project == repo.spec["project"]["name"]
+    assert users.database == repo.spec["database"]["name"]
+    assert users.regions == {n: e["region"] for n, e in repo.spec["environments"].items()}
+    rendered = {u for user in users.users for u in user.mysql_users}
+    predicted = {
+        n.value for n in generated_names(repo.spec, rendered_only=True) if n.rule.root == "database"
+    }
+    assert rendered == predicted, (sorted(rendered ^ predicted), "naming.py and users.json differ")
+    apps = [a["name"] for a in container_apps(repo.spec) if a["database"]]
+    want = [r for a in apps for r in ((a, "app"), (f"{a}-migrator", "migrator"))]
+    want += [("readonly", "readonly")] + ([("dms", "dms")] if "migration" in repo.spec else [])
+    assert [(u.name, u.role) for u in users.users] == want
+    for user in users.users:
+        schemas = {g.schema for g in user.grants}
+        extra = {"awsdms_control"} if user.role == "dms" else set()
+        assert schemas == {users.database} | extra, (user.name, schemas)
+        if user.role in ("app", "readonly"):  # no DDL for the apps' pods or for people
+            assert not {"ALTER", "CREATE", "DROP", "INDEX"} & set().union(
+                *(g.privileges for g in user.grants)
+            ), user.name
+
+
+@validator("database")
 def make_targets_are_registered(repo: RenderedRepo) -> None:
     out = _make(repo, "help").stdout
     for target in ("database-lint", "database-test", "database-preflight", "database-verify"):

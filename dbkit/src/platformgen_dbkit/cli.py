@@ -1,4 +1,4 @@
-"""dbkit's command line: `python -m dbkit preflight|verify ...` (see docs/runbooks)."""
+"""dbkit's command line: `python -m dbkit preflight|verify|users ...` (see docs/runbooks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, users_cli
 from .config import load_config, source_dsn
 from .db import parse_dsn
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--report", type=Path, help="also write the JSON report to this file")
     ver.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
     ver.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
+    users_cli.register(sub)
     return parser
 
 
@@ -205,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command == "preflight":
             return _preflight(args, config)
+        if args.command == "users":
+            return users_cli.run(args)
         return _verify(args, config)
     except DbkitError as exc:
         sys.stderr.write(f"dbkit {args.command}: error: {exc}\n")
