@@ -262,6 +262,48 @@ def test_execute_starts_the_environments_executor_on_the_bundle(
         assert "started" not in proc.stdout
 
 
+def test_database_run_starts_the_platform_executor_with_the_kits_arguments(
+    repo: Path, moto: MotoServer, tmp_path: Path
+) -> None:
+    """`make database-run` (and the convenience targets, outside CodeBuild) start the
+    platform executor's project, <name>-apply, with DBKIT_ARGS: its buildspec then runs only
+    the database kit. Refused before any call: no arguments, or arguments CodeBuild's
+    override syntax would split (a comma)."""
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    role = json.loads(_aws(moto, "iam", "create-role", "--role-name", "getprospa-dev-platform",
+                           "--assume-role-policy-document", "{}"))["Role"]["Arn"]  # fmt: skip
+    buildspec = (repo / "infra/modules/executors/buildspecs/apply.yml").read_text()
+    _aws(moto, "codebuild", "create-project", "--name", "getprospa-dev-apply",
+         "--source", json.dumps({"type": "NO_SOURCE", "buildspec": buildspec, "location": "-"}),
+         "--artifacts", "type=NO_ARTIFACTS", "--service-role", role,
+         "--environment", "type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,"
+         "computeType=BUILD_GENERAL1_SMALL")  # fmt: skip
+    wrapper, calls = _recording_aws(tmp_path)
+    for target, args in (
+        (["database-run", "DBKIT_ARGS=lag --json"], "lag --json"),
+        (["database-rotate", "DATABASE_USER=api"],
+         "users rotate --users database/users.json --env dev --user api"),
+    ):  # fmt: skip
+        ran = _run(["make", *target, "ENV=dev", f"AWS={wrapper}"], repo, moto)
+        assert ran.returncode == 0 and "getprospa-dev-apply: " in ran.stdout, ran.stderr
+        start = [c for c in calls.read_text().splitlines() if c.startswith("codebuild start")][-1]
+        assert "--project-name getprospa-dev-apply " in start, start
+        assert f"name=SOURCE_COMMIT,value={sha},type=PLAINTEXT" in start, start
+        assert f"name=DBKIT_ARGS,value={args},type=PLAINTEXT" in start, start
+    for target, expected in (
+        (["database-run"], "set DBKIT_ARGS"),
+        (["database-run", "DBKIT_ARGS=lag,--json"], "no commas or line breaks"),
+        (["database-rotate"], "set DATABASE_USER"),
+    ):
+        proc = _run(["make", *target, "ENV=dev", f"AWS={wrapper}"], repo, moto)
+        assert proc.returncode == 2 and expected in proc.stderr, (target, proc.stderr)
+    # In the executor (CODEBUILD_BUILD_ID set) the same target runs the kit, not the executor.
+    dry = subprocess.run(["make", "-n", "database-users-plan", "ENV=dev"], cwd=repo,
+                         env={**_env(moto), "CODEBUILD_BUILD_ID": "b:1"},
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert "database-kit" in dry.stdout and "database-run" not in dry.stdout, dry.stdout
+
+
 def test_the_executors_buildspec_fetches_the_bundle_from_the_artifacts_region(
     repo: Path, moto: MotoServer, tmp_path: Path
 ) -> None:

@@ -77,6 +77,70 @@ def test_module_readmes_are_current() -> None:
 
 # (module, file, text to replace, replacement, the run that must fail)
 BREAKAGES = [
+    # issue 14: each app connects as its own database user; the master is break-glass.
+    (
+        "workloads",
+        "main.tf",
+        '"${local.secret_arn_prefix}${var.secret_prefix}database/${u}-??????"',
+        '"${local.secret_arn_prefix}${var.secret_prefix}database/*"',
+        "apps_read_only_their_own_database_users",
+    ),
+    (
+        "workloads",
+        "main.tf",
+        '  description             = "Database user ${each.value}: written by dbkit users apply/rotate (platform executor), never by Terraform"\n  kms_key_id              = var.kms_key_arn',
+        '  description             = "Database user ${each.value}: written by dbkit users apply/rotate (platform executor), never by Terraform"\n  kms_key_id              = null',
+        "the_database_users_secrets_are_empty_encrypted_and_named_by_the_contract",
+    ),
+    (
+        "workloads",
+        "variables.tf",
+        '      for u in(a.database ? [k, "${k}-migrator"] : []) : contains(var.database_users, u)',
+        "      for u in(a.database ? [k] : []) : contains(var.database_users, u) || true",
+        "an_app_with_the_database_needs_its_users",
+    ),
+    (
+        "workloads",
+        "variables.tf",
+        '    condition     = !contains(keys(var.apps), "database") &&',
+        '    condition     = true || !contains(keys(var.apps), "database") &&',
+        "no_app_may_take_the_database_users_prefix",
+    ),
+    (
+        "executors",
+        "main.tf",
+        "  referenced_security_group_id = var.database_security_group_id",
+        '  cidr_ipv4                    = "10.0.0.0/8"',
+        "the_executors_reach_only_the_database_on_its_port",
+    ),
+    (
+        "database",
+        "main.tf",
+        '  description                  = "MySQL from ${each.key} (the database kit)"\n  ip_protocol                  = "tcp"\n  from_port                    = 3306',
+        '  description                  = "MySQL from ${each.key} (the database kit)"\n  ip_protocol                  = "tcp"\n  from_port                    = 0',
+        "the_platform_executor_reaches_mysql_by_its_group_only",
+    ),
+    (
+        "database",
+        "main.tf",
+        "  password_wo_version           = local.rds_managed ? null : var.master_password_version",
+        "  password_wo_version           = local.rds_managed ? null : 1",
+        "replicas_rotate_the_master_by_version",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        "NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets] },",
+        'NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets, "*"] },',
+        "the_platform_executor_reads_only_the_databases_secrets",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        '      Condition = { StringNotEquals = { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn" = local.primary_instance_arn } }',
+        '      Condition = { StringNotEquals = { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn" = "*" } }',
+        "the_platform_executor_reads_only_the_databases_secrets",
+    ),
     (
         "account-baseline",
         "main.tf",
@@ -1151,8 +1215,8 @@ BREAKAGES = [
     (
         "bootstrap",
         "roles.tf",
-        'apply  = ["SOURCE_COMMIT"]',
-        'apply  = ["SOURCE_COMMIT", "ENV"]',
+        'apply  = ["SOURCE_COMMIT", "DBKIT_ARGS"]',
+        'apply  = ["SOURCE_COMMIT", "DBKIT_ARGS", "ENV"]',
         "ci_role_cannot_override_what_an_executor_runs",
     ),
     (

@@ -729,11 +729,21 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
             assert not [r for r in rule.get("IpRanges", []) if r["CidrIp"] == "0.0.0.0/0"], group[
                 "GroupName"
             ]
+    # 3306 from two groups only: the database clients' and the executors' (the platform
+    # executor runs the database kit: users apply, lag, cutover), and the executors send
+    # MySQL to the database's group only.
     database_rules = groups[f"{name}-database"]["IpPermissions"]
     assert len(database_rules) == 1 and database_rules[0]["FromPort"] == 3306
-    assert [p["GroupId"] for p in database_rules[0]["UserIdGroupPairs"]] == [
-        groups[f"{name}-database-clients"]["GroupId"]
+    assert sorted(p["GroupId"] for p in database_rules[0]["UserIdGroupPairs"]) == sorted(
+        [groups[f"{name}-database-clients"]["GroupId"], groups[f"{name}-executors"]["GroupId"]]
+    )
+    executor_mysql = [
+        r for r in groups[f"{name}-executors"]["IpPermissionsEgress"] if r.get("FromPort") == 3306
     ]
+    assert [p["GroupId"] for r in executor_mysql for p in r["UserIdGroupPairs"]] == [
+        groups[f"{name}-database"]["GroupId"]
+    ]
+    assert not [r for r in executor_mysql if r.get("IpRanges")], executor_mysql
     assert groups[f"{name}-database-clients"]["GroupId"] != groups[f"{name}-node"]["GroupId"]
     assert groups[f"{name}-database-clients"]["IpPermissions"] == []
     # The ALB admits 443 from one source: the group on CloudFront's VPC origin interfaces
@@ -786,6 +796,14 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert app_secret["KmsKeyId"] in (key["Arn"], key["KeyId"])
     versions = aws("secretsmanager").list_secret_version_ids(SecretId=f"getprospa/dev/{APP_SECRET}")
     assert not versions["Versions"], "Terraform must never write an app secret's value"
+    # The database users' secrets: one per logical user, with the CMK, empty (dbkit users
+    # apply writes them, never Terraform).
+    for user in ("api", "api-migrator", "readonly", "dms"):
+        secret_id = f"getprospa/dev/database/{user}"
+        described = aws("secretsmanager").describe_secret(SecretId=secret_id)
+        assert described["KmsKeyId"] in (key["Arn"], key["KeyId"]), user
+        listed = aws("secretsmanager").list_secret_version_ids(SecretId=secret_id)
+        assert not listed["Versions"], f"Terraform must never write {secret_id}'s value"
     iam = aws("iam")
     trust = iam.get_role(RoleName=f"{name}-api")["Role"]["AssumeRolePolicyDocument"]
     principals = json.dumps(trust)
@@ -925,7 +943,8 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     assert set(values) == {"api"}
     assert set(values["api"]) == {
         "imageRepository", "roleArn", "targetGroupArn", "databaseHost", "databasePort",
-        "databaseName", "databaseSecretArn", "secretPrefix", "loadBalancerCidrs", "databaseCidrs",
+        "databaseName", "databaseSecretArn", "databaseMigratorSecretArn", "secretPrefix",
+        "loadBalancerCidrs", "databaseCidrs",
     }  # fmt: skip
     # The chart's NetworkPolicy: ingress from the load-balancer tier, the database in the
     # isolated tier, both in zone order.
@@ -943,7 +962,10 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     )
     assert (
         values["api"]["databaseName"] == "prospa"
-        and values["api"]["databaseSecretArn"] == master["SecretArn"]
+        and values["api"]["databaseSecretArn"] != master["SecretArn"]
+        and ":secret:getprospa/dev/database/api-" in values["api"]["databaseSecretArn"]
+        and ":secret:getprospa/dev/database/api-migrator-"
+        in values["api"]["databaseMigratorSecretArn"]
     )
     assert values["api"]["secretPrefix"] == "getprospa/dev/"
 
@@ -1145,9 +1167,10 @@ def check_executors(aws: Aws, outputs: dict[str, Any], artifacts_account: str) -
         Filters=[{"Name": "group-name", "Values": [f"{name}-executors"]}]
     )["SecurityGroups"]
     assert not group["IpPermissions"], "nothing may connect to the executors"
+    # HTTPS out, and MySQL to the database's group (the database kit, platform executor).
     assert {
         (p["IpProtocol"], p.get("FromPort"), p.get("ToPort")) for p in group["IpPermissionsEgress"]
-    } == {("tcp", 443, 443)}
+    } == {("tcp", 443, 443), ("tcp", 3306, 3306)}
     (cluster_group,) = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": [f"{name}-moto-cluster"]}]
     )["SecurityGroups"]

@@ -47,7 +47,7 @@ MOTO_DMS_GAPS = {
 APPLIED = [
     "aws_iam_role.dms_vpc", "aws_iam_role_policy_attachment.dms_vpc",
     "aws_iam_role.dms_logs", "aws_iam_role_policy_attachment.dms_logs",
-    "aws_iam_role.dms", "aws_iam_role_policy.dms", "aws_secretsmanager_secret.target",
+    "aws_iam_role.dms", "aws_iam_role_policy.dms",
     "aws_dms_replication_subnet_group.this", "aws_security_group.this",
     "aws_vpc_security_group_egress_rule.source", "aws_vpc_security_group_egress_rule.https",
     "aws_vpc_security_group_egress_rule.database",
@@ -81,6 +81,10 @@ resource "aws_kms_key" "this" {
 resource "aws_sns_topic" "alarms" {
   name = "acme-prod-alarms"
 }
+resource "aws_secretsmanager_secret" "dms" {
+  name       = "acme/prod/database/dms"
+  kms_key_id = aws_kms_key.this.arn
+}
 module "migration" {
   source                     = "./modules/migration"
   name                       = "acme-prod"
@@ -96,6 +100,7 @@ module "migration" {
   permissions_boundary       = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
   tables                     = { include = ["%"], exclude = ["tmp_%"] }
   lob                        = { mode = "limited", max_size_kb = 512 }
+  target_secret_arn          = aws_secretsmanager_secret.dms.arn
   source_database = {
     database    = "acme"
     port        = 25060

@@ -461,3 +461,24 @@ def test_partial_revokes_on_is_refused() -> None:
     check_server(MySQL8(None))  # type: ignore[arg-type]  # MariaDB
     with pytest.raises(DbkitError, match="partial_revokes is ON"):
         check_server(MySQL8("ON"))  # type: ignore[arg-type]
+
+
+def test_a_user_that_names_its_environments_exists_only_there(tmp_path: Path) -> None:
+    """The dms user exists only in the migration's target environment (users.json names it)."""
+    from platformgen_dbkit.errors import DbkitError
+    from platformgen_dbkit.userfile import load_users
+
+    path = users_file(tmp_path, "shop")
+    doc = json.loads(path.read_text())
+    doc["environments"]["prod"] = {"region": REGION}
+    dms = {"name": "dms", "role": "dms", "mysqlUsers": ["platform_dms_a", "platform_dms_b"], "environments": ["prod"],
+           "grants": [{"schema": "shop", "privileges": ["SELECT"]}]}  # fmt: skip
+    doc["users"].append(dms)
+    path.write_text(json.dumps(doc))
+    assert "dms" not in {u.name for u in load_users(path).for_env(ENV).users}
+    assert "dms" in {u.name for u in load_users(path).for_env("prod").users}
+
+    dms["environments"] = ["nowhere"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DbkitError, match="nowhere not in environments"):
+        load_users(path)

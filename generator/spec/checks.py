@@ -122,6 +122,51 @@ def environment_tiers(ctx: Context) -> Iterator[Diagnostic]:
 
 
 @check
+def master_password_version(ctx: Context) -> Iterator[Diagnostic]:
+    """environments.<env>.database.masterPasswordVersion rotates only a Terraform-written
+    master password (read replicas); RDS rotates its own."""
+    for name, env in ctx.raw["environments"].items():
+        db = env.get("database", {})
+        if "masterPasswordVersion" in db and db.get("readReplicas", 0) == 0:
+            yield ctx.finding(
+                "warning",
+                "semantic.master-password-version",
+                ("environments", name, "database", "masterPasswordVersion"),
+                f"environment '{name}' sets masterPasswordVersion, but its database has no "
+                "read replicas: RDS manages and rotates that master password itself",
+                "remove masterPasswordVersion (it only rotates the master of a database "
+                "with read replicas)",
+            )
+
+
+@check
+def database_user_secrets(ctx: Context) -> Iterator[Diagnostic]:
+    """<project>/<env>/database/ holds the database users' secrets, each read by one app:
+    an app called database (its own prefix <project>/<env>/database/*) or an app secret
+    under database/ would reach another app's database user."""
+    for i, app in enumerate(ctx.raw.get("apps", [])):
+        if app.get("name") == "database":
+            yield ctx.finding(
+                "error",
+                "semantic.database-prefix",
+                ("apps", i, "name"),
+                "an app may not be called 'database': <project>/<env>/database/ holds the "
+                "database users' secrets",
+                "rename the app",
+            )
+        for var, ref in app.get("secrets", {}).items():
+            if isinstance(ref, dict) and str(ref.get("secret", "")).startswith("database/"):
+                yield ctx.finding(
+                    "error",
+                    "semantic.database-prefix",
+                    ("apps", i, "secrets", var, "secret"),
+                    f"secret '{ref['secret']}' of app '{app.get('name')}' is under database/, "
+                    "where the database users' secrets live (each read only by its own app)",
+                    "store it under another prefix, e.g. the app's name",
+                )
+
+
+@check
 def networks(ctx: Context) -> Iterator[Diagnostic]:
     parsed: list[tuple[str, ipaddress.IPv4Network]] = []
     for name, env in ctx.raw["environments"].items():

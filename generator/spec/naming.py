@@ -712,6 +712,22 @@ def _app_secrets(spec: Spec, v: Variables) -> list[Variables]:
     return [found[k] for k in sorted(found)]
 
 
+def database_users(spec: Spec) -> list[str]:
+    """The logical database users (database/users.json; the environment roots'
+    database.users): per container app with the database its own user and its migrator,
+    the read-only user, and DMS's with a migration."""
+    if not has_database(spec):
+        return []
+    users: list[str] = []
+    for app in container_apps(spec):
+        if app["database"]:
+            users += [app["name"], f"{app['name']}-migrator"]
+    users.append("readonly")
+    if spec.get("migration"):
+        users.append("dms")
+    return users
+
+
 def _waf_rules(acl_suffix: str, spec: Spec) -> list[tuple[str, str]]:
     """modules/waf: (rule name, metric suffix) of each rule of one web ACL."""
     if acl_suffix == "alb":
@@ -1124,6 +1140,8 @@ RULES: tuple[NameRule, ...] = (
     NameRule("platform-namespace-datadog", K8S_NAMESPACE, "project", "datadog", "the Datadog agent's namespace (observability.provider datadog)", "helm", ("k8s:platform-namespace",), when=_datadog),
     NameRule("external-secrets-policy", IAM_INLINE_POLICY, "environment", "assume-app-roles", "the External Secrets Operator's policy", "env", ("aws_iam_role_policy.name",)),
     NameRule("app-secret", SECRET, "environment", "{project}/{env}/{secret}", "an app's secret", "env", ("aws_secretsmanager_secret.name",), each=_app_secrets),
+    NameRule("database-app-user-secret", SECRET, "app-environment", _PN_SLASH + "/database/{app}{suffix}", "an app's (or its migrator's) database credentials, written by dbkit users (Terraform creates it empty)", "env", ("aws_secretsmanager_secret.name",), when=_database_app, each=_user_suffixes),
+    NameRule("database-platform-user-secret", SECRET, "environment", _PN_SLASH + "/database/{user}", "the readonly (and dms) user's database credentials, written by dbkit users (Terraform creates it empty)", "env", ("aws_secretsmanager_secret.name",), when=_db, each=_platform_users),
     NameRule("app-namespace", APP_NAMESPACE, "app", "{app}", "an app's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:namespace"), when=_container),
     NameRule("app-service-account", K8S_OBJECT, "app", "{app}", "an app's service account", "helm", ("aws_eks_pod_identity_association.service_account", "k8s:object"), when=_container),
     NameRule("platform-namespace-kube-system", K8S_NAMESPACE, "project", "kube-system", "the AWS Load Balancer Controller's namespace", "helm", ("aws_eks_pod_identity_association.namespace", "k8s:platform-namespace")),
@@ -1206,8 +1224,6 @@ RULES: tuple[NameRule, ...] = (
     # --- not rendered yet: the plan project and the DMS migration area build these names --
     # The plan project: its role <p>-<e>-plan already trusts it (aws:SourceArn).
     NameRule("codebuild-plan-project", CODEBUILD_PROJECT, "environment", _PN + "-{stage}", "the plan role's CodeBuild project", "none", each=_plan_stage, rendered=False),
-    NameRule("database-app-user-secret", SECRET, "app-environment", _PN_SLASH + "/database/{app}{suffix}", "an app's (or its migrator's) database credentials, written by dbkit users", "none", when=_database_app, each=_user_suffixes, rendered=False),
-    NameRule("database-platform-user-secret", SECRET, "environment", _PN_SLASH + "/database/{user}", "the readonly (and dms) user's database credentials, written by dbkit users", "none", when=_db, each=_platform_users, rendered=False),
     NameRule("platform-namespace-amazon-cloudwatch", K8S_NAMESPACE, "project", "amazon-cloudwatch", "the CloudWatch Observability add-on's namespace", "none", rendered=False),
 )  # fmt: skip
 

@@ -88,6 +88,7 @@ def _resolve_environment(
                 "backupRetentionDays", {"production": 14, "staging": 7}.get(tier, 1)
             ),
             "readReplicas": db.get("readReplicas", 0),
+            "masterPasswordVersion": db.get("masterPasswordVersion", 1),
             "copyRetentionDays": db.get(
                 "copyRetentionDays", {"production": 35, "staging": 14}.get(tier, 7)
             ),

@@ -4,14 +4,16 @@ output "app_values" {
   description = "Per container app: what its Helm chart needs under `platform:` (docs/contracts.md)."
   value = {
     for k, a in local.container_apps : k => {
-      imageRepository   = "${local.registry}/${var.project}/${k}"
-      roleArn           = module.workloads.role_arns[k]
-      targetGroupArn    = a.public ? module.load_balancer[0].target_group_arns[k] : null
-      databaseHost      = a.database && local.has_database ? module.database[0].address : null
-      databasePort      = a.database && local.has_database ? module.database[0].port : null
-      databaseName      = a.database && local.has_database ? module.database[0].db_name : null
-      databaseSecretArn = a.database && local.has_database ? module.database[0].master_secret_arn : null
-      secretPrefix      = local.secret_prefix
+      imageRepository = "${local.registry}/${var.project}/${k}"
+      roleArn         = module.workloads.role_arns[k]
+      targetGroupArn  = a.public ? module.load_balancer[0].target_group_arns[k] : null
+      databaseHost    = a.database && local.has_database ? module.database[0].address : null
+      databasePort    = a.database && local.has_database ? module.database[0].port : null
+      databaseName    = a.database && local.has_database ? module.database[0].db_name : null
+      # The app's own database user and its migrator (the hook), never the master.
+      databaseSecretArn         = a.database && local.has_database ? module.workloads.database_user_secret_arns[k] : null
+      databaseMigratorSecretArn = a.database && local.has_database ? module.workloads.database_user_secret_arns["${k}-migrator"] : null
+      secretPrefix              = local.secret_prefix
       # The NetworkPolicy's only sources (a public app) and database destinations.
       loadBalancerCidrs = a.public ? module.network.load_balancer_subnet_cidrs : null
       databaseCidrs     = a.database && local.has_database ? module.network.isolated_subnet_cidrs : null
@@ -55,6 +57,17 @@ output "load_balancer_subnets" {
 output "name_servers" {
   description = "Name servers of the environment's zone: delegate the domain to them."
   value       = local.has_edge ? aws_route53_zone.this[0].name_servers : []
+}
+
+output "database" {
+  description = "What the database kit needs inside the VPC (make database-users-apply, make database-run): the primary's address, port and schema, the master secret (break-glass: the platform executor and people only) and each database user's secret. null without a database."
+  value = local.has_database ? {
+    host            = module.database[0].address
+    port            = module.database[0].port
+    dbname          = module.database[0].db_name
+    masterSecretArn = module.database[0].master_secret_arn
+    userSecretArns  = module.workloads.database_user_secret_arns
+  } : null
 }
 
 output "alarm_topic_arn" {

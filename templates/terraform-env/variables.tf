@@ -110,8 +110,16 @@ variable "database" {
     maintenance_window       = string
     read_replicas            = number
     parameters               = map(string)
+    # Read with defaults: a tfvars file rendered before these fields still plans.
+    master_password_version = optional(number, 1)
+    users                   = optional(list(string), [])
   })
   default = null
+
+  validation {
+    condition     = var.database == null || try(var.database.master_password_version >= 1 && floor(var.database.master_password_version) == var.database.master_password_version, false)
+    error_message = "database.master_password_version must be a whole number, 1 or more (environments.<env>.database.masterPasswordVersion)."
+  }
 }
 
 variable "backup" {

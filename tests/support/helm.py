@@ -93,7 +93,14 @@ def platform_values(spec: dict[str, Any], app: dict[str, Any], env: str) -> dict
             "databasePort": 3306 if database else None,
             "databaseName": spec["database"]["name"] if database else None,
             "databaseSecretArn": (
-                f"arn:aws:secretsmanager:{region}:{account}:secret:rds!db-0000-AbCdEf"
+                f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                f"{project}/{env}/database/{app['name']}-AbCdEf"
+                if database
+                else None
+            ),
+            "databaseMigratorSecretArn": (
+                f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                f"{project}/{env}/database/{app['name']}-migrator-AbCdEf"
                 if database
                 else None
             ),

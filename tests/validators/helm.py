@@ -56,6 +56,22 @@ DEREGISTRATION_DELAY_SECONDS = 30
 # Slack the kubelet leaves after the app's graceful stop, before it kills the container.
 SHUTDOWN_MARGIN_SECONDS = 5
 
+# Database credential rotation (alternating users, docs/contracts.md): the previous user
+# stays valid until the next rotation, so a pod must see the new secret before then. The
+# delay is the External Secrets Operator's refreshInterval plus the kubelet's refresh of a
+# mounted Secret: its sync period (1 minute) plus its cache's propagation (up to another
+# minute; Kubernetes docs, "Mounted Secrets are updated automatically"). The shortest
+# interval between two rotations of one user is the generated repo's documented minimum.
+KUBELET_SECRET_SYNC_SECONDS = 120
+MIN_ROTATION_INTERVAL_SECONDS = 3600
+
+
+def go_duration_seconds(value: str) -> int:
+    """A duration as the chart's schema admits it (digits then s, m or h)."""
+    match = re.fullmatch(r"([1-9][0-9]*)(s|m|h)", value)
+    assert match, f"refreshInterval {value!r} is not digits followed by s, m or h"
+    return int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+
 
 @dataclass
 class Chart:
@@ -282,6 +298,13 @@ def migration_hook_runs_before_the_deployment_with_its_secret_first(repo: Render
                 if m["spec"]["target"]["name"] == secret
             )
             store = rendered.one("SecretStore", writer["spec"]["secretStoreRef"]["name"])
+            # The hook connects as the app's migrator, never as the master or the app user.
+            assert writer["spec"]["data"] == [
+                {
+                    "secretKey": "credentials.json",
+                    "remoteRef": {"key": rendered.values["platform"]["databaseMigratorSecretArn"]},
+                }
+            ], (env, writer["spec"]["data"])
             account = rendered.one(
                 "ServiceAccount", job["spec"]["template"]["spec"]["serviceAccountName"]
             )
@@ -362,6 +385,41 @@ def nothing_is_privileged(repo: RenderedRepo) -> None:
                     assert ":latest" not in image and "@sha256:" in image, where
                     for port in container.get("ports", []):
                         assert port["containerPort"] >= 1024, where
+
+
+# Only specs with a container app on the database render such an ExternalSecret.
+@validator(
+    "helm",
+    when=lambda spec: (
+        "database" in spec
+        and any(
+            a.get("database") and a.get("hosting", "container") == "container" for a in spec["apps"]
+        )
+    ),
+)
+def database_credentials_refresh_before_the_next_rotation(repo: RenderedRepo) -> None:
+    """Every ExternalSecret of a database user's secret (the app's and the hook's) refreshes
+    often enough that, with the kubelet's sync, pods hold the new credentials before the
+    next rotation invalidates the previous user."""
+    seen = 0
+    for chart in charts(repo):
+        if not chart.app["database"]:
+            continue
+        for env, rendered in chart.renders.items():
+            platform = rendered.values["platform"]
+            keys = {platform["databaseSecretArn"], platform["databaseMigratorSecretArn"]}
+            for external in rendered.of_kind("ExternalSecret"):
+                refs = {d["remoteRef"]["key"] for d in external["spec"].get("data", [])}
+                if not refs & keys:
+                    continue
+                seen += 1
+                delay = go_duration_seconds(external["spec"]["refreshInterval"])
+                assert delay + KUBELET_SECRET_SYNC_SECONDS < MIN_ROTATION_INTERVAL_SECONDS, (
+                    f"{chart.app['name']} ({env}): {external['metadata']['name']} refreshes "
+                    f"every {delay} s; with the kubelet's {KUBELET_SECRET_SYNC_SECONDS} s that "
+                    f"is not below the {MIN_ROTATION_INTERVAL_SECONDS} s between rotations"
+                )
+    assert seen, "no ExternalSecret of a database user's secret was rendered"
 
 
 @validator("helm")
@@ -559,6 +617,27 @@ def bad_values_are_rejected_with_a_clear_message(repo: RenderedRepo) -> None:
         ({"shutdown": {"marginSeconds": 0}}, "/shutdown/marginSeconds"),
         ({"platform": {"loadBalancerCidrs": ["10.0.0.0/8", "any"]}}, "/platform/loadBalancerCidrs"),
         ({"surprise": True}, "additional properties 'surprise' not allowed"),
+        (
+            {"databaseCredentials": {"refreshInterval": "1d"}},
+            "/databaseCredentials/refreshInterval",
+        ),
+        # An app_values from before issue 14 names the master secret: refused, never mounted.
+        (
+            {
+                "platform": {
+                    "databaseSecretArn": "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0000-AbCdEf"
+                }
+            },
+            "/platform/databaseSecretArn",
+        ),
+        (
+            {
+                "platform": {
+                    "databaseMigratorSecretArn": "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:x-prod-database-master-AbCdEf"
+                }
+            },
+            "/platform/databaseMigratorSecretArn",
+        ),
     ]
     for change, expected in cases:
         with pytest.raises(helm_python.HelmValuesError) as caught:

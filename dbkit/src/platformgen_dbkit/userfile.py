@@ -9,6 +9,7 @@ makes the server match it exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class User:
     role: str
     mysql_users: tuple[str, str]  # (_a, _b)
     grants: tuple[Grant, ...]
+    environments: tuple[str, ...] | None = None  # None: every environment (dms: the migration's target only)
 
     @property
     def env_name(self) -> str:
@@ -62,6 +64,12 @@ class UsersFile:
 
     def secret_id(self, env: str, user: User) -> str:
         return f"{self.project}/{env}/database/{user.name}"
+
+    def for_env(self, env: str) -> UsersFile:
+        """The users that exist in `env` (a user may name its environments, e.g. dms the migration target)."""
+        return dataclasses.replace(
+            self, users=tuple(u for u in self.users if u.environments is None or env in u.environments)
+        )
 
     def user(self, name: str) -> User:
         for user in self.users:
@@ -172,5 +180,14 @@ def load_users(path: Path) -> UsersFile:
                     f"use schema privileges only: {', '.join(sorted(PRIVILEGES))}",
                 )
             grants.append(Grant(schema, frozenset(privs)))
-        users.append(User(name, role, (a, b), tuple(grants)))
+        environments: tuple[str, ...] | None = None
+        if "environments" in raw:
+            envs = raw["environments"]
+            if not isinstance(envs, list) or not envs or not all(isinstance(e, str) for e in envs):
+                raise _fail(path, f"{where}.environments", "must list environment names")
+            unknown_envs = sorted(set(envs) - set(regions))
+            if unknown_envs:
+                raise _fail(path, f"{where}.environments", f"{', '.join(unknown_envs)} not in environments")
+            environments = tuple(envs)
+        users.append(User(name, role, (a, b), tuple(grants), environments))
     return UsersFile(path, project, database, host, regions, tuple(users))

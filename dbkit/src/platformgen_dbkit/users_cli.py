@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from .userfile import load_users
     from .users import apply, lock, plan, rotate
 
-    users = load_users(args.users)
+    users = load_users(args.users).for_env(args.env)
     store = open_store(args.passwords, users, args.env)
     text = args.target or os.environ.get("DBKIT_ADMIN_DSN")
     if not text:

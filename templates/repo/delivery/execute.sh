@@ -7,14 +7,21 @@
 # The projects have no CodeBuild source: their buildspec fetches s3://<artifacts
 # bucket>/source/$SOURCE_COMMIT.zip from the artifacts region itself. Overrides:
 # SOURCE_COMMIT (this commit, or the RELEASE given); for STAGE=deploy also RELEASE and any
-# IMAGE_DIGEST or IMAGE_DIGEST_<APP> set here (a rollback through CI). The CI role refuses
-# any other variable and every source override.
+# IMAGE_DIGEST or IMAGE_DIGEST_<APP> set here (a rollback through CI); STAGE=database runs
+# the platform executor (the apply project) with DBKIT_ARGS instead of plan/apply/addons:
+# the database kit inside the VPC (make database-run). The CI role refuses any other
+# variable and every source override.
 set -euo pipefail
 sha="$(git rev-parse HEAD)"
 release="${RELEASE:-$sha}"
 [[ "$release" =~ ^[0-9a-f]{40}$ ]] || { echo "execute: RELEASE='$release' is not a full git commit SHA" >&2; exit 2; }
 project="$PROJECT-$ENV-$STAGE"
 overrides=("name=SOURCE_COMMIT,value=$release,type=PLAINTEXT")
+if [[ "$STAGE" == database ]]; then
+  project="$PROJECT-$ENV-apply"
+  [[ -n "${DBKIT_ARGS:-}" && "$DBKIT_ARGS" != *[,$'\n']* ]] || { echo "execute: STAGE=database needs DBKIT_ARGS (no commas or line breaks)" >&2; exit 2; }
+  overrides+=("name=DBKIT_ARGS,value=$DBKIT_ARGS,type=PLAINTEXT")
+fi
 if [[ "$STAGE" == deploy ]]; then
   overrides+=("name=RELEASE,value=$release,type=PLAINTEXT")
   while IFS='=' read -r name value; do

@@ -78,8 +78,8 @@ bundle: ## Upload this commit as s3://ARTIFACTS_BUCKET/source/<sha>.zip and its 
 	bash delivery/release.sh bundle
 
 .PHONY: execute
-execute: require-env ## Run ENV's executor (STAGE=apply or deploy) on this commit's bundle; streams its log, exits with its status (the delivering CI)
-	@case "$(STAGE)" in apply|deploy) ;; *) echo "set STAGE to apply (platform executor) or deploy (app-deploy executor)" >&2; exit 2 ;; esac
+execute: require-env ## Run ENV's executor (STAGE=apply, deploy, or database with DBKIT_ARGS) on this commit's bundle; streams its log, exits with its status (the delivering CI)
+	@case "$(STAGE)" in apply|deploy|database) ;; *) echo "set STAGE to apply (platform executor), deploy (app-deploy executor) or database (the database kit on the platform executor, DBKIT_ARGS)" >&2; exit 2 ;; esac
 	ENV=$(ENV) REGION=$(REGION_$(ENV)) bash delivery/execute.sh
 
 # The pull request's plan comment (GitHub Actions, .github/workflows/pull-request.yml): each

@@ -22,6 +22,9 @@ from .definition import DEFINITION
 TIERS = ("development", "staging", "production")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+# What a credentials file may name: a DNS host name or an IPv4 address, a schema name.
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_DBNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 class ConfigError(Exception):
@@ -40,8 +43,9 @@ class DatabaseSettings:
     username: str
     password: str = field(repr=False)
     tls_ca_file: str | None
-    # The mounted RDS secret, re-read for every new connection: RDS rotates the
-    # master password (every 7 days by default) and the kubelet refreshes the file.
+    # The mounted database user's secret, re-read for every new connection: a rotation
+    # (alternating users) or a cutover (another host) rewrites it and the kubelet
+    # refreshes the file.
     credentials_file: str | None
     pool_size: int
     max_overflow: int
@@ -123,11 +127,22 @@ class _Reader:
             self.problems.append(f"{name} must be {wanted} URL, got {value!r}")
 
 
-def read_credentials_file(path: str) -> tuple[str, str]:
-    """Username and password from the JSON of the RDS-managed master secret.
+@dataclass(frozen=True)
+class Credentials:
+    """Where and as whom to connect: the JSON of the app's database user's secret,
+    {"engine", "host", "port", "dbname", "username", "password"} (dbkit users apply writes
+    it). host, port and dbname are optional (None: the environment's DATABASE_HOST,
+    DATABASE_PORT, DATABASE_NAME), so a cutover moves the app by writing the secret."""
 
-    Raises ValueError with a readable reason.
-    """
+    username: str
+    password: str = field(repr=False)
+    host: str | None = None
+    port: int | None = None
+    dbname: str | None = None
+
+
+def read_credentials_file(path: str) -> Credentials:
+    """The credentials in `path`. Raises ValueError with a readable reason."""
     try:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -137,23 +152,34 @@ def read_credentials_file(path: str) -> tuple[str, str]:
     ):
         raise ValueError(
             f"DATABASE_CREDENTIALS_FILE {path}: needs string keys username and password "
-            "(the JSON of the RDS-managed master secret)"
+            "(the JSON of the app's database user's secret)"
         )
-    return data["username"], data["password"]
+    host, port, dbname = data.get("host"), data.get("port"), data.get("dbname")
+    if host is not None and not (isinstance(host, str) and _HOST.fullmatch(host)):
+        raise ValueError(f"DATABASE_CREDENTIALS_FILE {path}: host must be a host name")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)  # AWS's rotation functions write the port as a string or a number
+    if port is not None and not (
+        isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535
+    ):
+        raise ValueError(f"DATABASE_CREDENTIALS_FILE {path}: port must be 1-65535")
+    if dbname is not None and not (isinstance(dbname, str) and _DBNAME.fullmatch(dbname)):
+        raise ValueError(f"DATABASE_CREDENTIALS_FILE {path}: dbname must be a schema name")
+    return Credentials(data["username"], data["password"], host or None, port, dbname or None)
 
 
-def _credentials(reader: _Reader) -> tuple[str, str]:
-    """Username and password: from DATABASE_CREDENTIALS_FILE (the RDS master secret's JSON) or the env."""
+def _credentials(reader: _Reader) -> Credentials:
+    """From DATABASE_CREDENTIALS_FILE (the database user's secret) or the environment."""
     path = reader.text("DATABASE_CREDENTIALS_FILE")
     if path:
         try:
             return read_credentials_file(path)
         except ValueError as exc:
             reader.problems.append(str(exc))
-            return "", ""
+            return Credentials("", "")
     username = reader.text("DATABASE_USERNAME", required=True)
     password = reader.text("DATABASE_PASSWORD", required=True)
-    return username, password
+    return Credentials(username, password)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,7 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in _LOG_LEVELS:
         reader.problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
 
-    username, password = _credentials(reader)
+    credentials = _credentials(reader)
     tls_ca_file = reader.text("DATABASE_TLS_CA_FILE") or None
     if tls_ca_file and not Path(tls_ca_file).is_file():
         reader.problems.append(f"DATABASE_TLS_CA_FILE {tls_ca_file} does not exist")
@@ -180,11 +206,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "(the image ships the RDS CA bundle; see README.md)"
         )
     database = DatabaseSettings(
-        host=reader.text("DATABASE_HOST", required=True),
-        port=reader.integer("DATABASE_PORT", 3306, 1, 65535),
-        name=reader.text("DATABASE_NAME", required=True),
-        username=username,
-        password=password,
+        # The credentials file's host, port and schema win over the environment's.
+        host=credentials.host or reader.text("DATABASE_HOST", required=True),
+        port=credentials.port or reader.integer("DATABASE_PORT", 3306, 1, 65535),
+        name=credentials.dbname or reader.text("DATABASE_NAME", required=True),
+        username=credentials.username,
+        password=credentials.password,
         tls_ca_file=tls_ca_file,
         credentials_file=reader.text("DATABASE_CREDENTIALS_FILE") or None,
         pool_size=reader.integer("DATABASE_POOL_SIZE", 5, 1, 100),

@@ -53,8 +53,16 @@ locals {
   # writes it write-only into this secret, and refreshing the secret's version reads it
   # (GetSecretValue). Only that secret, only where it exists.
   master_secret = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.name}-database-master-*"
-  state_objects = "${local.bucket_arn}/envs/${var.environment}/*"
-  state_file    = "${local.bucket_arn}/envs/${var.environment}/terraform.tfstate"
+  # The database kit, run by the platform executor in the VPC (make database-users-apply
+  # after every apply, make database-run): it reads the master (break-glass, the RDS-managed
+  # secret of this environment's primary, or the write-only one above) and reads and writes
+  # the database users' secrets <project>/<env>/database/<user>. No other role reads them
+  # but each app's own (modules/workloads).
+  rds_managed_secrets   = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:rds!db-*"
+  primary_instance_arn  = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.name}"
+  database_user_secrets = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.project}/${var.environment}/database/*"
+  state_objects         = "${local.bucket_arn}/envs/${var.environment}/*"
+  state_file            = "${local.bucket_arn}/envs/${var.environment}/terraform.tfstate"
 }
 
 # --- Who may assume each role ---------------------------------------------------------
@@ -210,6 +218,26 @@ locals {
     ]
   }
 
+  # The platform executor's secret values: the master secrets and the database users'
+  # secrets, nothing else; an RDS-managed secret only of this environment's primary
+  # (RDS tags the secret it manages with aws:rds:primaryDBInstanceArn).
+  database_kit_secrets = [
+    { Sid = "NoSecretValuesButTheDatabasesOwn", Effect = "Deny", Action = local.secret_value_actions, NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets] },
+    {
+      Sid       = "NoOtherDatabasesMasterSecret"
+      Effect    = "Deny"
+      Action    = local.secret_value_actions
+      Resource  = local.rds_managed_secrets
+      Condition = { StringNotEquals = { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn" = local.primary_instance_arn } }
+    },
+    {
+      Sid      = "DatabaseKitSecrets"
+      Effect   = "Allow"
+      Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+      Resource = [local.rds_managed_secrets, local.database_user_secrets]
+    },
+  ]
+
   read_master_secret = [
     {
       Sid      = "RefreshTheWriteOnlyMasterSecret"
@@ -318,7 +346,8 @@ locals {
       ],
       local.executor_statements.apply,
       local.read_master_secret,
-      local.no_data_reads["true"],
+      [for s in local.no_data_reads["true"] : s if s.Sid != "NoSecretValues"],
+      local.database_kit_secrets,
     )
   }
 
@@ -544,8 +573,10 @@ locals {
   # build fetches, and for the app-deploy executor the digests (or the release) to deploy.
   # Never PATH, BASH_ENV, MAKEFLAGS, ENV, ARTIFACTS_BUCKET, ARTIFACTS_REGION or BUNDLE_DIR,
   # which would change what runs or where it comes from.
+  # DBKIT_ARGS: make database-run (STAGE=database) runs the database kit on the platform
+  # executor; its buildspec splits the arguments without a shell and refuses a hook command.
   ci_variables = {
-    apply  = ["SOURCE_COMMIT"]
+    apply  = ["SOURCE_COMMIT", "DBKIT_ARGS"]
     deploy = ["SOURCE_COMMIT", "IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"]
   }
 
@@ -575,7 +606,7 @@ locals {
         Condition = { Null = { (key) = "false" } }
       }],
       [for stage, names in local.ci_variables : {
-        Sid       = "${title(stage)}TakesOnly${stage == "apply" ? "TheCommit" : "TheCommitAndDigests"}"
+        Sid       = "${title(stage)}TakesOnly${stage == "apply" ? "TheCommitAndKitArguments" : "TheCommitAndDigests"}"
         Effect    = "Deny"
         Action    = "codebuild:StartBuild"
         Resource  = local.ci_projects[stage]

@@ -166,6 +166,27 @@ run "a_plan_role_that_reads_a_secret_is_protected" {
   }
 }
 
+run "the_platform_executor_reads_only_the_databases_secrets" {
+  command = apply
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : toset(s.NotResource) if s.Effect == "Deny" && contains(flatten([s.Action]), "secretsmanager:GetSecretValue") && can(s.NotResource)]) == toset([
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme-prod-database-master-*",
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:rds!db-*",
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme/prod/database/*",
+    ])
+    error_message = "The platform executor reads no secret value but the master's and the database users' (the database kit), never an app's third-party secrets."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s.Condition if s.Sid == "NoOtherDatabasesMasterSecret" && s.Effect == "Deny" && try(s.Resource, "") == "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:rds!db-*"]) == { StringNotEquals = { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn" = "arn:aws:rds:ap-southeast-2:333333333333:db:acme-prod" } }
+    error_message = "Of the RDS-managed secrets, the platform executor reads only its own environment's primary's."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this["plan"].policy).Statement : s if s.Effect == "Allow" && contains(flatten([s.Action]), "secretsmanager:GetSecretValue") && strcontains(jsonencode(try(s.Resource, "")), "/database/")]) == 0
+    error_message = "The plan role never reads a database user's secret."
+  }
+}
+
 run "executors_trust_their_codebuild_project_and_break_glass_people" {
   command = apply
 
@@ -360,8 +381,8 @@ run "ci_role_cannot_override_what_an_executor_runs" {
     error_message = "StartBuild is refused when it overrides the source in any way (location included) or names build output."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "ApplyTakesOnlyTheCommit" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["SOURCE_COMMIT"] } }]
-    error_message = "The platform executor takes only SOURCE_COMMIT (the bundle to fetch); ENV and the bucket are its own."
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "ApplyTakesOnlyTheCommitAndKitArguments" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-apply", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["SOURCE_COMMIT", "DBKIT_ARGS"] } }]
+    error_message = "The platform executor takes only SOURCE_COMMIT (the bundle to fetch) and DBKIT_ARGS (make database-run); ENV and the bucket are its own."
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this["ci"].policy).Statement : [s.Resource, s.Condition] if s.Sid == "DeployTakesOnlyTheCommitAndDigests" && s.Effect == "Deny"]) == ["arn:aws:codebuild:ap-southeast-2:333333333333:project/acme-prod-deploy", { "ForAnyValue:StringNotLike" = { "codebuild:environment.environmentVariables.name" = ["SOURCE_COMMIT", "IMAGE_DIGEST", "IMAGE_DIGEST_*", "RELEASE"] } }]

@@ -197,6 +197,17 @@ variable "client_security_group_id" {
   }
 }
 
+variable "admin_client_security_groups" {
+  description = "Security groups, by a static label, that may connect on 3306 besides the database clients': the platform executor's (modules/executors), which runs the database kit (users apply, lag, cutover) as the master user. Nothing else."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.admin_client_security_groups : can(regex("^[a-z][a-z0-9-]{0,40}$", k)) && can(regex("^sg-", v))])
+    error_message = "admin_client_security_groups maps a label (lowercase, hyphens) to a security group ID (sg-...)."
+  }
+}
+
 variable "kms_key_arn" {
   description = "ARN of the customer-managed KMS key for storage, the managed master secret, Performance Insights data and the log groups."
   type        = string

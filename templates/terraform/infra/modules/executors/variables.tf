@@ -130,3 +130,31 @@ variable "deploy_timeout_minutes" {
     error_message = "deploy_timeout_minutes must be 5 to 480 (CodeBuild's limits)."
   }
 }
+
+variable "database_access" {
+  description = "Whether the environment has a database the platform executor reaches (the database kit: users apply after every apply, make database-run). A plain bool, known at plan time, so the rule's count never waits for the database's security group id."
+  type        = bool
+  default     = false
+}
+
+variable "database_security_group_id" {
+  description = "The database's security group (modules/database security_group_id): the only MySQL destination of the executors. null without a database."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_security_group_id == null || can(regex("^sg-", var.database_security_group_id))
+    error_message = "database_security_group_id must be a security group ID (sg-...) or null."
+  }
+}
+
+variable "database_port" {
+  description = "The database's port."
+  type        = number
+  default     = 3306
+
+  validation {
+    condition     = var.database_port >= 1 && var.database_port <= 65535 && floor(var.database_port) == var.database_port
+    error_message = "database_port must be a TCP port."
+  }
+}

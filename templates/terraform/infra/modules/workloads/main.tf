@@ -3,6 +3,13 @@
 # Operator for that app's secrets only, and the Secrets Manager secrets the spec
 # references. Terraform creates the secrets empty: values are put by people or
 # tools, never through Terraform, so no secret value enters state.
+#
+# The database users' secrets (<project>/<environment>/database/<logical user>) are
+# created here empty too: `dbkit users apply` and `dbkit users rotate`, run by the
+# platform executor (make database-users-apply), write them as
+# {"engine","host","port","dbname","username","password"}. An app's role reads its own
+# user's secret and its migrator's (the migration hook), never the master secret, which
+# is break-glass: only the platform executor and people read it.
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -10,6 +17,11 @@ data "aws_partition" "current" {}
 
 locals {
   secrets = toset(flatten([for a in values(var.apps) : a.secrets]))
+  # The database users an app's pods and migration hook connect as (database/users.json).
+  secret_arn_prefix = "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:secret:"
+  app_database_users = {
+    for k, a in var.apps : k => a.database ? [k, "${k}-migrator"] : []
+  }
 }
 
 # --- Registry: moved to the artifacts account ------------------------------------------
@@ -38,6 +50,16 @@ resource "aws_secretsmanager_secret" "app" {
   for_each                = local.secrets
   name                    = "${var.secret_prefix}${each.value}"
   description             = "Referenced by platform.yaml; put the value with the AWS CLI or console"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_days
+}
+
+# The database users' secrets: empty containers that `dbkit users apply|rotate` fills.
+resource "aws_secretsmanager_secret" "database_user" {
+  #checkov:skip=CKV2_AWS_57:Rotated by `dbkit users rotate` (alternating users, infra/docs/adr/0012), run by the platform executor inside the VPC; a Secrets Manager rotation Lambda would need its own path to the database and would break the alternation.
+  for_each                = toset(var.database_users)
+  name                    = "${var.secret_prefix}database/${each.value}"
+  description             = "Database user ${each.value}: written by dbkit users apply/rotate (platform executor), never by Terraform"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.secret_recovery_days
 }
@@ -86,7 +108,10 @@ data "aws_iam_policy_document" "app" {
     actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     resources = concat(
       [for s in each.value.secrets : aws_secretsmanager_secret.app[s].arn],
-      each.value.database && var.database_secret_arn != null ? [var.database_secret_arn] : [],
+      # Its own database user and its migrator (the hook's ExternalSecret), nothing else:
+      # by name, with exactly the six characters Secrets Manager appends, so api's grant
+      # never covers api-migrator's or another app's secret.
+      [for u in local.app_database_users[each.key] : "${local.secret_arn_prefix}${var.secret_prefix}database/${u}-??????"],
       # Always a valid policy, even for an app without secrets.
       ["arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:secret:${var.secret_prefix}${each.key}/*"],
     )

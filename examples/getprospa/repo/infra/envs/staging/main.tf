@@ -5,7 +5,8 @@
 #                                -> VPC origin -> internal ALB + WAF (load-balancer
 #                                   subnets) -> pods (private subnets)
 #   pods -> RDS MySQL (isolated subnets, 3306 from the database clients' security group
-#   only; the charts' NetworkPolicy lets only the database apps' pods use that path)
+#   and the platform executor's only; the charts' NetworkPolicy lets only the database
+#   apps' pods use that path; each app connects as its own user, docs/contracts.md)
 #   Nothing else reaches the ALB: it has no public address, and its security group
 #   admits only the VPC origin's interfaces. The pods admit only the load-balancer
 #   subnets (NetworkPolicy, enforced by the VPC CNI; infra/docs/adr/0005).
@@ -155,16 +156,21 @@ module "database" {
   maintenance_window       = var.database.maintenance_window
   read_replicas            = var.database.read_replicas
   master_password          = try(ephemeral.aws_secretsmanager_random_password.database_master[0].random_password, null)
+  # Raise environments.<env>.database.masterPasswordVersion to rotate it (read replicas only:
+  # RDS rotates the password it manages itself). The master is break-glass only.
+  master_password_version  = var.database.master_password_version
   parameters               = var.database.parameters
   migration_window_open    = try(var.migration.window, "closed") == "open"
   database_insights_mode   = var.tier == "production" ? "advanced" : "standard"
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.isolated_subnet_ids
   client_security_group_id = module.cluster.database_client_security_group_id
-  kms_key_arn              = module.foundation.kms_key_arn
-  log_retention_days       = var.observability.log_retention_days
-  alarm_topic_arn          = module.foundation.alarm_topic_arn
-  permissions_boundary     = local.permissions_boundary
+  # The platform executor runs the database kit (users apply, lag, cutover) in the VPC.
+  admin_client_security_groups = { platform-executor = module.executors.security_group_id }
+  kms_key_arn                  = module.foundation.kms_key_arn
+  log_retention_days           = var.observability.log_retention_days
+  alarm_topic_arn              = module.foundation.alarm_topic_arn
+  permissions_boundary         = local.permissions_boundary
 }
 
 # --- The migration from DigitalOcean (spec migration, its target environment only) -----
@@ -329,6 +335,9 @@ module "executors" {
   artifacts_region          = var.artifacts.region
   kms_key_arn               = module.foundation.kms_key_arn
   log_retention_days        = var.observability.log_retention_days
+  # The platform executor reaches MySQL (make database-users-apply, make database-run).
+  database_access            = local.has_database
+  database_security_group_id = local.has_database ? module.database[0].security_group_id : null
 }
 
 module "workloads" {
@@ -339,8 +348,10 @@ module "workloads" {
   external_secrets_role_name = module.cluster.external_secrets_role_name
   external_secrets_role_arn  = module.cluster.external_secrets_role_arn
   apps                       = { for k, a in local.container_apps : k => { database = a.database && local.has_database, secrets = a.secrets } }
-  database_secret_arn        = local.has_database ? module.database[0].master_secret_arn : null
-  datadog_api_key_secret     = try(var.observability.datadog.api_key_secret, null)
-  kms_key_arn                = module.foundation.kms_key_arn
-  permissions_boundary       = local.permissions_boundary
+  # Empty secrets <project>/<env>/database/<user> that dbkit users apply fills; each app
+  # reads its own and its migrator's, never the master (break-glass).
+  database_users         = local.has_database ? var.database.users : []
+  datadog_api_key_secret = try(var.observability.datadog.api_key_secret, null)
+  kms_key_arn            = module.foundation.kms_key_arn
+  permissions_boundary   = local.permissions_boundary
 }

@@ -79,6 +79,18 @@ resource "aws_vpc_security_group_ingress_rule" "mysql_from_nodes" {
   referenced_security_group_id = var.client_security_group_id
 }
 
+# The platform executor (the database kit: users apply, lag, cutover) by its own security
+# group: the only other client. Keys are static labels, so the plan never waits for an id.
+resource "aws_vpc_security_group_ingress_rule" "mysql_from_admin_clients" {
+  for_each                     = var.admin_client_security_groups
+  security_group_id            = aws_security_group.this.id
+  description                  = "MySQL from ${each.key} (the database kit)"
+  ip_protocol                  = "tcp"
+  from_port                    = 3306
+  to_port                      = 3306
+  referenced_security_group_id = each.value
+}
+
 resource "aws_db_subnet_group" "this" {
   name        = var.name
   description = "Isolated subnets of ${var.name}"

@@ -23,7 +23,7 @@ locals {
       role         = var.platform_role_arn
       compute_type = "BUILD_GENERAL1_MEDIUM"
       timeout      = var.apply_timeout_minutes
-      description  = "Platform executor of ${var.name}: make plan, apply and addons, in the VPC"
+      description  = "Platform executor of ${var.name}: make plan, apply and addons, and the database kit (STAGE=database), in the VPC"
     }
     deploy = {
       role         = var.app_deploy_role_arn
@@ -76,6 +76,28 @@ resource "aws_vpc_security_group_ingress_rule" "cluster_api_from_executors" {
   from_port                    = 443
   to_port                      = 443
   referenced_security_group_id = aws_security_group.this.id
+}
+
+# The platform executor runs the database kit (make database-users-apply after every
+# apply, make database-run STAGE=database: users, lag, cutover) against RDS, which sits in
+# the isolated subnets: MySQL out to the database's security group only, which admits
+# this group in turn (modules/database admin_client_security_groups). The app-deploy
+# executor shares the group but has no database credentials: its role reads no secret.
+resource "aws_vpc_security_group_egress_rule" "database" {
+  count                        = var.database_access ? 1 : 0
+  security_group_id            = aws_security_group.this.id
+  description                  = "MySQL on the environment's RDS (the database kit, platform executor)"
+  ip_protocol                  = "tcp"
+  from_port                    = var.database_port
+  to_port                      = var.database_port
+  referenced_security_group_id = var.database_security_group_id
+
+  lifecycle {
+    precondition {
+      condition     = var.database_security_group_id != null
+      error_message = "database_access needs database_security_group_id (modules/database security_group_id)."
+    }
+  }
 }
 
 # --- Logs ----------------------------------------------------------------------------

@@ -49,7 +49,7 @@ variable "external_secrets_role_arn" {
 }
 
 variable "apps" {
-  description = "Container apps by name: whether the app reads the database master secret, and the Secrets Manager secrets it reads (names after secret_prefix)."
+  description = "Container apps by name: whether the app uses the database (it then reads its own database user's secret and its migrator's), and the Secrets Manager secrets it reads (names after secret_prefix). No app may be called database: <secret_prefix><app>/* is each app's own prefix, and database/ holds the users' secrets."
   type = map(object({
     database = bool
     secrets  = list(string)
@@ -62,16 +62,28 @@ variable "apps" {
     )]))
     error_message = "apps: names are DNS labels; secret names use letters, digits and /_+=.@- only."
   }
-}
-
-variable "database_secret_arn" {
-  description = "ARN of the RDS-managed master secret; null without a database."
-  type        = string
-  default     = null
 
   validation {
-    condition     = var.database_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.database_secret_arn))
-    error_message = "database_secret_arn must be a Secrets Manager secret ARN or null."
+    condition     = !contains(keys(var.apps), "database") && alltrue(flatten([for a in values(var.apps) : [for s in a.secrets : !startswith(s, "database/")]]))
+    error_message = "apps: no app may be called database, nor name a secret under database/: that prefix holds the database users' secrets, each read only by its own app."
+  }
+}
+
+variable "database_users" {
+  description = "Logical database users (database/users.json) whose secrets <secret_prefix>database/<user> this module creates empty: per app with the database <app> and <app>-migrator, plus the platform's own (readonly, dms). [] without a database."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.database_users : can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", u)) && length(u) <= 40])
+    error_message = "database_users: each is a logical user name, a DNS label of at most 40 characters."
+  }
+
+  validation {
+    condition = alltrue(flatten([for k, a in var.apps : [
+      for u in(a.database ? [k, "${k}-migrator"] : []) : contains(var.database_users, u)
+    ]]))
+    error_message = "database_users must hold <app> and <app>-migrator for every app with the database: its pods and its migration hook connect as them."
   }
 }
 

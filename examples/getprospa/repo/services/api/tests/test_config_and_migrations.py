@@ -66,7 +66,7 @@ def test_tls_is_required_outside_development() -> None:
         load_settings({**BASE, "AUTH_ISSUER": "http://idp.example.com"})
 
 
-def test_credentials_from_the_rds_secret_file(tmp_path: Path) -> None:
+def test_credentials_from_the_users_secret_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret.json"
     secret.write_text(json.dumps({"username": "admin", "password": "s3cret", "engine": "mysql"}))
     env = {
@@ -81,10 +81,59 @@ def test_credentials_from_the_rds_secret_file(tmp_path: Path) -> None:
         load_settings({**env, "DATABASE_CREDENTIALS_FILE": str(secret)})
 
 
+def test_the_secret_files_host_port_and_schema_win_over_the_environment(tmp_path: Path) -> None:
+    """The app's database user's secret names where to connect: a cutover moves the app by
+    writing it. Without those keys the environment's DATABASE_HOST etc. apply."""
+    secret = tmp_path / "credentials.json"
+    env = {k: v for k, v in BASE.items() if k not in ("DATABASE_USERNAME", "DATABASE_PASSWORD")}
+    env["DATABASE_CREDENTIALS_FILE"] = str(secret)
+    secret.write_text(json.dumps({
+        "engine": "mysql", "host": "rds.example.internal", "port": 3307, "dbname": "moved",
+        "username": "api_a", "password": "s3cret",
+    }))  # fmt: skip
+    database = load_settings(env).database
+    assert (database.host, database.port, database.name) == ("rds.example.internal", 3307, "moved")
+    assert (database.username, database.password) == ("api_a", "s3cret")
+    secret.write_text(json.dumps({"username": "api_b", "password": "s3cret", "port": "3308"}))
+    database = load_settings(env).database
+    assert (database.host, database.port, database.name) == ("db.internal", 3308, "app")
+    for bad, message in (
+        ({"host": "db;drop"}, "host must be a host name"),
+        ({"port": 70000}, "port must be 1-65535"),
+        ({"dbname": "a b"}, "dbname must be a schema name"),
+    ):
+        secret.write_text(json.dumps({"username": "u", "password": "p", **bad}))
+        with pytest.raises(ConfigError, match=message):
+            load_settings(env)
+
+
+def test_a_switched_secret_moves_new_connections(
+    tmp_path: Path, server_url: sa.URL, make_database: Callable[[], str], keys: KeyServer
+) -> None:
+    """A cutover writes the app's secret with the target's host and schema: every new
+    connection follows the file, whatever the environment's DATABASE_HOST says."""
+    first, second = make_database(), make_database()
+    secret = tmp_path / "credentials.json"
+    env = environ_for(server_url, first, keys.issuer, DATABASE_CREDENTIALS_FILE=str(secret))
+    login = {"username": env.pop("DATABASE_USERNAME"), "password": env.pop("DATABASE_PASSWORD")}
+    secret.write_text(json.dumps({**login, "host": server_url.host, "dbname": first}))
+    env["DATABASE_HOST"] = "unreachable.invalid"  # only the file's host can work
+    engine = create_engine(load_settings(env).database)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT DATABASE()")).scalar_one() == first
+        secret.write_text(json.dumps({**login, "host": server_url.host, "dbname": second}))
+        engine.dispose()  # new connections from here on, as after the source killed them
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT DATABASE()")).scalar_one() == second
+    finally:
+        engine.dispose()
+
+
 def test_a_rotated_password_in_the_secret_file_reaches_new_connections(
     tmp_path: Path, server_url: sa.URL, make_database: Callable[[], str], keys: KeyServer
 ) -> None:
-    """RDS rotates the master password; the kubelet refreshes the mounted secret file."""
+    """A rotation changes the password; the kubelet refreshes the mounted secret file."""
     database = make_database()
     user = f"rot_{secrets.token_hex(4)}"
     tls = os.environ.get("TEST_DATABASE_TLS_CA_FILE")

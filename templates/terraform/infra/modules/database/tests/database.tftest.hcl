@@ -135,6 +135,10 @@ run "mysql_is_reachable_only_from_the_nodes" {
     error_message = "3306 must be open only to the nodes' security group, never to an address range."
   }
   assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.mysql_from_admin_clients) == 0
+    error_message = "Without admin clients, the nodes' security group is the only source."
+  }
+  assert {
     condition     = aws_db_subnet_group.this.subnet_ids == toset(var.subnet_ids)
     error_message = "The database must live in the given isolated subnets."
   }
@@ -282,6 +286,32 @@ run "a_class_of_unknown_memory_needs_max_connections" {
   expect_failures = [aws_cloudwatch_metric_alarm.primary]
 }
 
+run "the_platform_executor_reaches_mysql_by_its_group_only" {
+  command = plan
+  variables {
+    admin_client_security_groups = { platform-executor = "sg-0000000000000exec1" }
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.mysql_from_admin_clients["platform-executor"].referenced_security_group_id == "sg-0000000000000exec1" && aws_vpc_security_group_ingress_rule.mysql_from_admin_clients["platform-executor"].cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.mysql_from_admin_clients["platform-executor"].from_port == 3306 && aws_vpc_security_group_ingress_rule.mysql_from_admin_clients["platform-executor"].to_port == 3306
+    error_message = "The platform executor's group is admitted on 3306 only, by group, never by address range."
+  }
+}
+
+run "replicas_rotate_the_master_by_version" {
+  command = plan
+  variables {
+    read_replicas           = 1
+    master_password         = "only-a-test-value-never-stored-0123456789"
+    master_password_version = 2
+  }
+
+  assert {
+    condition     = aws_db_instance.this.password_wo_version == 2 && aws_secretsmanager_secret_version.master[0].secret_string_wo_version == 2
+    error_message = "Bumping master_password_version sets the new password on the instance and in its secret together."
+  }
+}
+
 run "replicas_get_a_write_only_password" {
   command = plan
   variables {
@@ -299,7 +329,7 @@ run "replicas_get_a_write_only_password" {
   }
   assert {
     condition     = aws_secretsmanager_secret.master[0].kms_key_id == var.kms_key_arn && aws_secretsmanager_secret_version.master[0].secret_string_wo_version == 1 && aws_secretsmanager_secret.master[0].name == "acme-prod-database-master"
-    error_message = "The password is written (write-only) to a CMK-encrypted secret that the apps are given."
+    error_message = "The password is written (write-only) to a CMK-encrypted secret: break-glass, no app reads it."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.replica_lag) == 1

@@ -44,6 +44,40 @@ run "builds_run_in_the_private_subnets" {
   }
 }
 
+run "without_a_database_no_mysql_path" {
+  command = plan
+
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.database) == 0
+    error_message = "Without a database the executors send nothing but HTTPS."
+  }
+}
+
+run "the_executors_reach_only_the_database_on_its_port" {
+  command = apply
+  variables {
+    database_access            = true
+    database_security_group_id = "sg-00000000000000db1"
+  }
+
+  assert {
+    condition     = one(aws_vpc_security_group_egress_rule.database).referenced_security_group_id == "sg-00000000000000db1" && one(aws_vpc_security_group_egress_rule.database).cidr_ipv4 == null
+    error_message = "MySQL goes to the database's security group only, never to an address range."
+  }
+  assert {
+    condition     = one(aws_vpc_security_group_egress_rule.database).from_port == 3306 && one(aws_vpc_security_group_egress_rule.database).to_port == 3306 && one(aws_vpc_security_group_egress_rule.database).ip_protocol == "tcp"
+    error_message = "The executors reach the database on its port only."
+  }
+}
+
+run "database_access_needs_the_database_group" {
+  command = plan
+  variables {
+    database_access = true
+  }
+  expect_failures = [aws_vpc_security_group_egress_rule.database]
+}
+
 run "the_cluster_api_admits_the_executors" {
   command = apply
 

@@ -97,6 +97,7 @@ margin. The kubelet kills the container when it runs out.
 {{- $_ := required "platform.databasePort is null but the app uses the database" $p.databasePort -}}
 {{- $_ := required "platform.databaseName is null but the app uses the database" $p.databaseName -}}
 {{- $_ := required "platform.databaseSecretArn is null but the app uses the database" $p.databaseSecretArn -}}
+{{- $_ := required "platform.databaseMigratorSecretArn is null but the app uses the database: run terraform apply for this environment first (its app_values name the app's migrator user)" $p.databaseMigratorSecretArn -}}
 true
 {{- end -}}
 {{- end -}}
@@ -130,7 +131,7 @@ the defaults (CORS_ALLOWED_ORIGINS).
 {{- toJson (merge $contract .Values.app.env $defaults) -}}
 {{- end -}}
 
-{{/* The credentials file: the RDS-managed master secret's JSON (username, password). */}}
+{{/* The credentials file: the database user's secret, JSON {engine, host, port, dbname, username, password}. */}}
 {{- define "app.databaseVolume" -}}
 - name: database
   secret:

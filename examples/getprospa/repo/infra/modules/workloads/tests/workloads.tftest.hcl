@@ -14,7 +14,7 @@ variables {
     api    = { database = true, secrets = ["api/auth", "shared/smtp"] }
     worker = { database = false, secrets = ["shared/smtp"] }
   }
-  database_secret_arn  = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:rds!db-0123-AbCdEf"
+  database_users       = ["api", "api-migrator", "readonly", "dms"]
   kms_key_arn          = "arn:aws:kms:ap-southeast-2:111111111111:key/11111111-2222-3333-4444-555555555555"
   permissions_boundary = "arn:aws:iam::111111111111:policy/acme-prod-boundary"
 }
@@ -45,7 +45,20 @@ run "apps_read_only_their_own_secrets" {
   }
 }
 
-run "the_database_secret_goes_only_to_database_apps" {
+run "the_database_users_secrets_are_empty_encrypted_and_named_by_the_contract" {
+  command = plan
+
+  assert {
+    condition     = toset([for s in aws_secretsmanager_secret.database_user : s.name]) == toset(["acme/prod/database/api", "acme/prod/database/api-migrator", "acme/prod/database/readonly", "acme/prod/database/dms"])
+    error_message = "Every database user has its secret <project>/<environment>/database/<user> (docs/contracts.md)."
+  }
+  assert {
+    condition     = alltrue([for s in aws_secretsmanager_secret.database_user : s.kms_key_id == var.kms_key_arn && s.recovery_window_in_days == var.secret_recovery_days])
+    error_message = "The database users' secrets are encrypted with the CMK and keep the recovery window of every other secret."
+  }
+}
+
+run "apps_read_only_their_own_database_users" {
   command = plan
 
   override_data {
@@ -54,17 +67,43 @@ run "the_database_secret_goes_only_to_database_apps" {
   }
 
   assert {
-    condition     = contains(flatten([for s in data.aws_iam_policy_document.app["api"].statement : s.resources]), var.database_secret_arn)
-    error_message = "An app with database access may read the master secret."
+    condition = toset([for r in flatten([for s in data.aws_iam_policy_document.app["api"].statement : s.resources]) : r if strcontains(r, ":secret:acme/prod/database/")]) == toset([
+      "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:acme/prod/database/api-??????",
+      "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:acme/prod/database/api-migrator-??????",
+    ])
+    error_message = "An app with the database reads its own user's secret and its migrator's, by exact name, and no other database user's."
   }
   assert {
-    condition     = !contains(flatten([for s in data.aws_iam_policy_document.app["worker"].statement : s.resources]), var.database_secret_arn)
-    error_message = "An app without database access must not read the master secret."
+    condition     = !anytrue([for r in flatten([for s in data.aws_iam_policy_document.app["api"].statement : s.resources]) : strcontains(r, "rds!") || strcontains(r, "database-master")])
+    error_message = "No app reads the master secret: it is break-glass only."
+  }
+  assert {
+    condition     = !anytrue([for r in flatten([for s in data.aws_iam_policy_document.app["worker"].statement : s.resources]) : strcontains(r, "/database/")])
+    error_message = "An app without the database reads no database user's secret."
   }
   assert {
     condition     = alltrue([for s in flatten([for d in data.aws_iam_policy_document.app : d.statement]) : !contains(s.resources, "*")])
     error_message = "No app policy grants a wildcard resource."
   }
+}
+
+run "an_app_with_the_database_needs_its_users" {
+  command = plan
+  variables {
+    database_users = ["readonly"]
+  }
+  expect_failures = [var.database_users]
+}
+
+run "no_app_may_take_the_database_users_prefix" {
+  command = plan
+  variables {
+    apps = {
+      database = { database = false, secrets = [] }
+      web      = { database = false, secrets = ["database/api"] }
+    }
+  }
+  expect_failures = [var.apps]
 }
 
 run "the_operator_assumes_exactly_the_app_roles" {

@@ -9,8 +9,9 @@
   meets another dead connection;
 - connect, read and write timeouts, so no request waits forever;
 - strict SQL mode and UTC on every connection, the same on MySQL 8 and MariaDB;
-- with DATABASE_CREDENTIALS_FILE, credentials read afresh for every new
-  connection, so a rotated RDS master password needs no restart.
+- with DATABASE_CREDENTIALS_FILE (the app's own database user's secret), credentials,
+  and the host, port and schema the file names, read afresh for every new connection:
+  a rotation or a cutover that rewrites the secret needs no restart.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from .config import DatabaseSettings, read_credentials_file
+from .config import Credentials, DatabaseSettings, read_credentials_file
 from .definition import DEFINITION, Definition, Field
 
 SESSION_SETUP = (
@@ -64,24 +65,33 @@ def connect_args(settings: DatabaseSettings) -> dict[str, object]:
     return args
 
 
-def _rotating_credentials(path: str, username: str, password: str) -> Any:
-    """A `do_connect` hook that puts the file's current credentials on each new connection.
+def _rotating_credentials(path: str, fallback: Credentials) -> Any:
+    """A `do_connect` hook that puts the file's current credentials, and its host, port
+    and schema when it names them, on each new connection.
 
-    If the file is unreadable for a moment (the kubelet swaps it atomically, but a
-    bad secret value could land), the last good credentials are used and the
-    problem is logged; open connections are never affected.
+    A rotation (alternating users) or a cutover (another database) rewrites the secret;
+    the kubelet swaps the file atomically and every later connection follows it. If the
+    file is unreadable for a moment (a bad secret value could land), the last good
+    credentials are used and the problem is logged; open connections are never affected.
     """
-    last = {"user": username, "password": password}
+    last = {"credentials": fallback}
     log = logging.getLogger(__name__)
 
     def on_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
         try:
-            last["user"], last["password"] = read_credentials_file(path)
+            last["credentials"] = read_credentials_file(path)
         except ValueError as exc:
             log.warning("keeping the last good database credentials: %s", exc)
-        cparams["user"] = last["user"]
+        now = last["credentials"]
+        cparams["user"] = now.username
         # SQLAlchemy's MySQL dialects pass the password as `passwd` (PyMySQL accepts both).
-        cparams["passwd" if "passwd" in cparams else "password"] = last["password"]
+        cparams["passwd" if "passwd" in cparams else "password"] = now.password
+        if now.host:
+            cparams["host"] = now.host
+        if now.port:
+            cparams["port"] = now.port
+        if now.dbname:
+            cparams["database" if "database" in cparams else "db"] = now.dbname
 
     return on_connect
 
@@ -98,7 +108,10 @@ def create_engine(settings: DatabaseSettings) -> sa.Engine:
     )
     if settings.credentials_file:
         hook = _rotating_credentials(
-            settings.credentials_file, settings.username, settings.password
+            settings.credentials_file,
+            Credentials(
+                settings.username, settings.password, settings.host, settings.port, settings.name
+            ),
         )
         sa.event.listen(engine, "do_connect", hook)
     return engine
