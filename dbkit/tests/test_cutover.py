@@ -441,6 +441,28 @@ def test_bad_input_exits_3_before_anything_changes(pair: Pair, tmp_path: Path) -
         "no switch": ["cutover", "--source", pair.source_dsn, "--target", pair.target_dsn, "--app-user", APP_USER],
         "steps are 1 to 7": [*base, "--stop-after", "8"],
         "not allowed with argument": [*base, "--abort", "--resume"],
+        "--users is given without --switch-user": [*base, "--users", tmp_path / "users.json"],
+        "--switch-user needs --env": [*base[:-4], "--switch-user", "api", "--verify-report", tmp_path / "none.json"],
+        "no user 'nope'": [
+            *base[:-4],
+            "--switch-user",
+            "nope",
+            "--users",
+            _users_file(tmp_path, "shop"),
+            "--env",
+            "prod",
+            "--verify-report",
+            tmp_path / "none.json",
+        ],
+        "--switch-user api is given twice": [
+            *base[:-4],
+            "--switch-user",
+            "api",
+            "--switch-user",
+            "api",
+            "--env",
+            "prod",
+        ],
     }
     for message, args in cases.items():
         proc = run_dbkit(*args)
