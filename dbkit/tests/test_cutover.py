@@ -599,3 +599,70 @@ def test_switch_users_points_each_apps_secret_at_the_target(
     report = json.loads((tmp_path / "report" / "cutover.json").read_text())
     assert report["result"] == "done" and report["app_users"] == [APP_USER, SECOND_USER]
     assert [s["user"] for s in report["switch"]["switched_users"]] == list(APPS)
+
+
+def _app_secrets(client: object, pair: Pair, project: str) -> dict[str, tuple[str, dict[str, object]]]:
+    made = {}
+    for name, mysql_user in APPS.items():
+        value = {"engine": "mysql", "host": "127.0.0.1", "port": pair.source.port, "dbname": DATABASE,
+                 "username": mysql_user, "password": APP_PASSWORD}  # fmt: skip
+        created = client.create_secret(Name=f"{project}/prod/database/{name}", SecretString=json.dumps(value))  # type: ignore[attr-defined]
+        made[name] = (created["VersionId"], value)
+    return made
+
+
+def _switch_users_args(pair: Pair, tmp_path: Path, project: str, *extra: str) -> list[str | Path]:
+    args = _cutover_args(pair, tmp_path, tmp_path / "unused.json", "--app-user", SECOND_USER, *extra)
+    i = args.index("--switch-command")
+    args[i : i + 2] = ["--switch-user", "api", "--switch-user", "worker", "--users", _users_file(tmp_path, project),
+                       "--env", "prod"]  # fmt: skip
+    return args
+
+
+def test_a_switch_that_writes_no_secret_aborts_and_one_cut_short_resumes(
+    fresh: Pair, tmp_path: Path, moto: dict[str, str]
+) -> None:
+    pair = fresh
+    _second_app_user(pair)
+    _verify_report(pair, tmp_path)
+    client = _secrets(moto)
+    project = f"x{time.time_ns() % 10**12}"
+    made = _app_secrets(client, pair, project)
+    # A `users apply` or `rotate` running on RDS at that moment: step 7 cannot take the lock,
+    # writes nothing, and the cutover gives the source its writes back.
+    blocker = pymysql.connect(host="127.0.0.1", port=pair.target.port, user="root", password=pair.target.password)
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT GET_LOCK('platformgen_dbkit_users', 0)")
+        proc = run_dbkit(*_switch_users_args(pair, tmp_path, project), env=moto, timeout=180)
+    finally:
+        blocker.close()
+    assert proc.returncode == 3 and "another dbkit users apply or rotate" in proc.stdout, proc.stdout + proc.stderr
+    assert _can_write_as(APP_USER, pair.source.port) and _can_write_as(SECOND_USER, pair.source.port)
+    for name, (version, value) in made.items():
+        now = client.get_secret_value(SecretId=f"{project}/prod/database/{name}")
+        assert now["VersionId"] == version and json.loads(now["SecretString"]) == value
+
+    # The second app's secret breaks after the first was switched: no abort, a resume.
+    journal = tmp_path / "second"
+    journal.mkdir()
+    _verify_report(pair, journal)
+    project = f"x{time.time_ns() % 10**12}"
+    made = _app_secrets(client, pair, project)
+    args = _switch_users_args(pair, journal, project)
+    assert run_dbkit(*args, "--stop-after", "6", env=moto, timeout=180).returncode == 0
+    worker = f"{project}/prod/database/worker"
+    client.put_secret_value(SecretId=worker, SecretString="not json")
+    proc = run_dbkit(*args, "--resume", env=moto, timeout=180)
+    assert proc.returncode == 3 and "step 7 (switch) began and did not finish" in proc.stdout, proc.stdout
+    assert not _can_write_as(APP_USER, pair.source.port), "half switched: the source stays frozen"
+    abort = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                      "--journal", journal / "journal.jsonl", env=moto)  # fmt: skip
+    assert abort.returncode != 0 and "--abort --force" in abort.stdout + abort.stderr, abort.stdout + abort.stderr
+    client.put_secret_value(SecretId=worker, SecretString=json.dumps(made["worker"][1]))
+    api_now = client.get_secret_value(SecretId=f"{project}/prod/database/api")["SecretString"]
+    resumed = run_dbkit(*args, "--resume", env=moto, timeout=180)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert client.get_secret_value(SecretId=f"{project}/prod/database/api")["SecretString"] == api_now, "kept"
+    now = json.loads(client.get_secret_value(SecretId=worker)["SecretString"])
+    assert now["port"] == pair.target.port and _can_write_as(now["username"], pair.target.port, now["password"])
