@@ -454,6 +454,7 @@ def test_bad_input_exits_3_before_anything_changes(pair: Pair, tmp_path: Path) -
             "--verify-report",
             tmp_path / "none.json",
         ],
+        "--target-credentials-secret is given without --switch-secret": [*base, "--target-credentials-secret", "x"],
         "--switch-user api is given twice": [
             *base[:-4],
             "--switch-user",
@@ -574,6 +575,11 @@ def test_switch_users_points_each_apps_secret_at_the_target(
     i = args.index("--switch-command")
     args[i : i + 2] = ["--switch-user", "api", "--switch-user", "worker", "--users", users_file, "--env", "prod"]
     if abort:
+        dry = run_dbkit(*args, "--dry-run", env=moto, timeout=180)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        for name, user in APPS.items():
+            assert f"would point secret {project}/prod/database/{name} at the target" in dry.stdout
+            assert f"would kill 0 open sessions of '{user}'" in dry.stdout
         args += ["--stop-after", "6"]
     proc = run_dbkit(*args, env=moto, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -160,6 +160,11 @@ def run_cutover(args: argparse.Namespace, source: str | None, config: dict[str, 
     src, tgt = parse_dsn(source, "source"), parse_dsn(args.target, "target")
     app_users = _once(args.app_user or [], "--app-user")
     switch_users = _once(args.switch_user or [], "--switch-user")
+    if args.target_credentials_secret and not args.switch_secret:
+        raise DbkitError(
+            "--target-credentials-secret is given without --switch-secret",
+            "drop it (--switch-user writes the username and password itself) or add --switch-secret",
+        )
     if not switch_users:
         for flag, value in (("--users", args.users), ("--env", args.env), ("--passwords", args.passwords)):
             if value is not None:
