@@ -441,6 +441,29 @@ def test_bad_input_exits_3_before_anything_changes(pair: Pair, tmp_path: Path) -
         "no switch": ["cutover", "--source", pair.source_dsn, "--target", pair.target_dsn, "--app-user", APP_USER],
         "steps are 1 to 7": [*base, "--stop-after", "8"],
         "not allowed with argument": [*base, "--abort", "--resume"],
+        "--users is given without --switch-user": [*base, "--users", tmp_path / "users.json"],
+        "--switch-user needs --env": [*base[:-4], "--switch-user", "api", "--verify-report", tmp_path / "none.json"],
+        "no user 'nope'": [
+            *base[:-4],
+            "--switch-user",
+            "nope",
+            "--users",
+            _users_file(tmp_path, "shop"),
+            "--env",
+            "prod",
+            "--verify-report",
+            tmp_path / "none.json",
+        ],
+        "--target-credentials-secret is given without --switch-secret": [*base, "--target-credentials-secret", "x"],
+        "--switch-user api is given twice": [
+            *base[:-4],
+            "--switch-user",
+            "api",
+            "--switch-user",
+            "api",
+            "--env",
+            "prod",
+        ],
     }
     for message, args in cases.items():
         proc = run_dbkit(*args)
@@ -452,3 +475,200 @@ def test_bad_input_exits_3_before_anything_changes(pair: Pair, tmp_path: Path) -
     assert nothing.returncode == 0 and "nothing to abort" in nothing.stdout
     missing = run_dbkit(*base, "--journal", tmp_path / "j.jsonl")
     assert missing.returncode == 2 and "cannot read the verify report" in missing.stdout
+
+
+SECOND_USER = "app2"  # a second app on the same database, with its own DigitalOcean user
+
+
+def _second_app_user(pair: Pair) -> None:
+    for server in (pair.source, pair.target):
+        server.execute(
+            "SET SESSION sql_log_bin = 0;"
+            f"CREATE USER IF NOT EXISTS '{SECOND_USER}'@'127.0.0.1' IDENTIFIED BY '{APP_PASSWORD}';"
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{DATABASE}`.* TO '{SECOND_USER}'@'127.0.0.1';"
+        )
+
+
+def _can_write_as(user: str, port: int, password: str = APP_PASSWORD) -> bool:
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, database=DATABASE,
+                               autocommit=True, connect_timeout=2)  # fmt: skip
+    except pymysql.err.MySQLError:
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO orders (token, amount) VALUES (MD5(RAND()), -2)")
+        return True
+    except pymysql.err.MySQLError:
+        return False
+    finally:
+        conn.close()
+
+
+def test_every_app_user_is_frozen_and_given_back(fresh: Pair, tmp_path: Path) -> None:
+    pair = fresh
+    _second_app_user(pair)
+    _verify_report(pair, tmp_path)
+    secret = tmp_path / "secret.json"
+    write_secret(secret, pair.source)
+    held = pymysql.connect(host="127.0.0.1", port=pair.source.port, user=SECOND_USER, password=APP_PASSWORD,
+                           database=DATABASE, autocommit=True)  # fmt: skip
+    args = _cutover_args(pair, tmp_path, secret, "--app-user", SECOND_USER, "--stop-after", "3")
+    proc = run_dbkit(*args, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not _can_write_as(APP_USER, pair.source.port) and not _can_write_as(SECOND_USER, pair.source.port)
+    with pytest.raises(pymysql.err.OperationalError):  # the second app's session was killed too
+        held.cursor().execute("SELECT 1")
+    journal = _journal(tmp_path)
+    assert journal[0]["app_users"] == [APP_USER, SECOND_USER]
+    froze = next(r for r in journal if r["event"] == "done" and r["step"] == 3)["data"]
+    assert set(froze["sessions_killed"]) == {APP_USER, SECOND_USER} and froze["sessions_killed"][SECOND_USER] >= 1
+    report = json.loads((tmp_path / "report" / "cutover.json").read_text())
+    assert report["app_users"] == [APP_USER, SECOND_USER]
+    assert f"`{APP_USER}`, `{SECOND_USER}`" in (tmp_path / "report" / "cutover.md").read_text()
+    abort = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                      "--journal", tmp_path / "journal.jsonl")  # fmt: skip
+    assert abort.returncode == 0, abort.stdout + abort.stderr
+    assert _can_write_as(APP_USER, pair.source.port) and _can_write_as(SECOND_USER, pair.source.port)
+    held.close()
+    twice = run_dbkit(*_cutover_args(pair, tmp_path, secret, "--app-user", APP_USER, "--dry-run"))
+    assert twice.returncode == 3 and "--app-user app is given twice" in twice.stderr, twice.stderr
+
+
+APPS = {"api": APP_USER, "worker": SECOND_USER}  # logical user -> its DigitalOcean user
+
+
+def _users_file(tmp_path: Path, project: str) -> Path:
+    doc = {
+        "format": 1, "project": project, "database": DATABASE, "host": "%",
+        "environments": {"prod": {"region": "eu-west-1"}},
+        "users": [
+            {"name": name, "role": "app", "mysqlUsers": [f"app_{name}_a", f"app_{name}_b"],
+             "grants": [{"schema": DATABASE, "privileges": ["DELETE", "INSERT", "SELECT", "UPDATE"]}]}
+            for name in APPS
+        ],
+    }  # fmt: skip
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("abort", [False, True])
+def test_switch_users_points_each_apps_secret_at_the_target(
+    fresh: Pair, tmp_path: Path, moto: dict[str, str], abort: bool
+) -> None:
+    """Step 7 is `users rotate --switch-to-target` for each app: the secret names RDS and a
+    working _a/_b user; an abort before step 7 leaves every secret as it was."""
+    pair = fresh
+    _second_app_user(pair)
+    _verify_report(pair, tmp_path)
+    client = _secrets(moto)
+    project = f"x{time.time_ns() % 10**12}"
+    users_file = _users_file(tmp_path, project)
+    on_source = {}
+    for name, mysql_user in APPS.items():
+        value = {"engine": "mysql", "host": "127.0.0.1", "port": pair.source.port, "dbname": DATABASE,
+                 "username": mysql_user, "password": APP_PASSWORD}  # fmt: skip
+        created = client.create_secret(Name=f"{project}/prod/database/{name}", SecretString=json.dumps(value))
+        on_source[name] = (created["VersionId"], value)
+    args = _cutover_args(pair, tmp_path, tmp_path / "unused.json", "--app-user", SECOND_USER)
+    i = args.index("--switch-command")
+    args[i : i + 2] = ["--switch-user", "api", "--switch-user", "worker", "--users", users_file, "--env", "prod"]
+    if abort:
+        dry = run_dbkit(*args, "--dry-run", env=moto, timeout=180)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        for name, user in APPS.items():
+            assert f"would point secret {project}/prod/database/{name} at the target" in dry.stdout
+            assert f"would kill 0 open sessions of '{user}'" in dry.stdout
+        args += ["--stop-after", "6"]
+    proc = run_dbkit(*args, env=moto, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if abort:
+        aborted = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                            "--journal", tmp_path / "journal.jsonl", env=moto)  # fmt: skip
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        for name, (version, value) in on_source.items():
+            now = client.get_secret_value(SecretId=f"{project}/prod/database/{name}")
+            assert now["VersionId"] == version and json.loads(now["SecretString"]) == value
+            assert _can_write_as(APPS[name], pair.source.port)
+        return
+    journal = _journal(tmp_path)
+    started = next(r for r in journal if r["event"] == "start" and r["step"] == 7)["data"]
+    assert started["previous_versions"] == {f"{project}/prod/database/{n}": v for n, (v, _) in on_source.items()}
+    for name in APPS:
+        now = json.loads(client.get_secret_value(SecretId=f"{project}/prod/database/{name}")["SecretString"])
+        assert (now["host"], now["port"], now["dbname"]) == ("127.0.0.1", pair.target.port, DATABASE), now
+        assert now["username"] in (f"app_{name}_a", f"app_{name}_b"), now
+        assert now["password"] != APP_PASSWORD
+        assert _can_write_as(now["username"], pair.target.port, now["password"]), f"{name}'s new user cannot write"
+        assert now["password"] not in json.dumps(journal), "no password in the journal"
+    report = json.loads((tmp_path / "report" / "cutover.json").read_text())
+    assert report["result"] == "done" and report["app_users"] == [APP_USER, SECOND_USER]
+    assert [s["user"] for s in report["switch"]["switched_users"]] == list(APPS)
+
+
+def _app_secrets(client: object, pair: Pair, project: str) -> dict[str, tuple[str, dict[str, object]]]:
+    made = {}
+    for name, mysql_user in APPS.items():
+        value = {"engine": "mysql", "host": "127.0.0.1", "port": pair.source.port, "dbname": DATABASE,
+                 "username": mysql_user, "password": APP_PASSWORD}  # fmt: skip
+        created = client.create_secret(Name=f"{project}/prod/database/{name}", SecretString=json.dumps(value))  # type: ignore[attr-defined]
+        made[name] = (created["VersionId"], value)
+    return made
+
+
+def _switch_users_args(pair: Pair, tmp_path: Path, project: str, *extra: str) -> list[str | Path]:
+    args = _cutover_args(pair, tmp_path, tmp_path / "unused.json", "--app-user", SECOND_USER, *extra)
+    i = args.index("--switch-command")
+    args[i : i + 2] = ["--switch-user", "api", "--switch-user", "worker", "--users", _users_file(tmp_path, project),
+                       "--env", "prod"]  # fmt: skip
+    return args
+
+
+def test_a_switch_that_writes_no_secret_aborts_and_one_cut_short_resumes(
+    fresh: Pair, tmp_path: Path, moto: dict[str, str]
+) -> None:
+    pair = fresh
+    _second_app_user(pair)
+    _verify_report(pair, tmp_path)
+    client = _secrets(moto)
+    project = f"x{time.time_ns() % 10**12}"
+    made = _app_secrets(client, pair, project)
+    # A `users apply` or `rotate` running on RDS at that moment: step 7 cannot take the lock,
+    # writes nothing, and the cutover gives the source its writes back.
+    blocker = pymysql.connect(host="127.0.0.1", port=pair.target.port, user="root", password=pair.target.password)
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT GET_LOCK('platformgen_dbkit_users', 0)")
+        proc = run_dbkit(*_switch_users_args(pair, tmp_path, project), env=moto, timeout=180)
+    finally:
+        blocker.close()
+    assert proc.returncode == 3 and "another dbkit users apply or rotate" in proc.stdout, proc.stdout + proc.stderr
+    assert _can_write_as(APP_USER, pair.source.port) and _can_write_as(SECOND_USER, pair.source.port)
+    for name, (version, value) in made.items():
+        now = client.get_secret_value(SecretId=f"{project}/prod/database/{name}")
+        assert now["VersionId"] == version and json.loads(now["SecretString"]) == value
+
+    # The second app's secret breaks after the first was switched: no abort, a resume.
+    journal = tmp_path / "second"
+    journal.mkdir()
+    _verify_report(pair, journal)
+    project = f"x{time.time_ns() % 10**12}"
+    made = _app_secrets(client, pair, project)
+    args = _switch_users_args(pair, journal, project)
+    assert run_dbkit(*args, "--stop-after", "6", env=moto, timeout=180).returncode == 0
+    worker = f"{project}/prod/database/worker"
+    client.put_secret_value(SecretId=worker, SecretString="not json")
+    proc = run_dbkit(*args, "--resume", env=moto, timeout=180)
+    assert proc.returncode == 3 and "step 7 (switch) began and did not finish" in proc.stdout, proc.stdout
+    assert not _can_write_as(APP_USER, pair.source.port), "half switched: the source stays frozen"
+    abort = run_dbkit("cutover", "--abort", "--source", pair.source_dsn, "--target", pair.target_dsn,
+                      "--journal", journal / "journal.jsonl", env=moto)  # fmt: skip
+    assert abort.returncode != 0 and "--abort --force" in abort.stdout + abort.stderr, abort.stdout + abort.stderr
+    client.put_secret_value(SecretId=worker, SecretString=json.dumps(made["worker"][1]))
+    api_now = client.get_secret_value(SecretId=f"{project}/prod/database/api")["SecretString"]
+    resumed = run_dbkit(*args, "--resume", env=moto, timeout=180)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert client.get_secret_value(SecretId=f"{project}/prod/database/api")["SecretString"] == api_now, "kept"
+    now = json.loads(client.get_secret_value(SecretId=worker)["SecretString"])
+    assert now["port"] == pair.target.port and _can_write_as(now["username"], pair.target.port, now["password"])

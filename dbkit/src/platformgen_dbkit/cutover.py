@@ -2,10 +2,10 @@
 
 Steps (each recorded in the journal before it acts; `--dry-run` runs only the checks):
   1 preflight   preflight has no blocker; the last full verify (--verify-report) matched, or
-                its differences (found under live CDC) are gone once lag is low; the app
+                its differences (found under live CDC) are gone once lag is low; each app
                 user can be frozen and the kit's user may freeze it; the switch is readable.
   2 lag         the heartbeat lag stays under --lag-threshold for 3 samples in a row.
-  3 freeze      revoke the app user's write grants on the schema and kill its sessions.
+  3 freeze      revoke each app user's write grants on the schema and kill its sessions.
   4 fence       write a heartbeat on the source and wait until the target has it: every
                 write acknowledged before the freeze is then on the target.
   5 verify      what changed since the last full verify: a full re-verify (writes are frozen,
@@ -13,7 +13,8 @@ Steps (each recorded in the journal before it acts; `--dry-run` runs only the ch
                 difference is rechecked once after a new fence; only persistent ones count.
   6 auto_increment  raise each target table's AUTO_INCREMENT to the source's counter (DMS
                 does not carry it).
-  7 switch      write the app's database secret (or run --switch-command).
+  7 switch      point each app's database secret at the target (--switch-user: users rotate
+                --switch-to-target; or --switch-secret, or run --switch-command).
   8 done        report.
 A failure, SIGINT or SIGTERM before step 7 gives the source its writes back and leaves the
 secret unchanged; after step 7 the way back is forward (or reverse replication: runbook).
@@ -38,7 +39,7 @@ from typing import Any, TextIO
 
 from . import freeze, switch
 from .db import DSN, Connection
-from .errors import EXIT_BLOCKERS, EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError
+from .errors import EXIT_BLOCKERS, EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError, ServerGone
 from .heartbeat import Heartbeat, Monitor
 from .journal import Busy, Journal, State, now_iso
 from .names import HEARTBEAT_TABLE
@@ -64,7 +65,7 @@ class Interrupted(BaseException):
 @dataclass
 class CutoverOptions:
     journal: Path
-    app_user: str
+    app_users: tuple[str, ...]
     switch: switch.SwitchPlan
     verify_report: Path | None = None
     report: Path | None = None
@@ -165,7 +166,7 @@ class Cutover:
                     raise Refused(f"{self.opt.journal} holds a finished cutover", "use a new --journal path")
                 self.state = State(run_id=uuid.uuid4().hex, status="open")
                 self.journal.append({
-                    "event": "begin", "run_id": self.state.run_id, "app_user": self.opt.app_user,
+                    "event": "begin", "run_id": self.state.run_id, "app_users": list(self.opt.app_users),
                     "source": self.source_dsn.public(), "target": self.target_dsn.public(),
                     "switch": self.opt.switch.describe(), "lag_threshold": self.opt.lag_threshold,
                 })  # fmt: skip
@@ -252,8 +253,8 @@ class Cutover:
     def _undo(self) -> list[str]:
         """Give the source its writes back (what step 3 recorded it took)."""
         if 7 in self.state.started and 7 not in self.state.done and not self._switch_not_done:
-            version = self.state.started[7].get("data", {}).get("previous_version")
-            if not switch.unchanged(self.opt.switch, version) and not self.opt.force:
+            recorded = self.state.started[7].get("data", {})
+            if not self.opt.force and not switch.unchanged(self.opt.switch, recorded):
                 raise DbkitError(
                     "step 7 (switch) began and did not finish: the app may already use the target",
                     "check the app's secret; if it still names the source, run --abort --force, else --resume",
@@ -312,13 +313,17 @@ class Cutover:
                 f"the kit's source user {self.source_dsn.user!r} cannot freeze writes: " + "; ".join(problems),
                 "run the cutover as the source's admin user (DigitalOcean: doadmin); SHOW GRANTS shows what it has",
             )
-        plan = freeze.plan_freeze(admin, self.opt.app_user, self.source_dsn.database)
-        if not plan:
-            raise Refused(
-                f"{self.opt.app_user!r} holds no write privilege on {self.source_dsn.database}: nothing would freeze",
-                "pass the user the app writes with (--app-user)",
-            )
+        plan = []
+        for user in self.opt.app_users:
+            taken = freeze.plan_freeze(admin, user, self.source_dsn.database)
+            if not taken:
+                raise Refused(
+                    f"{user!r} holds no write privilege on {self.source_dsn.database}: nothing would freeze",
+                    "pass the users the apps write with (--app-user, once per user)",
+                )
+            plan += taken
         switch.check(self.opt.switch)
+        secrets = self._check_switch_users()
         rows = int(last.get("summary", {}).get("rows_source", 0))
         if rows > self.opt.full_verify_max_rows:
             raise Refused(
@@ -332,9 +337,22 @@ class Cutover:
                             "rows_source": rows, "seconds": last.get("summary", {}).get("seconds"),
                             "rechecked": self.facts.get("rechecked", 0)},
             "freeze_plan": [sql for rev in plan for sql in rev.revoke_sql()],
-            "app_sessions": len(freeze.sessions(admin, self.opt.app_user)),
+            "app_sessions": {u: len(freeze.sessions(admin, u)) for u in self.opt.app_users},
             "switch": self.opt.switch.describe(),
+            "switch_secrets": secrets,
         }  # fmt: skip
+
+    def _check_switch_users(self) -> list[str]:
+        """--switch-user: a secret that is empty, already names the target, or cannot be
+        written refuses the cutover in step 1 (exit 2), before anything changes."""
+        if not self.opt.switch.users:
+            return []
+        try:
+            return switch.check_users(self.opt.switch, self.target_dsn)
+        except ServerGone:
+            raise
+        except DbkitError as exc:
+            raise Refused(exc.message, exc.fix) from None
 
     def _last_verify(self) -> dict[str, Any]:
         path = self.opt.verify_report
@@ -439,7 +457,7 @@ class Cutover:
 
     def step_freeze(self) -> dict[str, Any]:
         admin = self._admin()
-        plan = freeze.plan_freeze(admin, self.opt.app_user, self.source_dsn.database)
+        plan = [r for user in self.opt.app_users for r in freeze.plan_freeze(admin, user, self.source_dsn.database)]
         if 3 in self.state.started:  # resumed: keep what the first attempt took, add what is new
             earlier = [freeze.Revocation.from_dict(r) for r in self.state.started[3]["data"]["revocations"]]
             plan = earlier + [r for r in plan if r not in earlier]
@@ -448,8 +466,12 @@ class Cutover:
         for rev in plan:  # in the log too (CloudWatch keeps the executor's): what --abort gives back
             self.say(f"step 3 freeze: {'; '.join(rev.revoke_sql())} (undo: {rev.grant_sql()})")
         freeze.revoke(admin, plan)
-        killed = freeze.kill_sessions(admin, self.opt.app_user)
-        return {"revoked": [sql for r in plan for sql in r.revoke_sql()], "sessions_killed": killed}
+        killed = {user: freeze.kill_sessions(admin, user) for user in self.opt.app_users}
+        return {
+            "app_users": list(self.opt.app_users),
+            "revoked": [sql for r in plan for sql in r.revoke_sql()],
+            "sessions_killed": killed,
+        }
 
     def step_fence(self) -> dict[str, Any]:
         monitor = self._monitor()
@@ -518,8 +540,8 @@ class Cutover:
     def step_switch(self) -> dict[str, Any]:
         self._defer = True
         try:
-            previous = switch.current_version(self.opt.switch)
-            self._start(7, {"previous_version": previous})
+            previous = switch.before(self.opt.switch)
+            self._start(7, previous)
             try:
                 done = switch.switch(self.opt.switch, self.target_dsn, self.state.run_id)
             except DbkitError:
@@ -561,7 +583,8 @@ class Cutover:
         self.say(f"dry run: step 2 lag {lag:.3f} s <= {self.opt.lag_threshold} s")
         for sql in checks["freeze_plan"]:
             self.say(f"dry run: step 3 would run: {sql}")
-        self.say(f"dry run: step 3 would kill {checks['app_sessions']} open sessions of {self.opt.app_user!r}")
+        for user, count in checks["app_sessions"].items():
+            self.say(f"dry run: step 3 would kill {count} open sessions of {user!r}")
         estimate = checks["last_verify"].get("seconds")
         self.say(
             f"dry run: step 4 would wait for a heartbeat fence; step 5 would re-verify "
@@ -574,6 +597,8 @@ class Cutover:
                 f"{change['from']} to at least {change['to']} (the source's counter moves until the freeze)"
             )
         self.say(f"dry run: step 7 would {checks['switch']}")
+        for where in checks["switch_secrets"]:
+            self.say(f"dry run: step 7 would point {where} at the target")
         return EXIT_OK
 
     # ---- report -------------------------------------------------------------------------
@@ -594,7 +619,8 @@ class Cutover:
             "result": result,
             "source": self.source_dsn.public(),
             "target": self.target_dsn.public(),
-            "app_user": self.opt.app_user,
+            "app_users": list(self.opt.app_users or self.state.begin.get("app_users", [])),
+            "switch": self.state.done.get(7, {}).get("data"),
             "steps": steps,
             "write_freeze_seconds": self.facts.get("write_freeze_seconds"),
             "counts": self.facts.get("verify", {}).get("tables", {}),
@@ -615,7 +641,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"- Source: {report['source']['host']}:{report['source']['port']}/{report['source']['database']}",
         f"- Target: {report['target']['host']}:{report['target']['port']}/{report['target']['database']}",
-        f"- App user: `{report['app_user']}`",
+        f"- App users (frozen in step 3): {', '.join(f'`{u}`' for u in report['app_users'])}",
+        *(f"- Switched {s['where']}: now `{s['current']}`" for s in (report["switch"] or {}).get("switched_users", [])),
         f"- Write freeze (revoke to switch): {report['write_freeze_seconds']} s",
         f"- Last verify report sha256: `{report['digests']['last_verify_report_sha256']}`",
         f"- Cutover verify sha256: `{report['digests']['cutover_verify_sha256']}`",

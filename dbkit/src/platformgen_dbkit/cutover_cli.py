@@ -78,7 +78,12 @@ def add_parsers(sub: Any) -> None:
     )
     cut.add_argument("--report", type=Path, help="folder for cutover.json and cutover.md")
     cut.add_argument("--verify-report", type=Path, help="the last full `dbkit verify --report` (step 1)")
-    cut.add_argument("--app-user", help="the MySQL user the app writes with (its writes are frozen in step 3)")
+    cut.add_argument(
+        "--app-user",
+        action="append",
+        metavar="USER",
+        help="a MySQL user an app writes with on the source (frozen in step 3); repeat it for each app",
+    )
     cut.add_argument(
         "--lag-threshold", type=_seconds(0, 3600), default=5.0, help="lag allowed for steps 2 and 5 (default 5 s)"
     )
@@ -100,12 +105,39 @@ def add_parsers(sub: Any) -> None:
         "--switch-secret", metavar="SECRET_ID", help="the app's Secrets Manager secret to point at the target"
     )
     switch.add_argument("--switch-command", metavar="CMD", help="a command that switches the app (exit 0: switched)")
+    switch.add_argument(
+        "--switch-user",
+        action="append",
+        metavar="LOGICAL",
+        help="a logical user of --users whose secret step 7 points at the target with a fresh password on its "
+        "standby _a/_b user (users rotate --switch-to-target); repeat it for each app",
+    )
+    cut.add_argument("--users", type=Path, help="with --switch-user: the users file (default database/users.json)")
+    cut.add_argument("--env", help="with --switch-user: the environment (its secrets and region)")
+    cut.add_argument(
+        "--passwords",
+        choices=["secretsmanager", "env"],
+        help="with --switch-user: the users' credential store (default secretsmanager; step 7 must write it)",
+    )
     cut.add_argument(
         "--target-credentials-secret", metavar="SECRET_ID", help="username/password for the app on the target"
     )
     cut.add_argument(
         "--resync-command", metavar="CMD", help="run after the switch (e.g. force an External Secrets sync)"
     )
+
+
+def _once(values: list[str], flag: str) -> tuple[str, ...]:
+    from .errors import DbkitError
+
+    seen: list[str] = []
+    for value in values:
+        if not value.strip():
+            raise DbkitError(f"{flag} is empty", f"give a name with {flag}")
+        if value in seen:
+            raise DbkitError(f"{flag} {value} is given twice", f"give each name once with {flag}")
+        seen.append(value)
+    return tuple(seen)
 
 
 def run_lag(args: argparse.Namespace, source: str | None) -> int:
@@ -126,16 +158,44 @@ def run_cutover(args: argparse.Namespace, source: str | None, config: dict[str, 
     from .switch import SwitchPlan
 
     src, tgt = parse_dsn(source, "source"), parse_dsn(args.target, "target")
+    app_users = _once(args.app_user or [], "--app-user")
+    switch_users = _once(args.switch_user or [], "--switch-user")
+    if args.target_credentials_secret and not args.switch_secret:
+        raise DbkitError(
+            "--target-credentials-secret is given without --switch-secret",
+            "drop it (--switch-user writes the username and password itself) or add --switch-secret",
+        )
+    if not switch_users:
+        for flag, value in (("--users", args.users), ("--env", args.env), ("--passwords", args.passwords)):
+            if value is not None:
+                raise DbkitError(f"{flag} is given without --switch-user", f"add --switch-user LOGICAL or drop {flag}")
+    elif args.env is None:
+        raise DbkitError("--switch-user needs --env", "pass the environment whose secrets to switch, e.g. --env prod")
     if not args.abort:
-        if not args.app_user:
-            raise DbkitError("no --app-user given", "pass the MySQL user the app writes with")
-        if not (args.switch_secret or args.switch_command):
-            raise DbkitError("no switch given", "pass --switch-secret SECRET_ID or --switch-command CMD")
+        if not app_users:
+            raise DbkitError("no --app-user given", "pass the MySQL user each app writes with (repeat --app-user)")
+        if not (args.switch_secret or args.switch_command or switch_users):
+            raise DbkitError(
+                "no switch given",
+                "pass --switch-user LOGICAL (with --users, --env), --switch-secret or --switch-command",
+            )
+    plan = SwitchPlan(
+        args.switch_secret,
+        args.target_credentials_secret,
+        args.switch_command,
+        args.resync_command,
+        users=switch_users,
+        users_file=(args.users or Path("database/users.json")) if switch_users else None,
+        env=args.env,
+        passwords=args.passwords or "secretsmanager",
+    )
+    if switch_users and not args.abort:
+        plan.load()  # the users file and the logical names: exit 3 before the journal is touched
     dms = config.get("dms", {})
     options = CutoverOptions(
         journal=args.journal,
-        app_user=args.app_user or "",
-        switch=SwitchPlan(args.switch_secret, args.target_credentials_secret, args.switch_command, args.resync_command),
+        app_users=app_users,
+        switch=plan,
         verify_report=args.verify_report,
         report=args.report,
         lag_threshold=args.lag_threshold,
