@@ -880,7 +880,9 @@ def _user_suffixes(spec: Spec, v: Variables) -> list[Variables]:
 
 
 def _platform_users(spec: Spec, v: Variables) -> list[Variables]:
-    return [{"user": "readonly"}]  # the dms user's secret: rule dms-secret (the migration target only)
+    return [
+        {"user": "readonly"}
+    ]  # the dms user's secret: rule dms-secret (the migration target only)
 
 
 def _interface_endpoints(spec: Spec, v: Variables) -> bool:
