@@ -39,6 +39,10 @@ def test_the_lock_pins_a_fresh_reproducible_build_of_the_kit(tmp_path: Path) -> 
     )
     # One release: the kit's version is platformgen's, and the wheel's name says it.
     assert kit.version == generator.__version__
+    init = (KIT / "src" / "platformgen_dbkit" / "__init__.py").read_text()
+    assert f'__version__ = "{generator.__version__}"' in init, (
+        "dbkit's __version__ is not platformgen's"
+    )
     assert first.name == f"platformgen_dbkit-{generator.__version__}-py3-none-any.whl"
 
 

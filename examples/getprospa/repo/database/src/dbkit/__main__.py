@@ -1,5 +1,0 @@
-import sys
-
-from dbkit.cli import main
-
-sys.exit(main())
