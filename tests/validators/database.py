@@ -202,6 +202,21 @@ def verify_resumes_after_the_target_stops(repo: RenderedRepo) -> None:
         assert 10 <= len(kept) < 60, len(kept)  # stopped mid-run (hard_cases alone has 60 chunks)
         target.restart()
         resumed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        # The repo's own targets run the installed kit: DSNs from the environment, the
+        # report where platform.mk puts it.
+        dsns = {"DBKIT_SOURCE_DSN": source.dsn(TEST_DB), "DBKIT_TARGET_DSN": target.dsn(TEST_DB)}
+        made = _make(repo, "database-verify", "VERIFY_ARGS=--tables same_rows,composite", env=dsns)
+        preflight = _make(repo, "database-preflight", "PREFLIGHT_ARGS=--json", env=dsns)
+    # make exits 2 when a recipe fails; the kit's own code (1: differences) is in its message.
+    assert made.returncode == 2 and "database-verify] Error 1" in made.stderr, (
+        made.stdout[-3000:] + made.stderr[-3000:]
+    )
+    made_report = json.loads((repo.root / "database/.runs/verify-report.json").read_text())
+    assert {t["table"]: t["status"] for t in made_report["tables"]}["same_rows"] == "match"
+    # It finished (0 ok, or make's 2 over the kit's 1 warnings / 2 blockers), never 3.
+    assert preflight.returncode == 0 or "database-preflight] Error 3" not in preflight.stderr
+    assert "Traceback" not in preflight.stderr, preflight.stderr
+    json.loads(preflight.stdout.split("\n", 1)[1])  # after make's echo of the command
     assert resumed.returncode == 1, resumed.stderr
     report = json.loads(resumed.stdout)
     tables = {t["table"]: t for t in report["tables"]}
