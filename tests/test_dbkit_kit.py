@@ -107,3 +107,18 @@ def test_the_kits_own_suite_passes_on_two_mariadb_servers(tmp_path: Path) -> Non
     tail = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
     assert re.search(r"^\d+ passed", proc.stdout.splitlines()[-1]), tail
+
+
+def test_make_lint_lints_the_kit_with_its_own_settings() -> None:
+    """The kit's ruff settings (dbkit/pyproject.toml) apply: lint runs from dbkit/."""
+    proc = subprocess.run(
+        ["make", "-n", "lint"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"^cd dbkit && \S*ruff check \. && \S*ruff format --check \.$", proc.stdout, re.M
+    ), proc.stdout
