@@ -112,6 +112,8 @@ def make_targets_are_registered(repo: RenderedRepo) -> None:
     # Without an index for the wheel, setup stops before it builds anything, and says how.
     bare = _make(repo, "database-setup")
     assert bare.returncode == 2 and "set DBKIT_INDEX_URL" in bare.stderr, bare.stderr
+    usage = _make(repo, "database-kit")
+    assert usage.returncode == 2 and "usage: make database-kit DBKIT_ARGS=" in usage.stderr
     assert not (repo.root / "database" / ".venv").exists()
 
 

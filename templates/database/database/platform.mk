@@ -35,10 +35,12 @@ $(DATABASE_VENV)/.installed: $(DATABASE_LOCK)
 .PHONY: database-setup
 database-setup: $(DATABASE_VENV)/.installed ## database: install the kit from database/requirements.lock (DBKIT_INDEX_URL=<your index>)
 
-.PHONY: database-kit
-database-kit: database-setup ## database: run any kit command: DBKIT_ARGS="verify --help" (exit codes: database/README.md)
-	@test -n "$(strip $(DBKIT_ARGS))" || { echo 'usage: make database-kit DBKIT_ARGS="<command> [options]" (DBKIT_ARGS=--help lists the commands)' >&2; exit 2; }
+.PHONY: database-kit database-kit-args
+database-kit: database-kit-args database-setup ## database: run any kit command: DBKIT_ARGS="verify --help" (exit codes: database/README.md)
 	$(DATABASE_DBKIT) $(DBKIT_ARGS)
+
+database-kit-args:
+	@test -n "$(strip $(DBKIT_ARGS))" || { echo 'usage: make database-kit DBKIT_ARGS="<command> [options]" (DBKIT_ARGS=--help lists the commands)' >&2; exit 2; }
 
 .PHONY: database-preflight
 database-preflight: database-setup ## database: what breaks a DMS migration (exit 0 ok, 1 warnings, 2 blockers)
