@@ -104,6 +104,17 @@ release-tags: setup ## Create the missing v<version> tags from releases.toml
 dist: setup ## Build the sdist and wheel into dist/ (fails when a release cannot be bundled)
 	$(BIN)/python -m build --no-isolation --outdir dist .
 
+# The database kit (dbkit/, distribution platformgen-dbkit) reaches generated repositories as a
+# hash-pinned wheel (docs/adr/0018-database-kit-wheel.md): built reproducibly from the files
+# git knows under dbkit/; the lock the database template ships holds its sha256.
+.PHONY: dbkit-dist
+dbkit-dist: setup ## Build the database kit's wheel into build/dbkit-dist/ (reproducible: same checkout, same bytes)
+	$(BIN)/python scripts/dbkit_dist.py build
+
+.PHONY: dbkit-lock
+dbkit-lock: setup ## After changing dbkit/: rebuild its wheel and rewrite the hash-pinned templates/database/database/requirements.lock
+	$(BIN)/python scripts/dbkit_dist.py lock
+
 .PHONY: bench
 bench: setup ## Benchmark rendering; prints JSON and writes bench/results/render.json
 	$(BIN)/python bench/render.py
@@ -122,9 +133,10 @@ bench-terraform: setup tools ## Benchmark the Terraform validation of the refere
 	$(BIN)/python bench/terraform.py
 
 .PHONY: lint
-lint: setup ## ruff check and format check
+lint: setup ## ruff check and format check (platformgen, and the database kit with its own settings)
 	$(BIN)/ruff check generator tests bench scripts hatch_build.py
 	$(BIN)/ruff format --check generator tests bench scripts hatch_build.py
+	cd dbkit && ../$(BIN)/ruff check . && ../$(BIN)/ruff format --check .
 
 .PHONY: clean
 clean: ## Remove build output and the virtualenv

@@ -5,7 +5,7 @@ Two MariaDB servers on loopback (tests/support/mariadb.py) hold the same table o
 planted differences on the target: a missing row, an extra row, a changed value, two rows
 whose values are swapped, a trailing space, and NULL -> ''. Measured, warm:
 
-1. dbkit verify (the reference's kit, default options);
+1. dbkit verify (the kit in dbkit/, default options);
 2. `pt-table-sync --print h=A h=B` (percona-toolkit): compares two servers without replication;
 3. the raw floor: one full-scan checksum query per server, both at once, with dbkit's digest
    (count + sum of 64-bit slices of SHA-256: the floor for a sound digest), and, for scale,
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-KIT = ROOT / "dbkit"
+KIT = ROOT / "dbkit"  # the kit the generated repos install (platformgen-dbkit, ADR 0018)
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(KIT / "src"))
 sys.path.insert(0, str(KIT / "tests"))

@@ -28,9 +28,10 @@ from support.service_stack import podman_env
 
 from generator.engine.operations import new
 
-# The two test targets that need the database (the others need helm and terraform,
-# covered elsewhere): the API's suite (TEST_DATABASE_URL) and dbkit's (its two DSNs).
-DB_TARGETS = "database-test service-api-test"
+# The test target that needs the database (the others need helm and terraform, covered
+# elsewhere): the API's suite (TEST_DATABASE_URL). The database kit's suite runs in
+# platformgen (tests/test_dbkit_kit.py), not in the generated repo's make test.
+DB_TARGETS = "service-api-test"
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,8 @@ def test_make_test_starts_waits_runs_and_removes_its_own_database(
     assert proc.returncode == 0, out[-6000:]
     assert "bash local/compose.sh test make --no-print-directory test-targets" in out
     assert "with podman-compose" in out
-    # Both suites ran, against the started server: dbkit's on its two databases.
-    assert out.count(" passed") >= 2 and " failed" not in out and " error" not in out, out[-3000:]
+    # The suite ran, against the started server.
+    assert " passed" in out and " failed" not in out and " error" not in out, out[-3000:]
     assert _state(env) == before, "make test left containers, volumes or networks behind"
     running = subprocess.run(
         ["podman", "inspect", "--format", "{{.State.Running}}", developer_container],
@@ -115,8 +116,8 @@ def test_a_failing_command_keeps_its_status_and_still_cleans_up(
     before = _state(env)
     script = (
         'case "$TEST_DATABASE_URL" in mysql+pymysql://root:*@127.0.0.1:*/) ;; *) exit 9 ;; esac; '
-        'case "$DBKIT_TEST_SOURCE_DSN $DBKIT_TEST_TARGET_DSN" in '
-        "mysql://root:*@127.0.0.1:*/dbkit_source\\ mysql://root:*@127.0.0.1:*/dbkit_target) exit 7 ;; esac; exit 8"
+        # Nothing for the database kit: its tests run in platformgen, not here.
+        '[ -z "${DBKIT_TEST_SOURCE_DSN:-}${DBKIT_TEST_TARGET_DSN:-}" ] && exit 7; exit 8'
     )
     proc = subprocess.run(
         ["bash", "local/compose.sh", "test", "bash", "-c", script],

@@ -32,8 +32,9 @@ line, the rest in the environment, all variables the generated Makefiles read):
   and also first on PATH as `helm`, for targets that call it by name.
 - PLATFORMGEN: the platformgen of this checkout (.venv/bin/platformgen), not a released one.
 - MySQL 8: MariaDB 10.11 (tests/support/mariadb.py; no MySQL 8 server is packaged): the api's
-  TEST_DATABASE_URL over TLS verified against a test CA, and two servers (a binlogging source
-  and a target) for the database kit's DBKIT_TEST_SOURCE_DSN / DBKIT_TEST_TARGET_DSN.
+  TEST_DATABASE_URL over TLS verified against a test CA. The database kit's tests are not the
+  generated repo's (they run in tests/test_dbkit_kit.py): its make test needs no other server,
+  and the rehearsal proves that by giving it none.
 - docker: podman (CONTAINER=podman) building on local debootstrap images instead of the
   Dockerfile's registry bases (BUILDER_IMAGE, RUNTIME_IMAGE); the RDS CA bundle that
   `make build` downloads from AWS is the test CA (no AWS is reachable).
@@ -41,8 +42,7 @@ line, the rest in the environment, all variables the generated Makefiles read):
   empty plugin cache with six parallel inits (INFRA_JOBS=6) on two cores, as on a fresh clone.
 - the web app's source: a stand-in package.json (no dependencies) whose build writes dist/.
 This run is the only one of those targets in the suite: tests/test_infra_make.py (infra-lint
-and infra-test on an empty cache), the database kit's lint and tests on two servers
-(tests/validators/database.py), the api's lint and tests and its image build and container
+and infra-test on an empty cache), the api's lint and tests and its image build and container
 checks (tests/validators/service.py) ran the same targets on the reference before; their
 checks are made here on this run's output, and they keep running on the other specs.
 """
@@ -59,7 +59,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -310,9 +309,7 @@ WEB_LOCK = {
 
 # Where the test databases are: each CI system names its own service containers; the
 # rehearsal replaces them with its MariaDB servers.
-SERVICE_ADDRESSES = frozenset(
-    {"TEST_DATABASE_URL", "DBKIT_TEST_SOURCE_DSN", "DBKIT_TEST_TARGET_DSN"}
-)
+SERVICE_ADDRESSES = frozenset({"TEST_DATABASE_URL"})
 
 
 def runnable_invocations(repo: RenderedRepo) -> tuple[list[tuple[str, ...]], str]:
@@ -397,7 +394,6 @@ def test_pull_request_stage_runs_for_real_on_the_reference(
         podman,
         podman_env,
     )
-    from validators.database import TEST_DB, dbkit_servers
     from validators.service import check_container, check_image
 
     for tool in ("make", "podman", "npm", "git"):
@@ -417,40 +413,36 @@ def test_pull_request_stage_runs_for_real_on_the_reference(
     cpu_times: dict[str, float] = {}
     outputs: dict[str, str] = {}
     started = time.monotonic()
-    with ExitStack() as stack:
-        base_images()
-        db = database()
-        source_db, target_db = dbkit_servers(stack, tmp_path / "dbkit")
-        env = {
-            **make_env(),
-            **{k: v for k, v in terraform.env.items() if not k.startswith("TF_PLUGIN_CACHE")},
-            "TF_PLUGIN_CACHE_DIR": str(cache),
-            "INFRA_JOBS": "6",
-            "PATH": os.pathsep.join([str(helm.parent), str(TEST_BIN), os.environ["PATH"]]),
-            "TEST_DATABASE_URL": db.url,
-            "TEST_DATABASE_TLS_CA_FILE": str(db.ca),
-            "DBKIT_TEST_SOURCE_DSN": source_db.dsn(TEST_DB),
-            "DBKIT_TEST_TARGET_DSN": target_db.dsn(TEST_DB),
-            "CONTAINERS_CONF": podman_env()["CONTAINERS_CONF"],
-            "BUILDER_IMAGE": BUILDER_IMAGE,
-            "RUNTIME_IMAGE": RUNTIME_IMAGE,
-            # pip in the builder stage trusts the host's CA bundle (mounted, not copied).
-            "BUILD_FLAGS": "--format docker --layers -v "
-            "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
-            "TAG": tag,
-        }
-        # The tools swapped in on the command line, which overrides however a Makefile sets
-        # them; the rest (servers, base images, caches) in the environment.
-        for argv in invocations:
-            label = " ".join(argv)
-            begin, cpu = time.monotonic(), _children_cpu()
-            proc = _run_make(work, argv, helm, env)
-            timings[label] = time.monotonic() - begin
-            cpu_times[label] = _children_cpu() - cpu
-            outputs[label] = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
-            assert proc.returncode == 0, (
-                f"make {label} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
-            )
+    base_images()
+    db = database()
+    env = {
+        **make_env(),
+        **{k: v for k, v in terraform.env.items() if not k.startswith("TF_PLUGIN_CACHE")},
+        "TF_PLUGIN_CACHE_DIR": str(cache),
+        "INFRA_JOBS": "6",
+        "PATH": os.pathsep.join([str(helm.parent), str(TEST_BIN), os.environ["PATH"]]),
+        "TEST_DATABASE_URL": db.url,
+        "TEST_DATABASE_TLS_CA_FILE": str(db.ca),
+        "CONTAINERS_CONF": podman_env()["CONTAINERS_CONF"],
+        "BUILDER_IMAGE": BUILDER_IMAGE,
+        "RUNTIME_IMAGE": RUNTIME_IMAGE,
+        # pip in the builder stage trusts the host's CA bundle (mounted, not copied).
+        "BUILD_FLAGS": "--format docker --layers -v "
+        "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+        "TAG": tag,
+    }
+    # The tools swapped in on the command line, which overrides however a Makefile sets
+    # them; the rest (servers, base images, caches) in the environment.
+    for argv in invocations:
+        label = " ".join(argv)
+        begin, cpu = time.monotonic(), _children_cpu()
+        proc = _run_make(work, argv, helm, env)
+        timings[label] = time.monotonic() - begin
+        cpu_times[label] = _children_cpu() - cpu
+        outputs[label] = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+        assert proc.returncode == 0, (
+            f"make {label} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+        )
     timings["total"] = time.monotonic() - started
     cpu_times["total"] = sum(cpu_times.values())
     # Wall time depends on what else runs (pytest -n shares two cores); CPU time (user +
@@ -502,10 +494,11 @@ def _check_run(
     assert (cache / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
     # -lockfile=readonly: exactly the committed providers; no lock file rewritten or added.
     assert _locks(work / "infra") == committed_locks
-    # The database kit's suite and each service's suite ran and passed.
+    # Each service's suite ran and passed; nothing of the database kit's ran (platformgen tests it).
     summaries = re.findall(r"^=+ (.*? in [\d.]+s.*?) =+$", test, re.M)
     suites = [s for s in summaries if " passed" in s]
-    assert len(suites) == 1 + len(repo.units_of("service")), summaries
+    assert len(suites) == len(repo.units_of("service")), summaries
+    assert "dbkit" not in test and "database/.venv" not in test, test[-3000:]
     assert not [s for s in suites if "failed" in s or "error" in s], suites
     for unit in repo.units_of("web"):
         assert (work / unit.dest / "dist" / "index.html").is_file(), f"{unit.key}: no dist/"

@@ -1,13 +1,14 @@
 """The Python lock files the templates ship: exact pins with every file's sha256.
 
 The service image and `make setup` install `templates/service/requirements*.lock`, the
-database kit's `make database-setup` installs `templates/database/database/requirements*.lock`,
+database kit's `make database-setup` installs `templates/database/database/requirements.lock`
+(the kit's wheel and its dependencies, written by `make dbkit-lock`: tests/test_dbkit_kit.py),
 all with `pip --require-hashes --only-binary :all:`. Here: each file pins exactly (name ==
 version, hashes only, nothing else), the dev lock is the run-time lock plus the test tools
 (same versions, same hashes), pyproject.toml's direct pins are the locked versions, and
 tools/service.txt (platformgen's own venv for the rendered services) is the service's dev
 lock. That the pins install is proven for real: the service validator builds the image
-(tests/validators/service.py), the database validator runs `make database-setup`.
+(tests/validators/service.py), the database validator runs `make database-setup` with a fresh build of the kit's wheel.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from support.requirements import Pin, normalise, read_pins
 
 SERVICE = ROOT / "templates" / "service"
 KIT = ROOT / "templates" / "database" / "database"
-KITS = {"service": (SERVICE, "test"), "database": (KIT, "dev")}
+KITS = {"service": (SERVICE, "test")}
 
 
 def _direct_pins(pyproject: Path, extra: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -47,9 +48,7 @@ def test_locks_pin_exactly_with_hashes(kit: str) -> None:
     assert runtime and all(pin.hashes for pin in runtime.values())
     # The dev lock is a superset: the same run-time pins and hashes, plus the test tools.
     assert {name: dev.get(name) for name in runtime} == runtime
-    direct, tools = _direct_pins(
-        folder / ("pyproject.toml" if kit == "database" else "pyproject.toml.jinja"), extra
-    )
+    direct, tools = _direct_pins(folder / "pyproject.toml.jinja", extra)
     assert {n: runtime[n].version for n in direct if n in runtime} == direct, (
         "pyproject.toml and requirements.lock disagree"
     )
@@ -65,12 +64,16 @@ def test_the_installers_require_hashes() -> None:
         SERVICE / "Makefile.jinja",
         KIT / "platform.mk",
     ]
+    installs = 0
     for path in installers:
-        for line in re.findall(r"pip install[^\n]*(?:\\\n[^\n]*)*", path.read_text()):
-            if "-r requirements" in line:
+        # Continued lines joined first: a greedy first line would end the match at its `\`.
+        for line in re.findall(r"pip install[^\n]*", path.read_text().replace("\\\n", " ")):
+            if "-r requirements" in line or "-r $(DATABASE_LOCK)" in line:
+                installs += 1
                 assert "--require-hashes" in line and "--only-binary :all:" in line, (
                     f"{path.name}: {line}"
                 )
+    assert installs >= len(installers), installs  # each file installs a lock
 
 
 def test_tool_venv_pins_match_the_template() -> None:

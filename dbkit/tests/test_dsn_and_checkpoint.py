@@ -103,3 +103,19 @@ def test_the_spec_source_is_the_default_source(tmp_path: Path) -> None:
     )
     config.write_text(json.dumps({"database": "app", "migration": None}))
     assert source_dsn(load_config(config)) is None
+
+
+def test_the_config_comes_from_dbkit_config_when_not_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed kit has no rendered file beside it: $DBKIT_CONFIG names it, a wrong name is an error."""
+    from platformgen_dbkit.config import load_config
+
+    config = tmp_path / "dbkit.json"
+    config.write_text(json.dumps({"database": "app", "migration": {"dms": {"lobMaxSizeKb": 64}}}))
+    monkeypatch.delenv("DBKIT_CONFIG", raising=False)
+    assert load_config(None) == {}
+    monkeypatch.setenv("DBKIT_CONFIG", str(config))
+    assert load_config(None) == {"dms": {"lobMaxSizeKb": 64}}
+    for wrong in (tmp_path / "missing.json", tmp_path):
+        monkeypatch.setenv("DBKIT_CONFIG", str(wrong))
+        with pytest.raises(DbkitError, match=r"\$DBKIT_CONFIG"):
+            load_config(None)

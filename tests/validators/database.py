@@ -1,65 +1,57 @@
-"""Validators of the `database` area: the dbkit migration kit in every repo with a database.
+"""Validators of the `database` area: the database kit's settings and make targets in every
+repo with a database.
 
-The kit's code is static (no .jinja files except dbkit.json and the runbook), so it is the
-same in every spec: `kit_code_is_the_template` proves that per spec, and the heavy checks
-(the kit's own lint and test suite on two real MariaDB servers, and a target stopped in the
-middle of verify) run once, on the reference. Every spec gets the light checks.
+The kit's code is not rendered: it is platformgen's dbkit/ project, installed by the
+generated repo as the platformgen-dbkit wheel its `database/requirements.lock` pins by
+SHA-256 (docs/adr/0018-database-kit-wheel.md); its own tests run in tests/test_dbkit_kit.py.
+Per spec: the static files are the template's, no kit code is rendered, `dbkit.json` is the
+spec, the make targets are there. Once, on the reference: `make database-setup` installs a
+fresh build of the wheel (and refuses a tampered one), and `make database-verify`'s kit
+survives a target that stops mid-run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from conftest import ROOT
-from support.mariadb import MariaDB
+from support.dbkit import KIT, TEST_DB, build_wheel, dbkit_servers
 
 from . import RenderedRepo, require, validator
 
+__all__ = ["TEST_DB", "dbkit_servers"]  # the pipeline rehearsal's servers (support/dbkit.py)
+
 KIT_TEMPLATE = ROOT / "templates" / "database" / "database"
 REFERENCE = "getprospa"
-TEST_DB = "dbkit_test"
-# The source is a binlogging primary in UTC; the target runs in another time zone, so the
-# digest's time-zone handling is exercised by every verify of TIMESTAMP columns.
-SOURCE_ARGS = ["--log-bin", "--server-id=1", "--binlog-format=ROW", "--binlog-row-image=FULL"]
-TARGET_ARGS = ["--default-time-zone=+10:00", "--server-id=2"]
-
-
-def dbkit_servers(stack: ExitStack, base: Path) -> tuple[MariaDB, MariaDB]:
-    source = stack.enter_context(MariaDB.start(base / "source", extra_args=SOURCE_ARGS))
-    target = stack.enter_context(MariaDB.start(base / "target", extra_args=TARGET_ARGS))
-    for server in (source, target):
-        server.execute(f"CREATE DATABASE {TEST_DB}")
-    return source, target
+# The kit's code, tests and build files live in dbkit/, never in a generated repo.
+NOT_RENDERED = ("src", "tests", "pyproject.toml", "requirements-dev.lock")
 
 
 def _make(
     repo: RenderedRepo, *targets: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DBKIT_", "MAKE"))}
     return subprocess.run(
         [require("make"), *targets],
         cwd=repo.root,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         timeout=900,
     )
 
 
-def _kit_python(repo: RenderedRepo) -> Path:
-    proc = _make(repo, "database-setup")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return repo.root / "database" / ".venv" / "bin" / "python"
-
-
 @validator("database")
-def kit_code_is_the_template(repo: RenderedRepo) -> None:
+def kit_files_are_the_template_and_hold_no_kit_code(repo: RenderedRepo) -> None:
     kit = repo.root / "database"
     for path in sorted(KIT_TEMPLATE.rglob("*")):
         rel = path.relative_to(KIT_TEMPLATE)
@@ -68,26 +60,32 @@ def kit_code_is_the_template(repo: RenderedRepo) -> None:
         assert (kit / rel).read_bytes() == path.read_bytes(), (
             f"database/{rel} differs from the template"
         )
+    for name in NOT_RENDERED:
+        assert not (kit / name).exists(), (
+            f"database/{name}: the kit's code is the wheel's, not the repo's"
+        )
+    assert not list(repo.root.rglob("platformgen_dbkit")), "the kit's package was rendered"
     assert (repo.root / "docs" / "runbooks" / "database-migration.md").is_file()
 
 
 @validator("database")
 def kit_config_is_the_spec(repo: RenderedRepo) -> None:
-    config = json.loads((repo.root / "database" / "dbkit.json").read_text())
-    assert config == {
+    config = repo.root / "database" / "dbkit.json"
+    assert json.loads(config.read_text()) == {
         "database": repo.spec["database"]["name"],
         "migration": repo.spec.get("migration"),
     }
-    # The kit reads exactly this: preflight's LOB limit and CDC checks follow the spec.
+    # The kit reads exactly this through $DBKIT_CONFIG, what the make targets set:
+    # preflight's LOB limit and CDC checks follow the spec.
     proc = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import json; from dbkit.config import load_config; print(json.dumps(load_config(None)))",
+            "import json; from platformgen_dbkit.config import load_config; print(json.dumps(load_config(None)))",
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(repo.root / "database" / "src")},
+        env={**os.environ, "PYTHONPATH": str(KIT / "src"), "DBKIT_CONFIG": str(config)},
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == (repo.spec.get("migration") or {})
@@ -128,20 +126,53 @@ def users_file_is_the_naming_table(repo: RenderedRepo) -> None:
 @validator("database")
 def make_targets_are_registered(repo: RenderedRepo) -> None:
     out = _make(repo, "help").stdout
-    for target in ("database-lint", "database-test", "database-preflight", "database-verify"):
+    for target in ("database-setup", "database-kit", "database-preflight", "database-verify"):
         assert target in out, f"make help does not list {target}"
-    # test-targets: what `make test` runs once it has a database (make -n test stops there).
-    dry = _make(repo, "-n", "lint", "test-targets", "database-verify")
+    for gone in ("database-lint", "database-test", "database-lock"):
+        assert gone not in out, f"make help still lists {gone}: the kit is tested in platformgen"
+    # test-targets: what `make test` runs: nothing of the kit's (make -n stops there).
+    checks = _make(repo, "-n", "lint", "test-targets")
+    assert checks.returncode == 0, checks.stderr
+    assert "database/" not in checks.stdout and "DBKIT" not in checks.stdout, checks.stdout
+    dry = _make(repo, "-n", "database-verify", "database-preflight")
     assert dry.returncode == 0, dry.stderr
-    assert "ruff check" in dry.stdout and "-m pytest" in dry.stdout
-    assert "verify --checkpoint database/.runs/verify-checkpoint.jsonl" in dry.stdout
+    assert "--require-hashes --no-deps" in dry.stdout and "--only-binary :all:" in dry.stdout
+    assert (
+        "DBKIT_CONFIG=database/dbkit.json database/.venv/bin/dbkit verify --checkpoint "
+        "database/.runs/verify-checkpoint.jsonl" in dry.stdout
+    ), dry.stdout
+    # Without an index for the wheel, setup stops before it builds anything, and says how.
+    bare = _make(repo, "database-setup")
+    assert bare.returncode == 2 and "set DBKIT_INDEX_URL" in bare.stderr, bare.stderr
+    usage = _make(repo, "database-kit")
+    assert usage.returncode == 2 and "usage: make database-kit DBKIT_ARGS=" in usage.stderr
+    assert not (repo.root / "database" / ".venv").exists()
 
 
-# The kit's own lint and test suite on two real servers run once, on the reference, through
-# its repository's `make lint` and `make test` in the pipeline rehearsal
-# (tests/test_pipeline_rehearsal.py, which starts dbkit_servers for DBKIT_TEST_*_DSN): every
-# spec's kit code is the same bytes (kit_code_is_the_template), so running them per spec would
-# prove nothing more. The stopped-target check below runs here, on the reference only.
+def _tampered(wheel: Path, folder: Path) -> Path:
+    """The same file name with one more module in it: what a look-alike upload would be."""
+    folder.mkdir(parents=True)
+    copy = Path(shutil.copy2(wheel, folder / wheel.name))
+    with zipfile.ZipFile(copy, "a") as zf:
+        zf.writestr("platformgen_dbkit/extra.py", "print('not the tested kit')\n")
+    return copy
+
+
+def _installed_kit(repo: RenderedRepo, work: Path) -> Path:
+    """`make database-setup` with a fresh build of the kit's wheel; refuses a tampered one first."""
+    wheel = build_wheel(work / "dist")
+    _tampered(wheel, work / "tampered")
+    bad = _make(repo, "database-setup", env={"DBKIT_FIND_LINKS": str(work / "tampered")})
+    assert bad.returncode != 0 and "hash" in bad.stderr.lower(), bad.stdout + bad.stderr
+    assert not (repo.root / "database" / ".venv" / ".installed").exists()
+    good = _make(repo, "database-setup", env={"DBKIT_FIND_LINKS": str(work / "dist")})
+    assert good.returncode == 0, good.stdout + good.stderr
+    version = _make(repo, "database-kit", "DBKIT_ARGS=--version")
+    assert version.returncode == 0, version.stderr
+    import generator
+
+    assert f"dbkit {generator.__version__}" in version.stdout, version.stdout
+    return repo.root / "database" / ".venv" / "bin"
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -164,20 +195,25 @@ def _chunks(path: Path) -> list[tuple[str, int]]:
 def verify_resumes_after_the_target_stops(repo: RenderedRepo) -> None:
     """The target stops mid-run: a clear error, the checkpoint keeps the finished chunks, and
     after a restart the resumed run completes with every planted difference and no chunk twice."""
-    python = _kit_python(repo)
-    kit = repo.root / "database"
-    checkpoint = repo.root.parent / "dbkit-stop" / "cp.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(kit / "src")}
+    work = repo.root.parent / "dbkit-stop"
+    venv = _installed_kit(repo, work)
+    checkpoint = work / "cp.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with ExitStack() as stack:
-        source, target = dbkit_servers(stack, repo.root.parent / "dbkit-stop")
+        source, target = dbkit_servers(stack, work)
         load = subprocess.run(
-            [python, kit / "tests" / "dataset.py", source.dsn(TEST_DB), target.dsn(TEST_DB)],
+            [
+                venv / "python",
+                KIT / "tests" / "dataset.py",
+                source.dsn(TEST_DB),
+                target.dsn(TEST_DB),
+            ],
             capture_output=True,
             text=True,
         )
         assert load.returncode == 0, load.stderr
         cmd = [
-            str(python), "-m", "dbkit", "verify", "--source", source.dsn(TEST_DB), "--target", target.dsn(TEST_DB),
+            str(venv / "dbkit"), "verify", "--source", source.dsn(TEST_DB), "--target", target.dsn(TEST_DB),
             "--checkpoint", str(checkpoint), "--json", "--chunk-size", "50", "--workers", "2", "--retries", "1",
         ]  # fmt: skip
         run = subprocess.Popen(
@@ -200,6 +236,21 @@ def verify_resumes_after_the_target_stops(repo: RenderedRepo) -> None:
         assert 10 <= len(kept) < 60, len(kept)  # stopped mid-run (hard_cases alone has 60 chunks)
         target.restart()
         resumed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        # The repo's own targets run the installed kit: DSNs from the environment, the
+        # report where platform.mk puts it.
+        dsns = {"DBKIT_SOURCE_DSN": source.dsn(TEST_DB), "DBKIT_TARGET_DSN": target.dsn(TEST_DB)}
+        made = _make(repo, "database-verify", "VERIFY_ARGS=--tables same_rows,composite", env=dsns)
+        preflight = _make(repo, "database-preflight", "PREFLIGHT_ARGS=--json", env=dsns)
+    # make exits 2 when a recipe fails; the kit's own code (1: differences) is in its message.
+    assert made.returncode == 2 and "database-verify] Error 1" in made.stderr, (
+        made.stdout[-3000:] + made.stderr[-3000:]
+    )
+    made_report = json.loads((repo.root / "database/.runs/verify-report.json").read_text())
+    assert {t["table"]: t["status"] for t in made_report["tables"]}["same_rows"] == "match"
+    # It finished (0 ok, or make's 2 over the kit's 1 warnings / 2 blockers), never 3.
+    assert preflight.returncode == 0 or "database-preflight] Error 3" not in preflight.stderr
+    assert "Traceback" not in preflight.stderr, preflight.stderr
+    json.loads(preflight.stdout.split("\n", 1)[1])  # after make's echo of the command
     assert resumed.returncode == 1, resumed.stderr
     report = json.loads(resumed.stdout)
     tables = {t["table"]: t for t in report["tables"]}

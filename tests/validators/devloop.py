@@ -242,8 +242,14 @@ def make_test_starts_a_database_only_when_none_is_named(repo: RenderedRepo) -> N
         "platformgen-lock",
     ):
         assert target in _targets(repo), f"make {target} is missing"
-    sql = (repo.root / "local/initdb/01-test-databases.sql").read_text()
-    assert "dbkit_source" in sql and "dbkit_target" in sql
+    # The database kit's tests run in platformgen (tests/test_dbkit_kit.py): make test creates
+    # no databases for them and sets no DSN for them.
+    assert not (repo.root / "local" / "initdb").exists()
+    for path in ("local/compose.sh", "compose.yaml", "Makefile", "local/platform.mk"):
+        text = (repo.root / path).read_text()
+        assert "DBKIT_TEST" not in text and "dbkit_source" not in text, (
+            f"{path} still serves dbkit's tests"
+        )
     check = subprocess.run(
         [require("shellcheck"), "-x", "local/compose.sh"],
         cwd=repo.root,

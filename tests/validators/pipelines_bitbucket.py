@@ -137,6 +137,9 @@ def bitbucket_images_are_pinned_by_digest(repo: RenderedRepo) -> None:
         assert tags and all(
             t.removeprefix("docker.io/library/").startswith(f"mysql:{version}") for t in tags
         ), f"{FILE}: the test databases {sorted(tags)} are not MySQL {version} (database.version)"
+        # One server, for the services' tests: the database kit's tests run in platformgen.
+        assert len(services) == 1, f"{FILE}: services {sorted(services)}: make test needs one MySQL"
+        assert "DBKIT_TEST" not in _file(repo).read_text()
 
 
 def _protected(spec: dict[str, Any], env: str) -> bool:

@@ -58,7 +58,7 @@ def _names(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dbkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"dbkit {__version__}")
-    parser.add_argument("--config", type=Path, help="dbkit.json with the spec's defaults (default: next to the kit)")
+    parser.add_argument("--config", type=Path, help="dbkit.json with the spec's defaults (default: $DBKIT_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     pre = sub.add_parser("preflight", help="check what makes or breaks a DMS migration")

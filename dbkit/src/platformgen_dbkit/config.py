@@ -1,23 +1,34 @@
-"""The kit's defaults from platform.yaml: dbkit.json, rendered by platformgen next to the kit."""
+"""The kit's defaults from platform.yaml: dbkit.json, rendered by platformgen into the repo.
+
+The kit is an installed package (platformgen-dbkit), so it cannot find the rendered file
+next to itself: `--config` names it, else $DBKIT_CONFIG (the generated repo's
+database/platform.mk sets it to database/dbkit.json); with neither, the spec has no defaults.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from .errors import DbkitError
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "dbkit.json"
+CONFIG_ENV = "DBKIT_CONFIG"
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
-    """The `migration` settings of the spec ({} when the spec has none)."""
-    target = path or DEFAULT_PATH
-    if not target.exists():
-        if path is not None:
-            raise DbkitError(f"config file {path} does not exist", "pass an existing --config file")
+    """The `migration` settings of the spec ({} when no config file is named)."""
+    named = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if named is None:
         return {}
+    target = named
+    if not target.is_file():
+        where = "--config" if path is not None else f"${CONFIG_ENV}"
+        raise DbkitError(
+            f"config file {target} ({where}) does not exist or is not a file",
+            "name the rendered database/dbkit.json (make database-kit sets it)",
+        )
     try:
         data = json.loads(target.read_text())
     except (OSError, ValueError) as exc:

@@ -1,42 +1,46 @@
-# database: dbkit, the kit that checks a MySQL migration before it starts (preflight) and
-# proves the copy afterwards (verify). Runbook: docs/runbooks/database-migration.md.
+# database: the database kit (`dbkit`: preflight, verify, and the kit's other commands for
+# the move to RDS). The kit is not copied into this repository: it is the platformgen-dbkit
+# wheel of the platformgen release that rendered it, pinned with every dependency by SHA-256
+# in database/requirements.lock. Runbook: docs/runbooks/database-migration.md; where the
+# wheel comes from: database/README.md.
 #
 # DSNs come from the environment, never from this file or the command line:
 #   DBKIT_SOURCE_DSN / DBKIT_TARGET_DSN    mysql://USER@HOST:PORT/DATABASE[?ssl-mode=...&ssl-ca=...]
 #   DBKIT_SOURCE_PASSWORD / DBKIT_TARGET_PASSWORD
-DATABASE_KIT := database
-DATABASE_VENV := $(DATABASE_KIT)/.venv
+DATABASE_DIR := database
+DATABASE_VENV := $(DATABASE_DIR)/.venv
 DATABASE_PYTHON ?= python3
-DATABASE_RUNS := $(DATABASE_KIT)/.runs
-DATABASE_DBKIT := PYTHONPATH=$(DATABASE_KIT)/src $(DATABASE_VENV)/bin/python -m dbkit
+DATABASE_RUNS := $(DATABASE_DIR)/.runs
+DATABASE_LOCK := $(DATABASE_DIR)/requirements.lock
+# Where pip finds the platformgen-dbkit wheel: your team's package index (PEP 503, e.g. one
+# that also proxies PyPI for the dependencies), or a folder or page listing the wheel
+# (pip --find-links; the dependencies then come from PyPI). The lock's hashes decide what
+# installs, whichever index answers: a look-alike package fails the hash check.
+DBKIT_INDEX_URL ?=
+DBKIT_FIND_LINKS ?=
+# The kit reads the spec's migration settings from the rendered dbkit.json.
+DATABASE_DBKIT = DBKIT_CONFIG=$(DATABASE_DIR)/dbkit.json $(DATABASE_VENV)/bin/dbkit
 
-DATABASE_UV ?= uv
-DATABASE_UV_COMPILE = $(DATABASE_UV) pip compile pyproject.toml --quiet --generate-hashes --no-annotate \
-  --python-version 3.11 --python-platform linux --custom-compile-command 'make database-lock'
-
-# requirements-dev.lock is requirements.lock plus the kit's test tools, every file's
-# sha256 included: pip refuses anything else (--require-hashes) and builds nothing from source.
-$(DATABASE_VENV)/.installed: $(DATABASE_KIT)/requirements.lock $(DATABASE_KIT)/requirements-dev.lock
+# The kit's virtualenv, from the lock only: --require-hashes (every wheel's SHA-256, the
+# kit's included), --no-deps (the lock is the whole set) and --only-binary (nothing built).
+$(DATABASE_VENV)/.installed: $(DATABASE_LOCK)
+	@test -n "$(strip $(DBKIT_INDEX_URL)$(DBKIT_FIND_LINKS))" || { echo "set DBKIT_INDEX_URL to the package index your team hosts the platformgen-dbkit wheel on (or DBKIT_FIND_LINKS to a folder or page that lists it): database/README.md says how to build and host it" >&2; exit 2; }
+	rm -rf $(DATABASE_VENV)
 	$(DATABASE_PYTHON) -m venv $(DATABASE_VENV)
-	cd $(DATABASE_KIT) && .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
-	  --require-hashes --only-binary :all: -r requirements-dev.lock
+	$(DATABASE_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  --only-binary :all: $(if $(strip $(DBKIT_INDEX_URL)),--index-url '$(DBKIT_INDEX_URL)') \
+	  $(if $(strip $(DBKIT_FIND_LINKS)),--find-links '$(DBKIT_FIND_LINKS)') -r $(DATABASE_LOCK)
 	touch $@
 
 .PHONY: database-setup
-database-setup: $(DATABASE_VENV)/.installed ## database: the kit's virtualenv, from its hash-checked lock files
+database-setup: $(DATABASE_VENV)/.installed ## database: install the kit from database/requirements.lock (DBKIT_INDEX_URL=<your index>)
 
-.PHONY: database-lock
-database-lock: ## database: re-resolve the kit's requirements*.lock (with hashes) from pyproject.toml; needs uv and PyPI
-	cd $(DATABASE_KIT) && $(DATABASE_UV_COMPILE) -o requirements.lock
-	cd $(DATABASE_KIT) && $(DATABASE_UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
+.PHONY: database-kit database-kit-args
+database-kit: database-kit-args database-setup ## database: run any kit command: DBKIT_ARGS="verify --help" (exit codes: database/README.md)
+	$(DATABASE_DBKIT) $(DBKIT_ARGS)
 
-.PHONY: database-lint
-database-lint: database-setup ## database: ruff check and format check of the kit
-	cd $(DATABASE_KIT) && .venv/bin/ruff check . && .venv/bin/ruff format --check .
-
-.PHONY: database-test
-database-test: database-setup ## database: the kit's tests on a source and a target database (DBKIT_TEST_SOURCE_DSN, DBKIT_TEST_TARGET_DSN; make test sets both)
-	cd $(DATABASE_KIT) && .venv/bin/python -m pytest
+database-kit-args:
+	@test -n "$(strip $(DBKIT_ARGS))" || { echo 'usage: make database-kit DBKIT_ARGS="<command> [options]" (DBKIT_ARGS=--help lists the commands)' >&2; exit 2; }
 
 .PHONY: database-preflight
 database-preflight: database-setup ## database: what breaks a DMS migration (exit 0 ok, 1 warnings, 2 blockers)
@@ -46,6 +50,3 @@ database-preflight: database-setup ## database: what breaks a DMS migration (exi
 database-verify: database-setup ## database: prove the target holds the source's rows (resumable; VERIFY_ARGS=...)
 	mkdir -p $(DATABASE_RUNS)
 	$(DATABASE_DBKIT) verify --checkpoint $(DATABASE_RUNS)/verify-checkpoint.jsonl --report $(DATABASE_RUNS)/verify-report.json $(VERIFY_ARGS)
-
-LINT_TARGETS += database-lint
-TEST_TARGETS += database-test

@@ -7,8 +7,7 @@
 #   local/compose.sh test CMD...       run CMD against a MySQL of its own: a separate compose
 #                                      project with a random name, port and password, removed
 #                                      again (containers, network, volume) however CMD ends.
-#                                      Sets TEST_DATABASE_URL, DBKIT_TEST_SOURCE_DSN and
-#                                      DBKIT_TEST_TARGET_DSN where they are unset.
+#                                      Sets TEST_DATABASE_URL where it is unset.
 #
 # The developer's own containers (make up) are never touched by `test`: it starts, waits for
 # and removes only its own project. Passwords: up/down use build/local/compose.env (random,
@@ -126,8 +125,6 @@ cmd_test() {
   wait_healthy "$project" db
   local server="root:$MYSQL_ROOT_PASSWORD@127.0.0.1:$port"
   export TEST_DATABASE_URL="${TEST_DATABASE_URL:-mysql+pymysql://$server/}"
-  export DBKIT_TEST_SOURCE_DSN="${DBKIT_TEST_SOURCE_DSN:-mysql://$server/dbkit_source}"
-  export DBKIT_TEST_TARGET_DSN="${DBKIT_TEST_TARGET_DSN:-mysql://$server/dbkit_target}"
   "$@" || status=$?
   return "$status"
 }

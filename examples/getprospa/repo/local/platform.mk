@@ -7,7 +7,7 @@ COMPOSE_SH := bash local/compose.sh
 VOLUMES ?=
 
 # make test wraps the test targets in a database of its own unless the caller names one
-# (the CI systems' MySQL service containers set TEST_DATABASE_URL and the dbkit DSNs).
+# (the CI systems' MySQL service containers set TEST_DATABASE_URL).
 ifeq ($(strip $(TEST_DATABASE_URL)),)
 TEST_DATABASE := $(COMPOSE_SH) test
 endif
