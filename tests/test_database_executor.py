@@ -1,5 +1,5 @@
 """The database kit on the platform executor (database/executor/kit.sh, run by
-`make database-kit` inside the VPC): DBKIT_ARGS reaches the kit as words, never through a
+`make database-kit-env` inside the VPC): DBKIT_ARGS reaches the kit as words, never through a
 shell; only the kit's commands run, never a hook command; the master's credentials come
 from its secret into the kit's environment, never onto the command line or the log.
 
@@ -153,4 +153,4 @@ def test_the_database_stage_runs_only_the_kit(tmp_path: Path) -> None:
     """STAGE=database (DBKIT_ARGS set by make database-run): the kit, nothing else; its
     arguments stay in the environment, never on make's command line."""
     status, calls = _build_phase(tmp_path, DBKIT_ARGS="lag --json; make apply")
-    assert status == 0 and calls == ["database-kit ENV=dev"], calls
+    assert status == 0 and calls == ["database-kit-env ENV=dev"], calls

@@ -301,7 +301,7 @@ def test_database_run_starts_the_platform_executor_with_the_kits_arguments(
     dry = subprocess.run(["make", "-n", "database-users-plan", "ENV=dev"], cwd=repo,
                          env={**_env(moto), "CODEBUILD_BUILD_ID": "b:1"},
                          capture_output=True, text=True, check=True)  # fmt: skip
-    assert "database-kit" in dry.stdout and "database-run" not in dry.stdout, dry.stdout
+    assert "database-kit-env" in dry.stdout and "database-run" not in dry.stdout, dry.stdout
 
 
 def test_the_executors_buildspec_fetches_the_bundle_from_the_artifacts_region(

@@ -140,3 +140,19 @@ def digitalocean_ca_is_committed_not_ignored(repo: RenderedRepo) -> None:
     assert ignored == {"private-key.pem", "x/other.pem"}, (
         f"other .pem files must stay ignored: {ignored}"
     )
+
+
+@validator("repo")
+def every_make_target_has_one_recipe(repo: RenderedRepo) -> None:
+    """No two included makefiles define one target: GNU make then keeps only the last recipe
+    (with a warning nobody reads), so one area's target silently runs another's."""
+    require("make")
+    proc = subprocess.run(
+        ["make", "-pRrnq", "help"], cwd=repo.root, capture_output=True, text=True, check=False
+    )
+    clashes = [
+        line
+        for line in proc.stderr.splitlines()
+        if "overriding recipe" in line or "ignoring old recipe" in line
+    ]
+    assert not clashes, "targets defined twice:\n" + "\n".join(clashes)

@@ -13,7 +13,7 @@
 #   make database-cutover ENV=<env> CUTOVER_ARGS="--dry-run ..."
 #
 # Outside CodeBuild each convenience target starts the executor (make database-run);
-# inside it (CODEBUILD_BUILD_ID is set) it runs the kit directly (make database-kit), which
+# inside it (CODEBUILD_BUILD_ID is set) it runs the kit directly (make database-kit-env), which
 # reads the master secret (break-glass) and connects as the master: only the platform
 # executor and people may read it. DBKIT_ARGS is split on blanks, never through a shell,
 # and a hook command (--switch-command) is refused there: it would run as the executor.
@@ -25,7 +25,7 @@ RDS_CA_BUNDLE_URL ?= https://truststore.pki.rds.amazonaws.com/global/global-bund
 export DBKIT_ARGS
 
 ifdef CODEBUILD_BUILD_ID
-DATABASE_IN_VPC = $(MAKE) --no-print-directory database-kit ENV=$(ENV)
+DATABASE_IN_VPC = $(MAKE) --no-print-directory database-kit-env ENV=$(ENV)
 else
 DATABASE_IN_VPC = $(MAKE) --no-print-directory database-run ENV=$(ENV)
 endif
@@ -35,8 +35,8 @@ database-run: require-env ## database: run the kit in ENV's VPC on the platform 
 	@test -n "$$DBKIT_ARGS" || { echo 'set DBKIT_ARGS, e.g. DBKIT_ARGS="lag --json"' >&2; exit 2; }
 	$(MAKE) --no-print-directory execute ENV=$(ENV) STAGE=database
 
-.PHONY: database-kit
-database-kit: require-env infra-init database-setup ## database: run the kit here against ENV's database as the master (inside the VPC: the platform executor runs it; DBKIT_ARGS)
+.PHONY: database-kit-env
+database-kit-env: require-env infra-init database-setup ## database: run the kit here against ENV's database as the master (inside the VPC: the platform executor runs it; DBKIT_ARGS)
 	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json database > $(INFRA_BUILD)/database.json
 	test -s $(INFRA_BUILD)/rds-ca-bundle.pem || curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 -o $(INFRA_BUILD)/rds-ca-bundle.pem '$(RDS_CA_BUNDLE_URL)'
 	DATABASE_OUTPUTS=$(INFRA_BUILD)/database.json DATABASE_TLS_CA_FILE=$(INFRA_BUILD)/rds-ca-bundle.pem \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The database kit against one environment's RDS, inside its VPC (make database-kit, run
+# The database kit against one environment's RDS, inside its VPC (make database-kit-env, run
 # by the platform executor). The master's credentials come from its secret (break-glass:
 # only the platform executor and people may read it) into the environment of the kit's
 # process, never into a file or the log. DBKIT_ARGS is split on blanks without a shell
@@ -10,22 +10,22 @@ set -f
 AWS="${AWS:-aws}"
 JQ="${JQ:-jq}"
 
-[[ "${DBKIT_ARGS:-}" != *$'\n'* ]] || { echo "database-kit: DBKIT_ARGS holds a line break" >&2; exit 2; }
+[[ "${DBKIT_ARGS:-}" != *$'\n'* ]] || { echo "database-kit-env: DBKIT_ARGS holds a line break" >&2; exit 2; }
 read -r -a args <<<"${DBKIT_ARGS:-}"
-(( ${#args[@]} > 0 )) || { echo "database-kit: DBKIT_ARGS is empty" >&2; exit 2; }
+(( ${#args[@]} > 0 )) || { echo "database-kit-env: DBKIT_ARGS is empty" >&2; exit 2; }
 case "${args[0]}" in
   users | lag | cutover | preflight | verify | schema) ;;
-  *) echo "database-kit: '${args[0]}' is not a kit command this executor runs (users, lag, cutover, preflight, verify, schema)" >&2; exit 2 ;;
+  *) echo "database-kit-env: '${args[0]}' is not a kit command this executor runs (users, lag, cutover, preflight, verify, schema)" >&2; exit 2 ;;
 esac
 for arg in "${args[@]}"; do
   case "$arg" in
     --switch-command | --switch-command=*)
-      echo "database-kit: --switch-command runs a command as the platform executor; switch the secret with --switch-secret" >&2
+      echo "database-kit-env: --switch-command runs a command as the platform executor; switch the secret with --switch-secret" >&2
       exit 2 ;;
   esac
 done
 
-[[ "$($JQ -r 'type' "$DATABASE_OUTPUTS")" == object ]] || { echo "database-kit: this environment has no database (terraform output database is null)" >&2; exit 2; }
+[[ "$($JQ -r 'type' "$DATABASE_OUTPUTS")" == object ]] || { echo "database-kit-env: this environment has no database (terraform output database is null)" >&2; exit 2; }
 host="$($JQ -r .host "$DATABASE_OUTPUTS")"
 port="$($JQ -r .port "$DATABASE_OUTPUTS")"
 dbname="$($JQ -r .dbname "$DATABASE_OUTPUTS")"

@@ -210,6 +210,8 @@ module "migration" {
   kms_key_arn          = module.foundation.kms_key_arn
   alarm_topic_arn      = module.foundation.alarm_topic_arn
   permissions_boundary = local.permissions_boundary
+  # The dms user's secret is one of the per-user secrets (modules/workloads).
+  target_secret_arn = module.workloads.database_user_secret_arns["dms"]
 }
 
 # --- Backups: out of the account and region they protect -------------------------------

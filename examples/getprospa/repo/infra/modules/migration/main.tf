@@ -30,9 +30,9 @@ locals {
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
   verify     = var.source_database.tls != "require"
-  # The dms user's secret: the caller's (the per-user secrets), or one made here, empty
-  # (`dbkit users apply` writes it; never Terraform).
-  target_secret_arn = coalesce(var.target_secret_arn, try(aws_secretsmanager_secret.target[0].arn, null))
+  # The dms user's secret: one of the environment's per-user secrets (modules/workloads makes
+  # it empty; `dbkit users apply` writes it; never Terraform).
+  target_secret_arn = var.target_secret_arn
   schema            = var.source_database.database
   task_id           = "${var.name}-dms-task"
 
@@ -144,15 +144,6 @@ resource "aws_iam_role_policy_attachment" "dms_logs" {
 }
 
 # --- Credentials ---------------------------------------------------------------------------
-
-resource "aws_secretsmanager_secret" "target" {
-  #checkov:skip=CKV2_AWS_57:Rotated by `dbkit users rotate` (alternating users, infra/docs/adr/0012), not by a Secrets Manager rotation Lambda.
-  count                   = var.target_secret_arn == null ? 1 : 0
-  name                    = "${var.secret_prefix}database/dms"
-  description             = "The dms database user of ${var.name} (written by `dbkit users apply`, never by Terraform)"
-  kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = 30
-}
 
 # DMS reads both endpoints' secrets as this role (secrets_manager_access_role_arn).
 resource "aws_iam_role" "dms" {

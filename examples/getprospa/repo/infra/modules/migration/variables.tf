@@ -132,12 +132,11 @@ variable "source_database" {
 }
 
 variable "target_secret_arn" {
-  description = "ARN of the dms database user's secret ({engine, host, port, dbname, username, password}, written by `dbkit users apply`). null: the module creates it, empty, as <secret_prefix>database/dms."
+  description = "ARN of the dms database user's secret <secret_prefix>database/dms ({engine, host, port, dbname, username, password}), one of the per-user secrets modules/workloads creates empty and `dbkit users apply` writes."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.target_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:", var.target_secret_arn))
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:", var.target_secret_arn))
     error_message = "target_secret_arn must be a Secrets Manager secret ARN."
   }
 }

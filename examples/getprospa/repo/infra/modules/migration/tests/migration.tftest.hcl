@@ -25,8 +25,9 @@ variables {
     ca_certificate_pem  = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     ca_certificate_path = "database/digitalocean-ca.pem"
   }
-  tables = { include = ["%"], exclude = ["tmp_%"] }
-  lob    = { mode = "limited", max_size_kb = 512 }
+  tables            = { include = ["%"], exclude = ["tmp_%"] }
+  lob               = { mode = "limited", max_size_kb = 512 }
+  target_secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:acme/prod/database/dms-XyZ123"
 }
 
 # The state carries from run to run: tls require is applied first, on an empty state, and
@@ -74,18 +75,6 @@ run "clear_text_to_the_source_is_refused" {
     }
   }
   expect_failures = [var.source_database]
-}
-
-run "a_given_target_secret_is_used_and_none_created" {
-  command = plan
-  variables {
-    target_secret_arn = "arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:acme/prod/database/dms-XyZ123"
-  }
-
-  assert {
-    condition     = length(aws_secretsmanager_secret.target) == 0 && aws_dms_endpoint.target.secrets_manager_arn == var.target_secret_arn
-    error_message = "With the per-user secrets made elsewhere, the target endpoint reads that secret and the module makes none."
-  }
 }
 
 run "full_lob_mode_copies_every_lob_in_chunks" {
@@ -138,8 +127,8 @@ run "the_target_uses_the_dms_users_secret" {
   command = apply
 
   assert {
-    condition     = aws_secretsmanager_secret.target[0].name == "acme/prod/database/dms" && aws_secretsmanager_secret.target[0].kms_key_id == var.kms_key_arn && aws_dms_endpoint.target.secrets_manager_arn == aws_secretsmanager_secret.target[0].arn && aws_dms_endpoint.target.secrets_manager_access_role_arn == aws_iam_role.dms.arn
-    error_message = "The target endpoint logs in as the dms database user through its own secret (encrypted with the environment's key), never as the master."
+    condition     = aws_dms_endpoint.target.secrets_manager_arn == var.target_secret_arn && aws_dms_endpoint.target.secrets_manager_access_role_arn == aws_iam_role.dms.arn
+    error_message = "The target endpoint logs in as the dms database user through its own secret, never as the master."
   }
   assert {
     condition     = aws_dms_endpoint.target.password == null && aws_dms_endpoint.target.username == null && aws_dms_endpoint.target.ssl_mode == "require" && aws_dms_endpoint.target.extra_connection_attributes == "initstmt=SET FOREIGN_KEY_CHECKS=0"
@@ -151,7 +140,7 @@ run "the_dms_role_reads_only_the_two_secrets" {
   command = apply
 
   assert {
-    condition     = toset(jsondecode(aws_iam_role_policy.dms.policy).Statement[0].Resource) == toset([data.aws_secretsmanager_secret.source.arn, aws_secretsmanager_secret.target[0].arn]) && jsondecode(aws_iam_role_policy.dms.policy).Statement[1].Resource == var.kms_key_arn && jsondecode(aws_iam_role_policy.dms.policy).Statement[1].Condition.StringEquals["kms:ViaService"] == "secretsmanager.ap-southeast-2.amazonaws.com" && length(jsondecode(aws_iam_role_policy.dms.policy).Statement) == 2
+    condition     = toset(jsondecode(aws_iam_role_policy.dms.policy).Statement[0].Resource) == toset([data.aws_secretsmanager_secret.source.arn, var.target_secret_arn]) && jsondecode(aws_iam_role_policy.dms.policy).Statement[1].Resource == var.kms_key_arn && jsondecode(aws_iam_role_policy.dms.policy).Statement[1].Condition.StringEquals["kms:ViaService"] == "secretsmanager.ap-southeast-2.amazonaws.com" && length(jsondecode(aws_iam_role_policy.dms.policy).Statement) == 2
     error_message = "The DMS role reads the source's and the dms user's secrets and decrypts through Secrets Manager only."
   }
   assert {
