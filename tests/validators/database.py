@@ -12,6 +12,7 @@ survives a target that stops mid-run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -114,6 +115,9 @@ def users_file_is_the_naming_table(repo: RenderedRepo) -> None:
     want += [("readonly", "readonly")] + ([("dms", "dms")] if "migration" in repo.spec else [])
     assert [(u.name, u.role) for u in users.users] == want
     for user in users.users:
+        # The dms user exists only where DMS writes: the migration's target environment.
+        target = repo.spec["migration"]["targetEnvironment"] if user.role == "dms" else None
+        assert user.environments == ((target,) if target else None), (user.name, user.environments)
         schemas = {g.schema for g in user.grants}
         extra = {"awsdms_control"} if user.role == "dms" else set()
         assert schemas == {users.database} | extra, (user.name, schemas)
@@ -165,7 +169,16 @@ def _installed_kit(repo: RenderedRepo, work: Path) -> Path:
     bad = _make(repo, "database-setup", env={"DBKIT_FIND_LINKS": str(work / "tampered")})
     assert bad.returncode != 0 and "hash" in bad.stderr.lower(), bad.stdout + bad.stderr
     assert not (repo.root / "database" / ".venv" / ".installed").exists()
-    good = _make(repo, "database-setup", env={"DBKIT_FIND_LINKS": str(work / "dist")})
+    # The committed setting (database/kit-source.mk) is what the executors read: no env.
+    source = repo.root / "database" / "kit-source.mk"
+    rendered = source.read_text()
+    source.write_text(
+        rendered.replace("DBKIT_FIND_LINKS ?=", f"DBKIT_FIND_LINKS ?= {work / 'dist'}")
+    )
+    try:
+        good = _make(repo, "database-setup")
+    finally:
+        source.write_text(rendered)
     assert good.returncode == 0, good.stdout + good.stderr
     version = _make(repo, "database-kit", "DBKIT_ARGS=--version")
     assert version.returncode == 0, version.stderr
@@ -196,6 +209,12 @@ def verify_resumes_after_the_target_stops(repo: RenderedRepo) -> None:
     """The target stops mid-run: a clear error, the checkpoint keeps the finished chunks, and
     after a restart the resumed run completes with every planted difference and no chunk twice."""
     work = repo.root.parent / "dbkit-stop"
+    # A copy of the repository: the kit's venv and run files must not appear in the rendered
+    # repository that the other validators scan at the same time.
+    shutil.rmtree(work, ignore_errors=True)
+    repo = dataclasses.replace(
+        repo, root=Path(shutil.copytree(repo.root, work / "repo", symlinks=True))
+    )
     venv = _installed_kit(repo, work)
     checkpoint = work / "cp.jsonl"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

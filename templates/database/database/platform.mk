@@ -12,19 +12,17 @@ DATABASE_VENV := $(DATABASE_DIR)/.venv
 DATABASE_PYTHON ?= python3
 DATABASE_RUNS := $(DATABASE_DIR)/.runs
 DATABASE_LOCK := $(DATABASE_DIR)/requirements.lock
-# Where pip finds the platformgen-dbkit wheel: your team's package index (PEP 503, e.g. one
-# that also proxies PyPI for the dependencies), or a folder or page listing the wheel
-# (pip --find-links; the dependencies then come from PyPI). The lock's hashes decide what
-# installs, whichever index answers: a look-alike package fails the hash check.
-DBKIT_INDEX_URL ?=
-DBKIT_FIND_LINKS ?=
+# Where pip finds the platformgen-dbkit wheel: DBKIT_INDEX_URL or DBKIT_FIND_LINKS, set once
+# in database/kit-source.mk (committed, so the executors and CI read it too). The lock's
+# hashes decide what installs, whichever index answers: a look-alike package fails the check.
+include $(DATABASE_DIR)/kit-source.mk
 # The kit reads the spec's migration settings from the rendered dbkit.json.
 DATABASE_DBKIT = DBKIT_CONFIG=$(DATABASE_DIR)/dbkit.json $(DATABASE_VENV)/bin/dbkit
 
 # The kit's virtualenv, from the lock only: --require-hashes (every wheel's SHA-256, the
 # kit's included), --no-deps (the lock is the whole set) and --only-binary (nothing built).
 $(DATABASE_VENV)/.installed: $(DATABASE_LOCK)
-	@test -n "$(strip $(DBKIT_INDEX_URL)$(DBKIT_FIND_LINKS))" || { echo "set DBKIT_INDEX_URL to the package index your team hosts the platformgen-dbkit wheel on (or DBKIT_FIND_LINKS to a folder or page that lists it): database/README.md says how to build and host it" >&2; exit 2; }
+	@test -n "$(strip $(DBKIT_INDEX_URL)$(DBKIT_FIND_LINKS))" || { echo "set DBKIT_INDEX_URL in database/kit-source.mk (and commit it) to the package index your team hosts the platformgen-dbkit wheel on, or DBKIT_FIND_LINKS to a folder or page that lists it: database/README.md says how to build and host it" >&2; exit 2; }
 	rm -rf $(DATABASE_VENV)
 	$(DATABASE_PYTHON) -m venv $(DATABASE_VENV)
 	$(DATABASE_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
