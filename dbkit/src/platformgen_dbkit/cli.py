@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__, cutover_cli, users_cli
+from .argtypes import names, positive_int, seconds
 from .config import load_config, source_dsn
 from .db import parse_dsn
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_WARNINGS, DbkitError, Interrupted
@@ -28,33 +29,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 3600 seconds")
-    return value
-
-
-def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("give at least one table name")
-    return names
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dbkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"dbkit {__version__}")
@@ -66,19 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN; optional)")
     pre.add_argument("--json", action="store_true", help="print the findings as JSON")
     pre.add_argument("--lob-mode", choices=["full", "limited"], help="DMS LOB mode (default: the spec's)")
-    pre.add_argument("--lob-max-kb", type=_positive_int, help="DMS LOB limit in KiB (default: the spec's)")
+    pre.add_argument("--lob-max-kb", type=positive_int, help="DMS LOB limit in KiB (default: the spec's)")
     pre.add_argument(
-        "--binlog-min-hours", type=_positive_int, default=24, help="binlog retention wanted for CDC (default 24)"
+        "--binlog-min-hours", type=positive_int, default=24, help="binlog retention wanted for CDC (default 24)"
     )
 
     ver = sub.add_parser("verify", help="prove the target holds the same rows as the source")
     ver.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
     ver.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
-    ver.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
-    ver.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
-    ver.add_argument("--workers", type=_positive_int, default=4, help="parallel chunks (default 4)")
-    ver.add_argument("--chunk-time", type=_seconds, default=0.5, help="target seconds per chunk (default 0.5)")
-    ver.add_argument("--chunk-size", type=_positive_int, help="fixed rows per chunk (default: adapt to --chunk-time)")
+    ver.add_argument("--tables", type=names, help="comma-separated tables (default: every base table)")
+    ver.add_argument("--exclude", type=names, default=[], help="comma-separated tables to leave out")
+    ver.add_argument("--workers", type=positive_int, default=4, help="parallel chunks (default 4)")
+    ver.add_argument("--chunk-time", type=seconds(0, 3600), default=0.5, help="target seconds per chunk (default 0.5)")
+    ver.add_argument("--chunk-size", type=positive_int, help="fixed rows per chunk (default: adapt to --chunk-time)")
     ver.add_argument(
         "--max-load",
         type=int,
@@ -86,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="pause while the target's Threads_running exceeds this (0: never; default 25)",
     )
     ver.add_argument("--retries", type=int, default=3, help="reconnect attempts when a server goes away (default 3)")
-    ver.add_argument("--sleep", type=_seconds, default=0.0, help="pause after each chunk, in seconds (default 0)")
+    ver.add_argument(
+        "--sleep", type=seconds(0, 3600), default=0.0, help="pause after each chunk, in seconds (default 0)"
+    )
     ver.add_argument(
         "--nokey",
         choices=["table", "skip"],
@@ -95,12 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument(
         "--nokey-max-rows",
-        type=_positive_int,
+        type=positive_int,
         default=1_000_000,
         help="largest key-less table whose differing rows are located (default 1000000)",
     )
     ver.add_argument(
-        "--max-listed", type=_positive_int, default=1000, help="differences listed per table and kind (default 1000)"
+        "--max-listed", type=positive_int, default=1000, help="differences listed per table and kind (default 1000)"
     )
     ver.add_argument(
         "--checkpoint",
@@ -121,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     copy.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
     copy.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN); its database must be empty")
-    copy.add_argument("--tables", type=_names, help="comma-separated tables (default: every base table)")
-    copy.add_argument("--exclude", type=_names, default=[], help="comma-separated tables to leave out")
+    copy.add_argument("--tables", type=names, help="comma-separated tables (default: every base table)")
+    copy.add_argument("--exclude", type=names, default=[], help="comma-separated tables to leave out")
     copy.add_argument("--dry-run", action="store_true", help="print the statements; create nothing")
     copy.add_argument("--json", action="store_true", help="print the result as JSON")
     users_cli.register(sub)

@@ -39,13 +39,12 @@ from typing import Any, TextIO
 
 from . import freeze, switch
 from .db import DSN, Connection
-from .errors import EXIT_BLOCKERS, EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, DbkitError, ServerGone
+from .errors import EXIT_BLOCKERS, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WARNINGS, DbkitError, ServerGone
 from .heartbeat import Heartbeat, Monitor
 from .journal import Busy, Journal, State, now_iso
 from .names import HEARTBEAT_TABLE
 from .schema import quote
 
-EXIT_INTERRUPTED = 130
 STEPS = {1: "preflight", 2: "lag", 3: "freeze", 4: "fence", 5: "verify", 6: "auto_increment", 7: "switch", 8: "done"}
 _AUTO_INCREMENT = re.compile(r"\bAUTO_INCREMENT=(\d+)")
 

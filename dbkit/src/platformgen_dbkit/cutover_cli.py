@@ -7,37 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .argtypes import positive_int, seconds
 from .db import parse_dsn
-from .errors import EXIT_OK
-
-EXIT_INTERRUPTED = 130
-
-
-def _seconds(low: float, high: float) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} must be between {low:g} and {high:g} seconds")
-        return value
-
-    return parse
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+from .errors import EXIT_INTERRUPTED, EXIT_OK
 
 
 def _step(text: str) -> int:
-    value = _count(text)
+    value = positive_int(text)
     if value > 7:
         raise argparse.ArgumentTypeError(f"{text}: steps are 1 to 7 (8 is the end)")
     return value
@@ -47,11 +23,11 @@ def add_parsers(sub: Any) -> None:
     lag = sub.add_parser("lag", help="end-to-end lag: a heartbeat written on the source, read on the target")
     lag.add_argument("--source", help="source DSN (default: $DBKIT_SOURCE_DSN, else the spec's migration source)")
     lag.add_argument("--target", help="target DSN (default: $DBKIT_TARGET_DSN)")
-    lag.add_argument("--interval", type=_seconds(0.05, 60), default=1.0, help="seconds between beats (default 1)")
+    lag.add_argument("--interval", type=seconds(0.05, 60), default=1.0, help="seconds between beats (default 1)")
     lag.add_argument(
-        "--duration", type=_seconds(0, 86400), default=0.0, help="stop after this many seconds (default: Ctrl-C)"
+        "--duration", type=seconds(0, 86400), default=0.0, help="stop after this many seconds (default: Ctrl-C)"
     )
-    lag.add_argument("--max-lag", type=_seconds(0, 86400), help="exit 1 when the last sample is above this")
+    lag.add_argument("--max-lag", type=seconds(0, 86400), help="exit 1 when the last sample is above this")
     lag.add_argument("--json", action="store_true", help="print one JSON object per sample (JSON lines)")
 
     cut = sub.add_parser("cutover", help="freeze the source, prove the target, switch the app (steps 1-8)")
@@ -85,18 +61,18 @@ def add_parsers(sub: Any) -> None:
         help="a MySQL user an app writes with on the source (frozen in step 3); repeat it for each app",
     )
     cut.add_argument(
-        "--lag-threshold", type=_seconds(0, 3600), default=5.0, help="lag allowed for steps 2 and 5 (default 5 s)"
+        "--lag-threshold", type=seconds(0, 3600), default=5.0, help="lag allowed for steps 2 and 5 (default 5 s)"
     )
     cut.add_argument(
-        "--lag-timeout", type=_seconds(1, 86400), default=600.0, help="how long step 2 waits (default 600 s)"
+        "--lag-timeout", type=seconds(1, 86400), default=600.0, help="how long step 2 waits (default 600 s)"
     )
     cut.add_argument(
-        "--fence-timeout", type=_seconds(1, 3600), default=120.0, help="how long step 4 waits (default 120 s)"
+        "--fence-timeout", type=seconds(1, 3600), default=120.0, help="how long step 4 waits (default 120 s)"
     )
-    cut.add_argument("--interval", type=_seconds(0.05, 60), default=1.0, help="heartbeat interval (default 1 s)")
-    cut.add_argument("--workers", type=_count, default=4, help="verify workers in step 5 (default 4)")
+    cut.add_argument("--interval", type=seconds(0.05, 60), default=1.0, help="heartbeat interval (default 1 s)")
+    cut.add_argument("--workers", type=positive_int, default=4, help="verify workers in step 5 (default 4)")
     cut.add_argument(
-        "--full-verify-max-rows", type=_count, default=3_000_000,
+        "--full-verify-max-rows", type=positive_int, default=3_000_000,
         help="largest source (rows) whose full re-verify step 5 runs under frozen writes (default 3000000)",
     )  # fmt: skip
     cut.add_argument("--stop-after", type=_step, help="stop after this step (a rehearsal); then --resume or --abort")
