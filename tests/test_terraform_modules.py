@@ -1103,7 +1103,7 @@ BREAKAGES = [
         "bootstrap",
         "roles.tf",
         "NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, local.migration_source_secret])",
-        "NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, \"*\"])",
+        'NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, "*"])',
         "the_migration_target_reads_exactly_its_source_secret",
     ),
     (
