@@ -340,3 +340,23 @@ def test_the_database_stage_runs_only_the_kit(tmp_path: Path) -> None:
     arguments stay in the environment, never on make's command line."""
     status, calls = _build_phase(tmp_path, DBKIT_ARGS="lag --json; make apply")
     assert status == 0 and calls == ["database-kit-env ENV=dev"], calls
+
+
+def test_the_runs_go_to_the_environments_state_bucket() -> None:
+    """make database-kit-env hands the kit s3://<state bucket>/database-runs/<env>/, the
+    bucket read from the environment's backend settings (the reference's prod)."""
+    import re
+
+    recipe = (KIT_SH.parent / "platform.mk").read_text()
+    [line] = [x for x in recipe.splitlines() if "DATABASE_RUNS_URI=" in x]
+    command = re.search(r'DATABASE_RUNS_URI="(.*)"', line)[1]  # type: ignore[index]
+    command = command.replace("$$", "$").replace("$(INFRA)", "infra").replace("$(ENV)", "prod")
+    repo = ROOT / "examples" / "getprospa" / "repo"
+    proc = subprocess.run(
+        ["bash", "-c", f'printf %s "{command}"'], cwd=repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    account = json.loads((repo / "infra/bootstrap/environments.auto.tfvars.json").read_text())[
+        "environments"
+    ]["prod"]["account_id"]
+    assert proc.stdout == f"s3://getprospa-prod-tfstate-{account}/database-runs/prod/"
