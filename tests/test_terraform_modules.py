@@ -114,6 +114,13 @@ BREAKAGES = [
         "the_executors_reach_only_the_database_on_its_port",
     ),
     (
+        "executors",
+        "main.tf",
+        "  from_port         = var.migration_source_port\n  to_port           = var.migration_source_port",
+        "  from_port         = 0\n  to_port           = 65535",
+        "the_migration_target_reaches_the_source_port_only",
+    ),
+    (
         "database",
         "main.tf",
         '  description                  = "MySQL from ${each.key} (the database kit)"\n  ip_protocol                  = "tcp"\n  from_port                    = 3306',
@@ -1085,6 +1092,27 @@ BREAKAGES = [
         "the_app_deployer_administers_only_the_app_namespaces",
     ),
     # --- the bootstrap: roles, trust, boundary ----------------------------------------------
+    (
+        "bootstrap",
+        "roles.tf",
+        'secret:${local.env.migration_source_secret}-??????"',
+        'secret:${local.env.migration_source_secret}*"',
+        "the_migration_target_reads_exactly_its_source_secret",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        "NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, local.migration_source_secret])",
+        'NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, "*"])',
+        "the_migration_target_reads_exactly_its_source_secret",
+    ),
+    (
+        "bootstrap",
+        "roles.tf",
+        'database_runs_prefix  = "database-runs/${var.environment}/"',
+        'database_runs_prefix  = "database-runs/"',
+        "the_database_runs_stay_under_their_prefix",
+    ),
     (
         "bootstrap",
         "roles.tf",

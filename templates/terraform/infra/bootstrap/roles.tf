@@ -61,6 +61,14 @@ locals {
   rds_managed_secrets   = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:rds!db-*"
   primary_instance_arn  = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.name}"
   database_user_secrets = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.project}/${var.environment}/database/*"
+  # In a migration's target environment the kit also reads the DigitalOcean source's secret:
+  # exactly that secret (Secrets Manager appends "-" and six characters to a name's ARN).
+  migration_source_secret = local.env.migration_source_secret == null ? null : "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.env.migration_source_secret}-??????"
+  # The database kit's journals and reports (make database-kit-env: database/.runs/), kept
+  # between builds so a cutover's --abort or --resume finds its journal: this environment's
+  # state bucket, under database-runs/<env>/ (the bucket's policy: TLS only, KMS; versioned).
+  database_runs_prefix  = "database-runs/${var.environment}/"
+  database_runs_objects = "${local.bucket_arn}/${local.database_runs_prefix}*"
   state_objects         = "${local.bucket_arn}/envs/${var.environment}/*"
   state_file            = "${local.bucket_arn}/envs/${var.environment}/terraform.tfstate"
 }
@@ -221,8 +229,8 @@ locals {
   # The platform executor's secret values: the master secrets and the database users'
   # secrets, nothing else; an RDS-managed secret only of this environment's primary
   # (RDS tags the secret it manages with aws:rds:primaryDBInstanceArn).
-  database_kit_secrets = [
-    { Sid = "NoSecretValuesButTheDatabasesOwn", Effect = "Deny", Action = local.secret_value_actions, NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets] },
+  database_kit_secrets = concat([
+    { Sid = "NoSecretValuesButTheDatabasesOwn", Effect = "Deny", Action = local.secret_value_actions, NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, local.migration_source_secret]) },
     {
       Sid       = "NoOtherDatabasesMasterSecret"
       Effect    = "Deny"
@@ -235,6 +243,23 @@ locals {
       Effect   = "Allow"
       Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
       Resource = [local.rds_managed_secrets, local.database_user_secrets]
+    },
+    ], [for arn in compact([local.migration_source_secret]) : {
+      # Read only: the source's credentials are the migration's, never rotated from here.
+      Sid      = "ReadTheMigrationSourceSecret"
+      Effect   = "Allow"
+      Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+      Resource = arn
+  }])
+
+  database_runs = [
+    { Sid = "KeepTheDatabaseRuns", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject"], Resource = local.database_runs_objects },
+    {
+      Sid       = "ListTheDatabaseRuns"
+      Effect    = "Allow"
+      Action    = "s3:ListBucket"
+      Resource  = local.bucket_arn
+      Condition = { StringLike = { "s3:prefix" = ["${local.database_runs_prefix}*"] } }
     },
   ]
 
@@ -348,6 +373,7 @@ locals {
       local.read_master_secret,
       [for s in local.no_data_reads["true"] : s if s.Sid != "NoSecretValues"],
       local.database_kit_secrets,
+      local.database_runs,
     )
   }
 

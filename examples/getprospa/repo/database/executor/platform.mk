@@ -17,6 +17,12 @@
 # reads the master secret (break-glass) and connects as the master: only the platform
 # executor and people may read it. DBKIT_ARGS is split on blanks, never through a shell,
 # and a hook command (--switch-command) is refused there: it would run as the executor.
+# In the migration's target environment lag, cutover, preflight, verify and schema also get
+# the DigitalOcean source (its secret, spec migration.source). Journals and reports go in
+# database/.runs/ (e.g. --journal database/.runs/cutover-journal.jsonl --report
+# database/.runs/cutover): each run restores that folder from, and saves it back to, the
+# environment's state bucket under database-runs/<env>/, so --abort and --resume in a
+# later build find the cutover's journal.
 DATABASE_USERS_FILE ?= database/users.json
 DATABASE_USER ?=
 CUTOVER_ARGS ?=
@@ -40,7 +46,9 @@ database-kit-env: require-env infra-init database-setup ## database: run the kit
 	$(TERRAFORM) -chdir=$(INFRA)/envs/$(ENV) output -json database > $(INFRA_BUILD)/database.json
 	test -s $(INFRA_BUILD)/rds-ca-bundle.pem || curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 -o $(INFRA_BUILD)/rds-ca-bundle.pem '$(RDS_CA_BUNDLE_URL)'
 	DATABASE_OUTPUTS=$(INFRA_BUILD)/database.json DATABASE_TLS_CA_FILE=$(INFRA_BUILD)/rds-ca-bundle.pem \
-	  REGION=$(REGION_$(ENV)) DBKIT="$(DATABASE_DBKIT)" bash database/executor/kit.sh
+	  REGION=$(REGION_$(ENV)) ENV=$(ENV) DBKIT="$(DATABASE_DBKIT)" \
+	  DATABASE_RUNS_URI="s3://$$(sed -n 's/^bucket *= *"\(.*\)"$$/\1/p' $(INFRA)/envs/$(ENV)/backend.tfbackend)/database-runs/$(ENV)/" \
+	  bash database/executor/kit.sh
 
 .PHONY: database-users-plan
 database-users-plan: require-env ## database: what `dbkit users apply` would change in ENV (on the platform executor)

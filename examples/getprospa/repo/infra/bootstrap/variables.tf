@@ -12,7 +12,7 @@ variable "environment" {
 }
 
 variable "environments" {
-  description = "Every environment of the platform: account, region, tier; the people who may assume its roles (IAM role ARNs, e.g. IAM Identity Center permission-set roles: read_only may plan, break_glass may run the executors); and whether its database keeps a write-only master secret (read replicas), which a plan must read."
+  description = "Every environment of the platform: account, region, tier; the people who may assume its roles (IAM role ARNs, e.g. IAM Identity Center permission-set roles: read_only may plan, break_glass may run the executors); whether its database keeps a write-only master secret (read replicas), which a plan must read; and, in a migration's target environment only, the name of the migration source's secret (spec migration.source.passwordSecret), which the platform executor reads for the database kit."
   type = map(object({
     account_id = string
     region     = string
@@ -22,6 +22,10 @@ variable "environments" {
       break_glass = list(string)
     }), { read_only = [], break_glass = [] })
     reads_master_secret = optional(bool, false)
+    # The migration's target environment only: the name of the DigitalOcean source's
+    # secret (spec migration.source.passwordSecret), which the platform executor reads to
+    # run the database kit against the source.
+    migration_source_secret = optional(string)
   }))
 
   validation {
@@ -35,6 +39,11 @@ variable "environments" {
       for arn in concat(e.access.read_only, e.access.break_glass) : can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))
     ]]))
     error_message = "environments: access.read_only and access.break_glass hold IAM role ARNs (arn:aws:iam::<12 digits>:role/<path/>name), without wildcards."
+  }
+
+  validation {
+    condition     = alltrue([for e in values(var.environments) : e.migration_source_secret == null || can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", e.migration_source_secret))])
+    error_message = "environments: migration_source_secret must be a Secrets Manager secret name (letters, digits and /_+=.@-), the spec's migration.source.passwordSecret."
   }
 
   validation {

@@ -187,6 +187,73 @@ run "the_platform_executor_reads_only_the_databases_secrets" {
   }
 }
 
+run "the_migration_target_reads_exactly_its_source_secret" {
+  command = apply
+  variables {
+    environments = {
+      dev = { account_id = "111111111111", region = "ap-southeast-2", tier = "development" }
+      prod = {
+        account_id              = "333333333333"
+        region                  = "ap-southeast-2"
+        tier                    = "production"
+        migration_source_secret = "acme/migration/digitalocean-source"
+      }
+    }
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : { actions = toset(flatten([s.Action])), resource = s.Resource } if s.Effect == "Allow" && strcontains(jsonencode(try(s.Resource, "")), "acme/migration/")] == [{
+      actions  = toset(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
+      resource = "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme/migration/digitalocean-source-??????"
+    }]
+    error_message = "The migration target's platform executor may describe and read the source's secret, exactly that name (plus Secrets Manager's six-character suffix), and nothing else with it."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : toset(s.NotResource) if s.Effect == "Deny" && contains(flatten([s.Action]), "secretsmanager:GetSecretValue") && can(s.NotResource)]) == toset([
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme-prod-database-master-*",
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:rds!db-*",
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme/prod/database/*",
+      "arn:aws:secretsmanager:ap-southeast-2:333333333333:secret:acme/migration/digitalocean-source-??????",
+    ])
+    error_message = "The deny on secret values spares the migration source's secret and nothing more."
+  }
+}
+
+run "other_environments_never_read_the_migration_source" {
+  command = apply
+  variables {
+    environment = "dev"
+    environments = {
+      dev = { account_id = "111111111111", region = "ap-southeast-2", tier = "development" }
+      prod = {
+        account_id              = "333333333333"
+        region                  = "ap-southeast-2"
+        tier                    = "production"
+        migration_source_secret = "acme/migration/digitalocean-source"
+      }
+    }
+    bitbucket = null
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.this["platform"].policy, "acme/migration/")
+    error_message = "Only the migration's target environment's platform executor may read the source's secret."
+  }
+}
+
+run "the_database_runs_stay_under_their_prefix" {
+  command = apply
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s.Resource if s.Sid == "KeepTheDatabaseRuns"] == ["arn:aws:s3:::acme-prod-tfstate-333333333333/database-runs/prod/*"]
+    error_message = "The database kit keeps its journals and reports in the environment's state bucket under database-runs/<env>/ only."
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this["platform"].policy).Statement : s.Condition if s.Sid == "ListTheDatabaseRuns"] == [{ StringLike = { "s3:prefix" = ["database-runs/prod/*"] } }]
+    error_message = "The database kit lists only its own prefix of the state bucket."
+  }
+}
+
 run "executors_trust_their_codebuild_project_and_break_glass_people" {
   command = apply
 

@@ -158,3 +158,14 @@ variable "database_port" {
     error_message = "database_port must be a TCP port."
   }
 }
+
+variable "migration_source_port" {
+  description = "Port of the DigitalOcean migration source (spec migration.source.port) in the migration's target environment, where the platform executor runs the database kit against it; null (the default) elsewhere: no egress beyond HTTPS and the database."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.migration_source_port == null || try(var.migration_source_port >= 1 && var.migration_source_port <= 65535 && floor(var.migration_source_port) == var.migration_source_port, false)
+    error_message = "migration_source_port must be a TCP port (1-65535) or null."
+  }
+}

@@ -340,6 +340,8 @@ module "executors" {
   # The platform executor reaches MySQL (make database-users-apply, make database-run).
   database_access            = local.has_database
   database_security_group_id = local.has_database ? module.database[0].security_group_id : null
+  # The migration's target environment: the kit also reaches the DigitalOcean source.
+  migration_source_port = local.has_database && var.migration != null ? var.migration.source.port : null
 }
 
 module "workloads" {

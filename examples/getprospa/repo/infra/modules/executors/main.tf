@@ -100,6 +100,20 @@ resource "aws_vpc_security_group_egress_rule" "database" {
   }
 }
 
+# In a migration's target environment the platform executor also runs the kit against the
+# DigitalOcean source (lag, cutover, preflight, verify, schema copy): its port out, as the
+# DMS replication instance's group does (modules/migration), and nowhere else.
+resource "aws_vpc_security_group_egress_rule" "migration_source" {
+  #checkov:skip=CKV_AWS_382:DigitalOcean's managed MySQL has a public endpoint with no fixed address range; only its port is open, the kit verifies the server (TLS per the spec, verify-full by default), and DigitalOcean's trusted sources admit only the NAT addresses.
+  count             = var.migration_source_port == null ? 0 : 1
+  security_group_id = aws_security_group.this.id
+  description       = "The DigitalOcean migration source (public endpoint, through NAT; the database kit)"
+  ip_protocol       = "tcp"
+  from_port         = var.migration_source_port
+  to_port           = var.migration_source_port
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
 # --- Logs ----------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "this" {

@@ -70,6 +70,39 @@ run "the_executors_reach_only_the_database_on_its_port" {
   }
 }
 
+run "without_a_migration_no_path_to_a_source" {
+  command = plan
+
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.migration_source) == 0
+    error_message = "Outside a migration's target environment the executors reach no DigitalOcean source."
+  }
+}
+
+run "the_migration_target_reaches_the_source_port_only" {
+  command = apply
+  variables {
+    migration_source_port = 25060
+  }
+
+  assert {
+    condition     = one(aws_vpc_security_group_egress_rule.migration_source).from_port == 25060 && one(aws_vpc_security_group_egress_rule.migration_source).to_port == 25060 && one(aws_vpc_security_group_egress_rule.migration_source).ip_protocol == "tcp"
+    error_message = "The platform executor reaches the migration source on its port only (TCP)."
+  }
+  assert {
+    condition     = length([for r in [aws_vpc_security_group_egress_rule.cluster_api, aws_vpc_security_group_egress_rule.https, one(aws_vpc_security_group_egress_rule.migration_source)] : r if r.from_port != 443 && r.from_port != 25060]) == 0
+    error_message = "The migration adds the source's port and nothing else."
+  }
+}
+
+run "the_migration_source_port_is_a_port" {
+  command = plan
+  variables {
+    migration_source_port = 0
+  }
+  expect_failures = [var.migration_source_port]
+}
+
 run "database_access_needs_the_database_group" {
   command = plan
   variables {
