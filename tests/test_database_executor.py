@@ -162,6 +162,8 @@ def test_the_kit_gets_the_words_and_the_master_in_its_environment(tmp_path: Path
         ("lag; touch pwned", "'lag;' is not a kit command"),
         ("cutover --switch-command=/bin/sh", "--switch-command runs a command"),
         ("cutover --switch-command /bin/sh", "--switch-command runs a command"),
+        ("cutover --resync-command=/bin/sh", "--resync-command runs a command"),
+        ("cutover --resync-command /bin/sh", "--resync-command runs a command"),
         ("lag\ntouch pwned", "holds a line break"),
     ],
 )

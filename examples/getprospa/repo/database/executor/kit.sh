@@ -36,8 +36,8 @@ case "${args[0]}" in
 esac
 for arg in "${args[@]}"; do
   case "$arg" in
-    --switch-command | --switch-command=*)
-      echo "database-kit-env: --switch-command runs a command as the platform executor; switch the secret with --switch-secret" >&2
+    --switch-command | --switch-command=* | --resync-command | --resync-command=*)
+      echo "database-kit-env: ${arg%%=*} runs a command as the platform executor; switch the secrets with --switch-user or --switch-secret (External Secrets refreshes them within its refreshInterval)" >&2
       exit 2 ;;
   esac
 done
