@@ -87,6 +87,7 @@ def test_the_wheel_holds_the_kit_and_nothing_else(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.first  # three minutes: it starts early, beside the rehearsal, never last
 def test_the_kits_own_suite_passes_on_two_mariadb_servers(tmp_path: Path) -> None:
     """dbkit/tests, as the kit's developers run them, against servers started here."""
     with ExitStack() as stack:
