@@ -42,6 +42,14 @@ def _require(tool: str) -> str:
     return path
 
 
+# InnoDB's native asynchronous I/O (io_uring or libaio) draws on kernel resources shared by
+# every server on the machine, and a busy test run starts many at once (the kit's
+# replication pairs, the rehearsal's, the validators'). One mariadb-install-db failed that
+# way in a busy run without saying why (its output is now kept): test servers use
+# InnoDB's own I/O threads instead, which need nothing shared.
+NO_NATIVE_AIO = ("--innodb-use-native-aio=0",)
+
+
 @dataclass
 class MariaDB:
     """A running server. Use `MariaDB.start(...)` as a context manager."""
@@ -72,17 +80,24 @@ class MariaDB:
         # user, so the `mysql` user could not reach the data directory.
         user = pwd.getpwuid(os.getuid()).pw_name
         if not datadir.exists():
-            subprocess.run(
+            made = subprocess.run(
                 [
                     install_db,
                     f"--datadir={datadir}",
                     f"--user={user}",
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
+                    *NO_NATIVE_AIO,
                 ],
-                check=True,
                 capture_output=True,
+                text=True,
+                check=False,
             )
+            if made.returncode != 0:
+                raise RuntimeError(
+                    f"mariadb-install-db --datadir={datadir} exited {made.returncode}:\n"
+                    f"{made.stdout[-3000:]}{made.stderr[-3000:]}"
+                )
         log = base / "mariadbd.log"
         args = [
             mariadbd,
@@ -98,6 +113,7 @@ class MariaDB:
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
             "--innodb-buffer-pool-size=128M",
+            *NO_NATIVE_AIO,
             "--innodb-flush-log-at-trx-commit=2",
             *(extra_args or []),
         ]
