@@ -137,8 +137,8 @@ BREAKAGES = [
     (
         "bootstrap",
         "roles.tf",
-        "NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets] },",
-        'NotResource = [local.master_secret, local.rds_managed_secrets, local.database_user_secrets, "*"] },',
+        "NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, local.migration_source_secret]) },",
+        'NotResource = compact([local.master_secret, local.rds_managed_secrets, local.database_user_secrets, local.migration_source_secret, "*"]) },',
         "the_platform_executor_reads_only_the_databases_secrets",
     ),
     (
