@@ -797,13 +797,17 @@ def check_environment(aws: Aws, outputs: dict[str, Any]) -> None:
     versions = aws("secretsmanager").list_secret_version_ids(SecretId=f"getprospa/dev/{APP_SECRET}")
     assert not versions["Versions"], "Terraform must never write an app secret's value"
     # The database users' secrets: one per logical user, with the CMK, empty (dbkit users
-    # apply writes them, never Terraform).
-    for user in ("api", "api-migrator", "readonly", "dms"):
+    # apply writes them, never Terraform). dms exists only in the migration's target (prod).
+    for user in ("api", "api-migrator", "readonly"):
         secret_id = f"getprospa/dev/database/{user}"
         described = aws("secretsmanager").describe_secret(SecretId=secret_id)
         assert described["KmsKeyId"] in (key["Arn"], key["KeyId"]), user
         listed = aws("secretsmanager").list_secret_version_ids(SecretId=secret_id)
         assert not listed["Versions"], f"Terraform must never write {secret_id}'s value"
+    dms = aws("secretsmanager").list_secrets(
+        Filters=[{"Key": "name", "Values": ["getprospa/dev/database/dms"]}]
+    )["SecretList"]
+    assert not dms, "the dms user's secret belongs to the migration's target environment only"
     iam = aws("iam")
     trust = iam.get_role(RoleName=f"{name}-api")["Role"]["AssumeRolePolicyDocument"]
     principals = json.dumps(trust)
